@@ -1,0 +1,34 @@
+# The two commands: `make run` serves the product, `make test` runs every suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+
+.PHONY: run test clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(PIP) -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+## run: install, migrate, seed demo data, serve on http://127.0.0.1:$${PORT:-5000} with a local SMTP sink
+run: $(VENV)/.runtime
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) serve
+
+## test: install test tools and system packages (Chromium, CJK font, PostgreSQL), run every suite
+test: $(VENV)/.dev
+	./scripts/system-deps.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,46 @@
+"""A real SMTP server on loopback for tests, end-to-end runs and the benchmark."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from wizard.blueprints.devmail.mailbox import DevMessage, clear_messages, read_messages, start_sink
+
+from .ports import free_port
+
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+@dataclass
+class SmtpSink:
+    controller: Controller
+    maildir: Path
+    port: int
+
+    @classmethod
+    def start(cls, maildir: Path) -> "SmtpSink":
+        port = free_port()
+        return cls(start_sink(maildir, port=port), Path(maildir), port)
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def clear(self) -> None:
+        clear_messages(self.maildir)
+
+    def messages(self, to: str | None = None) -> list[DevMessage]:
+        """Received messages, newest first."""
+        return read_messages(self.maildir, to=to)
+
+    def last_code(self, to: str) -> str:
+        """The six-digit code of the newest message to `to`, as a reader would find it."""
+        messages = self.messages(to=to)
+        if not messages:
+            raise LookupError(f"no message to {to}")
+        match = CODE.search(messages[0].text)
+        if match is None:
+            raise LookupError(f"no code in the newest message to {to}")
+        return match.group(1)

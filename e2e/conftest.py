@@ -1,0 +1,98 @@
+"""Chromium (Debian's) against a live server with its own database, demo data and SMTP sink."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from devtools.ports import free_port
+from devtools.smtp import SmtpSink
+from tests.conftest import migrate_database, settings_for_tests, unavailable
+from wizard import create_app
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
+# Without these, Chromium keeps calling Google's services, which this sandbox refuses.
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+
+
+def find_chromium() -> str | None:
+    configured = os.environ.get("CHROMIUM")
+    for candidate in ([configured] if configured else []) + list(CHROMIUM_CANDIDATES):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    executable = find_chromium()
+    if executable is None:
+        unavailable("REQUIRE_BROWSER", "Chromium not found (apt-get install chromium fonts-noto-cjk)")
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": VIEWPORT, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+@pytest.fixture(scope="session")
+def live_smtp(tmp_path_factory):
+    sink = SmtpSink.start(tmp_path_factory.mktemp("e2e-mail"))
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory, live_smtp):
+    path = tmp_path_factory.mktemp("e2e-db") / "wizard.db"
+    migrate_database(f"sqlite:///{path}")
+    # Development cookies (not Secure): the live server speaks plain HTTP on 127.0.0.1.
+    app = create_app(settings_for_tests(f"sqlite:///{path}", live_smtp, SESSION_COOKIE_SECURE=False))
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    port = free_port()
+    server = make_server("127.0.0.1", port, live_app, threaded=True)
+    live_app.config["SPI_URL"] = f"http://127.0.0.1:{port}/spi"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server
+
+
+@pytest.fixture
+def shoot(page):
+    """Save a screenshot under its documented name: shoot("10.aliyun_market_1", language="zh")."""
+
+    def save(name: str, language: str = "zh", target=None) -> Path:
+        path = SCREENSHOTS / language / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (target or page).screenshot(path=str(path), animations="disabled")
+        return path
+
+    return save

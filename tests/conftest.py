@@ -1,0 +1,128 @@
+"""Fixtures that read like the flow: `app`, `client`, `db`, `smtp`, and PostgreSQL when asked.
+
+A test runs on SQLite unless it asks for both databases:
+
+    @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+from devtools.pgcluster import PostgresCluster, find_bindir
+from devtools.smtp import SmtpSink
+from wizard import create_app
+from wizard.extensions import db as _db
+
+BOTH_DATABASES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+def required(variable: str) -> bool:
+    return os.environ.get(variable) == "1"
+
+
+def unavailable(variable: str, reason: str):
+    """Skip, or fail when the run demands the suite (REQUIRE_POSTGRES=1, REQUIRE_BROWSER=1)."""
+    if required(variable):
+        pytest.fail(f"{reason} ({variable}=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def settings_for_tests(database_uri: str, smtp: SmtpSink, **extra) -> dict:
+    return {
+        "APP_ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port,
+        "MAIL_TIMEOUT": 5.0,
+        "DEV_MAILBOX_DIR": str(smtp.maildir),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **extra,
+    }
+
+
+def migrate_database(uri: str) -> None:
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory):
+    sink = SmtpSink.start(tmp_path_factory.mktemp("mail"))
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpSink) -> SmtpSink:
+    """The real SMTP server the application sends to, emptied for each test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    bindir = find_bindir()
+    if bindir is None:
+        unavailable("REQUIRE_POSTGRES", "PostgreSQL server binaries not found (apt-get install postgresql)")
+    cluster = PostgresCluster(bindir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: PostgresCluster) -> str:
+    postgres.create_database("wizard_template")
+    migrate_database(postgres.url("wizard_template"))
+    return "wizard_template"
+
+
+@pytest.fixture
+def database(request, tmp_path):
+    """A migrated, empty database of its own for one test; yields its URI."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        path = tmp_path / "wizard.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    template = request.getfixturevalue("postgres_template")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield cluster.create_database(name, template=template)
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def app(database: str, smtp_server: SmtpSink):
+    app = create_app(settings_for_tests(database, smtp_server))
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """The database handle inside an application context, for arranging and checking rows."""
+    with app.app_context():
+        yield _db
+        _db.session.remove()

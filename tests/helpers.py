@@ -1,0 +1,27 @@
+"""Small helpers that let tests submit forms the way a browser does, CSRF token included."""
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(html: str | bytes) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    match = _CSRF.search(text)
+    if match is None:
+        raise AssertionError("the page has no CSRF token")
+    return match.group(1)
+
+
+def submit(client: FlaskClient, page_url: str, data: dict | None = None, action: str | None = None, **kwargs):
+    """Open `page_url`, then post `data` with the page's CSRF token to `action` (default: the page)."""
+    page = client.get(page_url)
+    payload = {"csrf_token": csrf_token(page.data), **(data or {})}
+    return client.post(action or page_url, data=payload, **kwargs)
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)

@@ -1,0 +1,81 @@
+"""Settings: defaults, then the environment, then the mapping given to create_app."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wizard import config, create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_are_the_embedded_development_setup():
+    settings = config.load(environ={})
+    assert settings["APP_ENV"] == "development"
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{config.INSTANCE_DIR / 'wizard.db'}"
+    assert settings["MAIL_SERVER"] == "127.0.0.1"
+    assert settings["DEV_MAILBOX"] is True
+    assert settings["SSO_WINDOW_SECONDS"] == 300
+    assert settings["MAIL_TIMEOUT"] == 10.0
+
+
+def test_environment_overrides_defaults_and_mapping_overrides_environment():
+    environ = {"SSO_WINDOW_SECONDS": "120", "MAIL_PORT": "2525", "ISV_KEY": "from-env"}
+    settings = config.load({"MAIL_PORT": 1025}, environ=environ)
+    assert settings["SSO_WINDOW_SECONDS"] == 120
+    assert settings["ISV_KEY"] == "from-env"
+    assert settings["MAIL_PORT"] == 1025
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgres://u:p@db/wizard", "postgresql+psycopg://u:p@db/wizard"),
+        ("postgresql://u@db:5433/wizard", "postgresql+psycopg://u@db:5433/wizard"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url_selects_psycopg3_for_postgresql(url, expected):
+    assert config.load(environ={"DATABASE_URL": url})["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_a_malformed_number_in_the_environment_is_explained():
+    with pytest.raises(config.ConfigError, match="SSO_WINDOW_SECONDS='soon'"):
+        config.load(environ={"SSO_WINDOW_SECONDS": "soon"})
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ISV_KEY"])
+def test_production_refuses_to_start_without_its_secrets(missing):
+    environ = {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "ISV_KEY": "k" * 16}
+    del environ[missing]
+    with pytest.raises(config.ConfigError, match=missing):
+        config.load(environ=environ)
+
+
+def test_production_refuses_the_development_secret():
+    environ = {"APP_ENV": "production", "SECRET_KEY": config.DEV_SECRET_KEY, "ISV_KEY": "k" * 16}
+    with pytest.raises(config.ConfigError, match="SECRET_KEY"):
+        config.load(environ=environ)
+
+
+def test_production_with_secrets_hides_the_dev_mailbox_and_secures_cookies():
+    app = create_app({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "ISV_KEY": "k" * 16,
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert "devmail" not in app.blueprints
+
+
+def test_wsgi_start_up_without_secret_stops_with_one_line(tmp_path):
+    environ = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "ISV_KEY": "k" * 16}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: SECRET_KEY must be set in the environment when APP_ENV=production."
+    ]
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(config.ConfigError, match="APP_ENV='staging'"):
+        config.load(environ={"APP_ENV": "staging"})

@@ -1,0 +1,34 @@
+"""Migrations go up and down on both databases and match the models exactly."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from wizard.extensions import db as _db
+
+from .conftest import BOTH_DATABASES
+
+TABLES = {
+    "guance_account", "billing_account", "cloud_account_binding", "workspace", "workspace_member",
+    "marketplace_instance", "sso_nonce", "spi_call", "verification_code", "market_user", "market_order",
+}
+
+
+def table_names() -> set[str]:
+    return set(inspect(_db.engine).get_table_names()) - {"alembic_version"}
+
+
+@BOTH_DATABASES
+def test_downgrade_to_base_then_upgrade_again(app, db):
+    assert TABLES <= table_names()
+    downgrade(revision="base")
+    assert table_names() == set()
+    upgrade()
+    assert TABLES <= table_names()
+
+
+@BOTH_DATABASES
+def test_migrations_match_the_models(app, db):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []

@@ -1,0 +1,89 @@
+"""Guance Commercial Edition activation through the Alibaba Cloud Marketplace."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+
+from . import config as settings
+from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.from_mapping(settings.load(config))
+    register_extensions(app)
+    register_database(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errors(app)
+    register_templates(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .models import render_migration_type
+
+    db.init_app(app)
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    migrate.init_app(app, db, directory=str(migrations), render_item=render_migration_type, compare_type=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers and one writer work at once; busy_timeout makes workers wait instead of failing.
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "busy_timeout=10000", "synchronous=NORMAL", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def register_database(app: Flask) -> None:
+    from . import models  # noqa: F401  (registers the tables)
+    from .blueprints.market import models as market_models  # noqa: F401
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .blueprints import devmail, home, market
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(market.bp)
+    if app.config["DEV_MAILBOX"]:
+        app.register_blueprint(devmail.bp)
+
+
+def register_security(app: Flask) -> None:
+    from .security import add_security_headers, load_guance_account
+
+    app.after_request(add_security_headers)
+    login_manager.user_loader(load_guance_account)
+
+
+def register_errors(app: Flask) -> None:
+    from .errors import register_error_pages
+
+    register_error_pages(app)
+
+
+def register_templates(app: Flask) -> None:
+    from .templating import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,29 @@
+from flask import current_app, redirect, render_template, request, url_for
+
+from ...templating import is_safe_redirect
+from . import bp
+
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+
+@bp.get("/")
+def index():
+    return render_template("home/index.html")
+
+
+@bp.post("/language")
+def set_language():
+    """Keep the chosen interface language in a cookie and return to the page the user was on."""
+    target = request.form.get("next")
+    response = redirect(target if is_safe_redirect(target) else url_for("home.index"))
+    language = request.form.get("lang")
+    if language in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            "lang",
+            language,
+            max_age=LANGUAGE_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response

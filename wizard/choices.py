@@ -1,0 +1,26 @@
+"""The product's fixed vocabularies: sites, workspace languages and styles."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+SITES = {
+    "cn1": _l("中国区1（杭州）"),
+    "cn2": _l("中国区2（宁夏）"),
+    "cn4": _l("中国区4（广州）"),
+    "cn6": _l("中国区6（香港）"),
+    "us1": _l("海外区1（俄勒冈）"),
+    "eu1": _l("欧洲区1（法兰克福）"),
+    "ap1": _l("亚太区1（新加坡）"),
+}
+# Aliyun settlement defaults to the Hangzhou site.
+DEFAULT_SITE = "cn1"
+
+WORKSPACE_LANGUAGES = {"zh": _l("中文"), "en": _l("English")}
+WORKSPACE_STYLES = {"dev": _l("研发"), "ops": _l("运维"), "test": _l("测试"), "default": _l("默认")}
+
+INSTANCE_STATUSES = ("active", "expired", "released")
+
+
+def choices(vocabulary: dict) -> list[tuple[str, object]]:
+    """(value, label) pairs for a WTForms SelectField or RadioField."""
+    return list(vocabulary.items())

@@ -1,0 +1,66 @@
+"""Command-line tools: `flask demo seed` and `flask serve` (what `make run` starts)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
+
+
+@demo.command("seed")
+def seed() -> None:
+    """Create the demo buyers and accounts (idempotent) and print their credentials."""
+    from .blueprints.market.demo import seed_market
+    from .services.demo import seed_guance
+
+    buyers = seed_market()
+    logins = seed_guance()
+    click.echo("Marketplace buyers (switch at /market/ or open /market/?aliUid=<id>):")
+    for ali_uid, name in buyers:
+        click.echo(f"  aliUid {ali_uid}  {name}")
+    click.echo("Guance side (site 中国区1（杭州）):")
+    for login in logins:
+        click.echo(f"  {login.kind:<24} {login.username:<20} {login.email:<30} password {login.password}  ({login.note})")
+
+
+@click.command("serve")
+@click.option("--port", envvar="PORT", default=5000, show_default=True, type=int)
+@click.option("--workers", envvar="WEB_CONCURRENCY", default=2, show_default=True, type=int)
+@click.option("--threads", envvar="WEB_THREADS", default=4, show_default=True, type=int)
+@with_appcontext
+def serve(port: int, workers: int, threads: int) -> None:
+    """Serve with gunicorn on 127.0.0.1, with a local SMTP sink unless MAIL_SERVER is set."""
+    from .blueprints.devmail.mailbox import start_sink
+
+    environ = dict(os.environ)
+    sink = None
+    if not os.environ.get("MAIL_SERVER"):
+        mail_port = current_app.config["MAIL_PORT"]
+        sink = start_sink(current_app.config["DEV_MAILBOX_DIR"], port=mail_port)
+        environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port))
+        click.echo(f"SMTP sink on 127.0.0.1:{mail_port}; messages at http://127.0.0.1:{port}/dev/mail")
+    command = [
+        sys.executable, "-m", "gunicorn", "wsgi:app",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads),
+        "--access-logfile", "-", "--no-control-socket",
+    ]
+    gunicorn = subprocess.Popen(command, env=environ)
+    try:
+        gunicorn.wait()
+    except KeyboardInterrupt:
+        gunicorn.terminate()
+        gunicorn.wait()
+    finally:
+        if sink is not None:
+            sink.stop()
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(serve)

@@ -1,0 +1,134 @@
+"""Settings in three layers: these defaults, then the environment, then the mapping given to create_app."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+# Development-only secrets: production refuses to start with them (see check_production).
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_ISV_KEY = "dev-isv-key"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message is one line meant for the operator."""
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "APP_ENV": "development",
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "ISV_KEY": DEV_ISV_KEY,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{INSTANCE_DIR / 'wizard.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Marketplace simulator: where it calls the Guance side's SPI (None: this application's own /spi).
+        "SPI_URL": None,
+        "SPI_TIMEOUT": 5.0,
+        # Public base URL of the Guance side used in SPI answers (None: taken from the SPI request).
+        "PUBLIC_BASE_URL": None,
+        "SSO_WINDOW_SECONDS": 300,
+        "SSO_TIMEZONE": "Asia/Shanghai",
+        "MARKET_LOGIN_MAX_AGE": 3600,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 8025,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "观测云 <no-reply@guance.example>",
+        "MAIL_TIMEOUT": 10.0,
+        "MAIL_SUPPRESS_SEND": False,
+        "DEV_MAILBOX": True,
+        "DEV_MAILBOX_DIR": str(INSTANCE_DIR / "devmail"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "SESSION_COOKIE_NAME": "guance_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ("zh", "en"),
+    }
+
+
+_PROFILES: dict[str, dict[str, Any]] = {
+    "development": {},
+    "testing": {"TESTING": True, "SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True},
+    "production": {
+        "SECRET_KEY": None,
+        "ISV_KEY": None,
+        "DEV_MAILBOX": False,
+        "SESSION_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_SECURE": True,
+    },
+}
+
+# Environment variable -> parser. Only names listed here are read from the environment.
+_ENVIRONMENT: dict[str, Any] = {
+    "SECRET_KEY": str,
+    "ISV_KEY": str,
+    "SPI_URL": str,
+    "SPI_TIMEOUT": float,
+    "PUBLIC_BASE_URL": str,
+    "SSO_WINDOW_SECONDS": int,
+    "SSO_TIMEZONE": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": lambda v: v.lower() in {"1", "true", "yes"},
+    "MAIL_USE_SSL": lambda v: v.lower() in {"1", "true", "yes"},
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_TIMEOUT": float,
+    "DEV_MAILBOX_DIR": str,
+    "RATELIMIT_STORAGE_URI": str,
+}
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for name, parse in _ENVIRONMENT.items():
+        if environ.get(name):
+            try:
+                settings[name] = parse(environ[name])
+            except ValueError as error:
+                raise ConfigError(f"{name}={environ[name]!r} is not valid: {error}") from None
+    if environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = database_uri(environ["DATABASE_URL"])
+    return settings
+
+
+def database_uri(url: str) -> str:
+    """Accept the usual postgres:// and postgresql:// spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the settings of one application: defaults, profile, environment, overrides."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    profile = overrides.get("APP_ENV") or environ.get("APP_ENV") or "development"
+    if profile not in _PROFILES:
+        raise ConfigError(f"APP_ENV={profile!r} is not one of {', '.join(_PROFILES)}")
+    settings = _defaults() | _PROFILES[profile] | {"APP_ENV": profile}
+    settings |= _from_environment(environ)
+    settings |= overrides
+    if profile == "production":
+        check_production(settings)
+    return settings
+
+
+def check_production(settings: Mapping[str, Any]) -> None:
+    for name, dev_value in (("SECRET_KEY", DEV_SECRET_KEY), ("ISV_KEY", DEV_ISV_KEY)):
+        if not settings.get(name) or settings[name] == dev_value:
+            raise ConfigError(f"{name} must be set in the environment when APP_ENV=production.")

@@ -1,0 +1,62 @@
+"""Styled error pages: a clear sentence in the page's language, never a stack trace."""
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+ERROR_PAGES = {
+    400: (_l("请求无效"), _l("页面无法处理这次提交。请返回上一页，刷新后重试。")),
+    403: (_l("没有权限"), _l("您没有访问此页面的权限。")),
+    404: (_l("页面不存在"), _l("您访问的页面不存在，请检查链接是否正确。")),
+    405: (_l("不支持的操作"), _l("此页面不支持这种访问方式，请从页面上的按钮进入。")),
+    429: (_l("操作过于频繁"), _l("您的操作过于频繁，请稍后再试。")),
+    500: (_l("服务出错了"), _l("服务器遇到了问题，我们已记录下来。请稍后重试。")),
+    503: (_l("服务暂时不可用"), _l("服务暂时不可用，请稍候片刻后重试。")),
+}
+CSRF_MESSAGE = _l("页面已过期或表单校验失败，请刷新页面后重新提交。")
+
+
+def render_error(code: int, message=None):
+    title, default_message = ERROR_PAGES.get(code, ERROR_PAGES[500])
+    return render_template("errors/error.html", code=code, title=title, message=message or default_message), code
+
+
+def handle_http_error(error: HTTPException):
+    if error.code not in ERROR_PAGES:
+        return error
+    return render_error(error.code)
+
+
+def handle_csrf_error(_error: CSRFError):
+    return render_error(400, CSRF_MESSAGE)
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the page must still render
+        current_app.logger.warning("rollback failed", exc_info=True)
+
+
+def handle_server_error(error: InternalServerError):
+    _rollback_quietly()
+    # Flask has already logged the original exception with its traceback.
+    return render_error(500)
+
+
+def handle_database_unavailable(error: OperationalError):
+    _rollback_quietly()
+    current_app.logger.warning("database unavailable: %s", error.orig)
+    return render_error(503)
+
+
+def register_error_pages(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)

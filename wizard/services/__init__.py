@@ -1,0 +1,1 @@
+"""The work itself, free of request objects: views and tests call these."""
