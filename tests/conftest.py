@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
 import uuid
 from pathlib import Path
 
@@ -65,6 +67,30 @@ def smtp(smtp_server: SmtpSink) -> SmtpSink:
     """The real SMTP server the application sends to, emptied for each test."""
     smtp_server.clear()
     return smtp_server
+
+
+@pytest.fixture
+def silent_smtp_port():
+    """A server that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+    for connection in accepted:
+        connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,5 @@
 """A real SMTP message, sent by Flask-Mail, lands in the development mailbox."""
 import smtplib
-import socket
-import threading
 
 import pytest
 from flask_mail import Message
@@ -46,30 +44,6 @@ def test_the_mailbox_does_not_exist_in_production(database, smtp_server):
     app = create_app(settings_for_tests(database, smtp_server, APP_ENV="production",
                                         SECRET_KEY="s" * 32, ISV_KEY="k" * 16))
     assert app.test_client().get("/dev/mail/").status_code == 404
-
-
-@pytest.fixture
-def silent_smtp_port():
-    """A server that accepts connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    accepted = []
-    stop = threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield listener.getsockname()[1]
-    stop.set()
-    listener.close()
-    for connection in accepted:
-        connection.close()
 
 
 def test_a_silent_smtp_server_raises_a_timeout_instead_of_hanging(database, smtp_server, silent_smtp_port):

@@ -1,0 +1,8 @@
+"""The one source of "now" (UTC, timezone-aware), so tests can move the clock."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
