@@ -13,6 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from flask_migrate import upgrade
 
@@ -136,6 +137,9 @@ def database(request, tmp_path):
 @pytest.fixture
 def app(database: str, smtp_server: SmtpSink):
     app = create_app(settings_for_tests(database, smtp_server))
+    # The simulator reaches the SPI over HTTP; in tests that HTTP goes straight into the app.
+    app.config["SPI_TRANSPORT"] = httpx.WSGITransport(app=app)
+    app.config["SPI_URL"] = "http://localhost/spi"
     yield app
     with app.app_context():
         _db.engine.dispose()

@@ -25,7 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from .models import render_migration_type
+    from .db_types import render_migration_type
 
     db.init_app(app)
     migrations = Path(__file__).resolve().parent.parent / "migrations"
@@ -56,10 +56,12 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import devmail, home, market
+    from .blueprints import choose, devmail, home, market, spi
 
     app.register_blueprint(home.bp)
     app.register_blueprint(market.bp)
+    app.register_blueprint(spi.bp)
+    app.register_blueprint(choose.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)
 

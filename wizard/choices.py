@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 SITES = {
     "cn1": _l("中国区1（杭州）"),
@@ -21,6 +22,6 @@ WORKSPACE_STYLES = {"dev": _l("研发"), "ops": _l("运维"), "test": _l("测试
 INSTANCE_STATUSES = ("active", "expired", "released")
 
 
-def choices(vocabulary: dict) -> list[tuple[str, object]]:
-    """(value, label) pairs for a WTForms SelectField or RadioField."""
-    return list(vocabulary.items())
+def choices(vocabulary: dict) -> list[SelectChoice]:
+    """Options for a WTForms SelectField or RadioField, in the vocabulary's order."""
+    return [SelectChoice(value, label) for value, label in vocabulary.items()]

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
+spi = AppGroup("spi", help="Marketplace SPI tools for integrators.")
 
 
 @demo.command("seed")
@@ -26,6 +27,19 @@ def seed() -> None:
     click.echo("Guance side (site 中国区1（杭州）):")
     for login in logins:
         click.echo(f"  {login.kind:<24} {login.username:<20} {login.email:<30} password {login.password}  ({login.note})")
+
+
+@spi.command("sign")
+@click.argument("query")
+@click.option("--key", help="ISV key (default: the configured ISV_KEY).")
+def sign(query: str, key: str | None) -> None:
+    """Print the token for QUERY, e.g. 'action=verify&instanceId=...&timeStamp=2026-11-26 10:00:00'."""
+    from urllib.parse import parse_qsl
+
+    from .spi_token import sign as sign_params
+
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    click.echo(sign_params(params, key or current_app.config["ISV_KEY"]))
 
 
 @click.command("serve")
@@ -63,4 +77,5 @@ def serve(port: int, workers: int, threads: int) -> None:
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(spi)
     app.cli.add_command(serve)

@@ -26,6 +26,10 @@ def _defaults() -> dict[str, Any]:
         # Marketplace simulator: where it calls the Guance side's SPI (None: this application's own /spi).
         "SPI_URL": None,
         "SPI_TIMEOUT": 5.0,
+        # An httpx transport for the simulator's SPI calls (tests use a WSGI transport); None: real HTTP.
+        "SPI_TRANSPORT": None,
+        # Where the Guance side sends a customer back to (已购买的服务); the real one is Alibaba's console.
+        "MARKETPLACE_CONSOLE_URL": "/market/instances",
         # Public base URL of the Guance side used in SPI answers (None: taken from the SPI request).
         "PUBLIC_BASE_URL": None,
         "SSO_WINDOW_SECONDS": 300,
@@ -76,6 +80,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "ISV_KEY": str,
     "SPI_URL": str,
     "SPI_TIMEOUT": float,
+    "MARKETPLACE_CONSOLE_URL": str,
     "PUBLIC_BASE_URL": str,
     "SSO_WINDOW_SECONDS": int,
     "SSO_TIMEZONE": str,

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...extensions import db
-from ...models import Timestamp, created_at_column, utcnow
+from ...db_types import Timestamp, created_at_column, utcnow
 
 ORDER_STATUSES = ("pending", "active", "expired", "released")
 

@@ -1,0 +1,150 @@
+"""The login-free entry: signature, time window, single use, instance state, fresh session, routing."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from wizard import clock
+from wizard.models import BillingAccount, CloudAccountBinding, SpiCall, SsoNonce
+from wizard.services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
+
+from .helpers import text_of
+from .marketplace import call_spi, create_instance, login_free_url
+
+BACK_TO_MARKET = "请返回阿里云云市场的「已购买的服务」，重新点击「免登」。"
+
+
+def refused(response, reason_text: str, status: int = 400):
+    page = text_of(response)
+    assert response.status_code == status
+    assert reason_text in page
+    return page
+
+
+def test_a_new_customer_lands_on_the_chooser_with_a_fresh_session(client, app):
+    instance_id = create_instance(client, app)
+    with client.session_transaction() as session:
+        session["left_over"] = "from a previous visitor"
+    response = client.get(login_free_url(app, instance_id))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/activate/"
+    with client.session_transaction() as session:
+        assert "left_over" not in session
+        login = read_marketplace_login(session["market_login"], app.config["SECRET_KEY"], 60)
+    assert login == MarketplaceLogin(ali_uid="1380000000000001", instance_id=instance_id)
+
+
+def test_an_account_already_bound_lands_on_bind_workspaces(client, app, db):
+    billing = BillingAccount(username="b", email="b@example.com", password_hash="x")
+    db.session.add_all([billing, CloudAccountBinding(ali_uid="1380000000000001", billing_account=billing)])
+    db.session.commit()
+    instance_id = create_instance(client, app)
+    assert client.get(login_free_url(app, instance_id)).headers["Location"] == "/bind/workspaces"
+
+
+def test_the_chooser_page_greets_the_aliyun_account(client, app):
+    instance_id = create_instance(client, app)
+    page = text_of(client.get(login_free_url(app, instance_id), follow_redirects=True))
+    assert "1380000000000001" in page and "没有费用中心账号" in page and "有费用中心账号" in page
+
+
+def test_a_replayed_link_is_refused(client, app):
+    url = login_free_url(app, create_instance(client, app))
+    assert client.get(url).status_code == 302
+    refused(client.get(url), "此免登链接已经使用过")
+
+
+@pytest.mark.parametrize("seconds", [-300, 300])
+def test_timestamps_just_inside_the_window_are_accepted(client, app, seconds):
+    instance_id = create_instance(client, app)
+    assert client.get(login_free_url(app, instance_id, clock.now() + timedelta(seconds=seconds))).status_code == 302
+
+
+@pytest.mark.parametrize("seconds", [-302, 302, -86400])
+def test_timestamps_just_outside_the_window_are_refused(client, app, seconds):
+    instance_id = create_instance(client, app)
+    page = refused(client.get(login_free_url(app, instance_id, clock.now() + timedelta(seconds=seconds))),
+                   "免登链接已过期")
+    assert BACK_TO_MARKET in page
+
+
+def test_the_window_follows_the_setting(client, app):
+    app.config["SSO_WINDOW_SECONDS"] = 30
+    instance_id = create_instance(client, app)
+    refused(client.get(login_free_url(app, instance_id, clock.now() - timedelta(seconds=60))), "免登链接已过期")
+
+
+@pytest.mark.parametrize("name", ["action", "instanceId", "timeStamp", "token"])
+def test_each_parameter_tampered_is_refused(client, app, name):
+    instance_id = create_instance(client, app)
+    url = login_free_url(app, instance_id)
+    head, query = url.split("?")
+    parts = dict(p.split("=", 1) for p in query.split("&"))
+    parts[name] = parts[name][:-1] + ("0" if parts[name][-1] != "0" else "1")
+    tampered = head + "?" + "&".join(f"{k}={v}" for k, v in parts.items())
+    response = client.get(tampered)
+    assert response.status_code in (400, 403)  # a changed action is no longer a login-free request
+    with client.session_transaction() as session:
+        assert "market_login" not in session
+
+
+def test_a_forged_token_for_another_instance_is_refused(client, app):
+    mine = create_instance(client, app, "1380000000000001")
+    theirs = create_instance(client, app, "1380000000000002")
+    url = login_free_url(app, mine).replace(mine, theirs)
+    refused(client.get(url), "免登链接的签名无效")
+
+
+def test_a_malformed_timestamp_is_refused(client, app):
+    instance_id = create_instance(client, app)
+    url = login_free_url(app, instance_id).split("?")[0]
+    from .marketplace import signed_query
+
+    refused(client.get(f"{url}?{signed_query(app, action='verify', instanceId=instance_id, timeStamp='tomorrow')}"),
+            "时间格式不正确")
+
+
+def test_an_unknown_instance_is_refused(client, app):
+    refused(client.get(login_free_url(app, "no-such-instance")), "找不到该商品实例")
+
+
+def test_a_released_instance_is_refused(client, app):
+    instance_id = create_instance(client, app)
+    call_spi(client, app, action="releaseInstance", instanceId=instance_id, isRefund="false")
+    refused(client.get(login_free_url(app, instance_id)), "该商品实例已关闭")
+
+
+def test_an_expired_instance_explains_the_frozen_workspace(client, app):
+    instance_id = create_instance(client, app)
+    call_spi(client, app, action="expiredInstance", instanceId=instance_id)
+    page = refused(client.get(login_free_url(app, instance_id)), "工作空间已冻结", status=403)
+    assert "续费" in page
+
+
+def test_refusals_are_recorded_and_never_start_a_session(client, app, db):
+    client.get(login_free_url(app, "no-such-instance"))
+    with client.session_transaction() as session:
+        assert "market_login" not in session
+    assert db.session.scalar(select(SpiCall.outcome).where(SpiCall.action == "verify")) == "unknown_instance"
+
+
+def test_used_tokens_are_pruned_once_past_the_window(client, app, db, monkeypatch):
+    client.get(login_free_url(app, create_instance(client, app)))
+    assert db.session.query(SsoNonce).count() == 1
+    later = clock.now() + timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    client.get(login_free_url(app, create_instance(client, app)))
+    assert db.session.query(SsoNonce).count() == 1
+
+
+def test_wizard_pages_without_a_marketplace_login_explain_the_way_in(client):
+    response = client.get("/activate/")
+    assert response.status_code == 401
+    assert BACK_TO_MARKET in text_of(response)
+
+
+def test_an_expired_or_forged_marketplace_login_is_worthless(app):
+    token = issue_marketplace_login(MarketplaceLogin("1", "i"), app.config["SECRET_KEY"])
+    assert read_marketplace_login(token, "another-secret", 60) is None
+    assert read_marketplace_login(token + "x", app.config["SECRET_KEY"], 60) is None
+    assert read_marketplace_login(token, app.config["SECRET_KEY"], -1) is None

@@ -1,0 +1,72 @@
+from flask import current_app, jsonify, redirect, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ... import flow
+from ...errors import render_error
+from ...extensions import csrf, db
+from ...services import spi, sso
+from . import bp
+
+
+def spi_settings() -> spi.SpiSettings:
+    config = current_app.config
+    return spi.SpiSettings(
+        isv_key=config["ISV_KEY"],
+        public_base_url=config["PUBLIC_BASE_URL"] or request.url_root,
+        timezone=config["SSO_TIMEZONE"],
+    )
+
+
+def login_free_settings() -> sso.LoginFreeSettings:
+    config = current_app.config
+    return sso.LoginFreeSettings(config["ISV_KEY"], config["SSO_WINDOW_SECONDS"], config["SSO_TIMEZONE"])
+
+
+def single_valued(args) -> dict[str, str] | None:
+    """The query as a plain mapping; None when a parameter is repeated (its meaning would be ambiguous)."""
+    if any(len(values) > 1 for values in args.listvalues()):
+        return None
+    return args.to_dict()
+
+
+@bp.get("/spi")
+@csrf.exempt
+def endpoint():
+    """One URL for every action; `action=verify` is the browser's login-free entry, the rest answer JSON."""
+    params = single_valued(request.args)
+    if params is not None and params.get("action") == "verify":
+        return login_free(params)
+    if params is None:
+        error = spi.SpiError("InvalidParameter", 400, "a parameter is repeated")
+        return jsonify(error.body()), error.status
+    body, status = spi.answer(params, spi_settings())
+    return jsonify(body), status
+
+
+def login_free(params: dict[str, str]):
+    try:
+        login = sso.verify_login_free(params, login_free_settings())
+    except sso.LoginFreeRefused as refusal:
+        page = render_template("spi/login_free_refused.html", refusal=refusal,
+                               marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"])
+        return page, refusal.status
+    flow.start_marketplace_session(login)
+    return redirect(flow.entry_url(login))
+
+
+@bp.errorhandler(Exception)
+def spi_failure(error: Exception):
+    """The marketplace reads JSON: an unexpected failure is still a JSON answer, and it is logged."""
+    if isinstance(error, HTTPException):
+        return error
+    db.session.rollback()
+    unavailable = isinstance(error, OperationalError)
+    if request.args.get("action") == "verify":  # a person in a browser: the styled page
+        return render_error(503 if unavailable else 500)
+    current_app.logger.exception("SPI call failed")
+    if unavailable:
+        failure = spi.SpiError("ServiceUnavailable", 503, "the service is temporarily unavailable; retry later")
+    else:
+        failure = spi.SpiError("InternalError", 500, "the call could not be completed; retry later")
+    return jsonify(failure.body()), failure.status

@@ -1,0 +1,202 @@
+"""The Guance side of the marketplace SPI: instance lifecycle calls, each answered as JSON and audited."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock, spi_token
+from ..extensions import db
+from ..models import MarketplaceInstance, SpiCall
+
+SPI_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_DIGITS = re.compile(r"[0-9]{1,32}")
+_IDENTIFIER = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
+_AUDIT_VALUE_LIMIT = 256
+
+
+class SpiError(Exception):
+    """A refused call: a stable `code` the marketplace can rely on, an HTTP status, a message."""
+
+    def __init__(self, code: str, status: int, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.status, self.message, self.parameter = code, status, message, parameter
+
+    def body(self) -> dict:
+        body = {"success": False, "code": self.code, "message": self.message}
+        return body | ({"parameter": self.parameter} if self.parameter else {})
+
+
+@dataclass(frozen=True)
+class SpiSettings:
+    isv_key: str
+    public_base_url: str
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass
+class SpiCallContext:
+    params: Mapping[str, str]
+    settings: SpiSettings
+    answer: dict = field(default_factory=dict)
+
+
+def missing(name: str) -> SpiError:
+    return SpiError("MissingParameter", 400, f"parameter {name} is required", name)
+
+
+def invalid(name: str, why: str) -> SpiError:
+    return SpiError("InvalidParameter", 400, f"parameter {name} {why}", name)
+
+
+def authenticate(params: Mapping[str, str], isv_key: str) -> None:
+    if "token" not in params:
+        raise SpiError("InvalidToken", 403, "token is missing")
+    if not spi_token.is_valid(params, isv_key):
+        raise SpiError("InvalidToken", 403, "token does not match the parameters")
+
+
+def required(params: Mapping[str, str], name: str, pattern: re.Pattern = _IDENTIFIER) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise missing(name)
+    if not pattern.fullmatch(value):
+        raise invalid(name, "is malformed")
+    return value
+
+
+def parse_spi_time(value: str, name: str, timezone: str) -> datetime:
+    """`yyyy-MM-dd HH:mm:ss` in the marketplace's time zone, as an aware datetime."""
+    try:
+        return datetime.strptime(value, SPI_TIME_FORMAT).replace(tzinfo=ZoneInfo(timezone))
+    except ValueError:
+        raise invalid(name, "must look like yyyy-MM-dd HH:mm:ss") from None
+
+
+def parse_bool(value: str, name: str) -> bool:
+    if value.lower() not in {"true", "false"}:
+        raise invalid(name, "must be true or false")
+    return value.lower() == "true"
+
+
+def find_instance(params: Mapping[str, str]) -> MarketplaceInstance:
+    instance_id = required(params, "instanceId")
+    instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
+    if instance is None:
+        raise SpiError("InstanceNotFound", 404, f"instance {instance_id} does not exist")
+    return instance
+
+
+def live_instance(params: Mapping[str, str]) -> MarketplaceInstance:
+    instance = find_instance(params)
+    if instance.status == "released":
+        raise SpiError("InstanceReleased", 409, f"instance {instance.instance_id} was released")
+    return instance
+
+
+def create_instance(call: SpiCallContext) -> dict:
+    """Idempotent: the same order always answers the same instanceId; a constraint decides races."""
+    params = call.params
+    values = {
+        "instance_id": required(params, "orderBizId"),
+        "ali_uid": required(params, "aliUid", _DIGITS),
+        "order_id": required(params, "orderId"),
+        "product_code": required(params, "productCode"),
+        "sku_id": required(params, "skuId"),
+        "trial": parse_bool(params["trial"], "trial") if params.get("trial") else False,
+    }
+    if params.get("expiredOn"):
+        values["expires_at"] = parse_spi_time(params["expiredOn"], "expiredOn", call.settings.timezone)
+    instance = _insert_or_existing(values)
+    if instance.ali_uid != values["ali_uid"]:
+        raise SpiError("OrderConflict", 409, "orderBizId already belongs to another aliUid", "orderBizId")
+    base = call.settings.public_base_url.rstrip("/")
+    return {
+        "instanceId": instance.instance_id,
+        "appInfo": {"frontEndUrl": f"{base}/login/pwd", "authUrl": f"{base}/spi"},
+        "info": {"edition": "commercial"},
+    }
+
+
+def _insert_or_existing(values: dict) -> MarketplaceInstance:
+    # Commit the insert on its own (no savepoint: pysqlite's SAVEPOINT handling is unreliable);
+    # the loser of a race gets the unique violation and reads the winner's row.
+    instance = MarketplaceInstance(**values)
+    db.session.add(instance)
+    try:
+        db.session.commit()
+        return instance
+    except IntegrityError:
+        db.session.rollback()
+        return db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=values["instance_id"]))
+
+
+def renew_instance(call: SpiCallContext) -> dict:
+    instance = live_instance(call.params)
+    required(call.params, "orderId")
+    expires_at = call.params.get("expiredOn") or ""
+    if not expires_at:
+        raise missing("expiredOn")
+    instance.expires_at = parse_spi_time(expires_at, "expiredOn", call.settings.timezone)
+    instance.status = "active"  # a renewal unfreezes an expired instance
+    return {"success": True}
+
+
+def upgrade_instance(call: SpiCallContext) -> dict:
+    instance = live_instance(call.params)
+    required(call.params, "orderId")
+    instance.sku_id = required(call.params, "skuId")
+    return {"success": True}
+
+
+def expire_instance(call: SpiCallContext) -> dict:
+    """Frozen, data kept: a later renewal makes it active again."""
+    live_instance(call.params).status = "expired"
+    return {"success": True}
+
+
+def release_instance(call: SpiCallContext) -> dict:
+    """Released for good; its workspace no longer settles through the Aliyun account."""
+    instance = find_instance(call.params)
+    if instance.status != "released":
+        instance.status = "released"
+        instance.released_at = clock.now()
+    return {"success": True}
+
+
+LIFECYCLE_ACTIONS: dict[str, Callable[[SpiCallContext], dict]] = {
+    "createInstance": create_instance,
+    "renewInstance": renew_instance,
+    "upgradeInstance": upgrade_instance,
+    "expiredInstance": expire_instance,
+    "releaseInstance": release_instance,
+}
+
+
+def answer(params: Mapping[str, str], settings: SpiSettings) -> tuple[dict, int]:
+    """Authenticate, run one lifecycle action in one transaction, record the call; never raises SpiError."""
+    action = params.get("action", "")
+    try:
+        authenticate(params, settings.isv_key)
+        if action not in LIFECYCLE_ACTIONS:
+            raise SpiError("UnknownAction", 400, f"action {action[:64]!r} is not supported", "action")
+        body = LIFECYCLE_ACTIONS[action](SpiCallContext(params, settings))
+        db.session.commit()
+        outcome, status = "ok", 200
+    except SpiError as error:
+        db.session.rollback()
+        body, outcome, status = error.body(), error.code, error.status
+    record_call(action, params, outcome)
+    return body, status
+
+
+def record_call(action: str, params: Mapping[str, str], outcome: str) -> None:
+    """Audit trail in its own transaction, so refused calls are recorded too; the token never is."""
+    kept = {name[:64]: value[:_AUDIT_VALUE_LIMIT] for name, value in params.items() if name != "token"}
+    db.session.add(SpiCall(action=action[:64] or "-", params=kept, outcome=outcome))
+    db.session.commit()

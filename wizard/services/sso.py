@@ -1,0 +1,119 @@
+"""Login-free (免登) entry: accept the marketplace's signed browser redirect once, then a signed login."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Mapping
+
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..extensions import db
+from ..models import MarketplaceInstance, SsoNonce
+from .spi import SpiError, authenticate, parse_spi_time, record_call
+
+MARKETPLACE_LOGIN_SALT = "guance.marketplace-login"
+
+REFUSALS = {
+    "invalid_token": (400, _l("免登链接的签名无效。")),
+    "missing_instance": (400, _l("免登链接缺少商品实例 ID。")),
+    "bad_timestamp": (400, _l("免登链接中的时间格式不正确。")),
+    "outside_window": (400, _l("免登链接已过期（或时间不在允许的范围内）。")),
+    "replayed": (400, _l("此免登链接已经使用过，每个链接只能使用一次。")),
+    "unknown_instance": (400, _l("找不到该商品实例。")),
+    "released": (400, _l("该商品实例已关闭，不能再开通。")),
+    "expired": (403, _l("该商品实例已过期，其工作空间已冻结；在阿里云云市场续费后即可恢复使用。")),
+}
+
+
+class LoginFreeRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status, self.message = REFUSALS[reason]
+
+
+@dataclass(frozen=True)
+class MarketplaceLogin:
+    ali_uid: str
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class LoginFreeSettings:
+    isv_key: str
+    window_seconds: int
+    timezone: str
+
+
+def verify_login_free(params: Mapping[str, str], settings: LoginFreeSettings) -> MarketplaceLogin:
+    """Check signature, time window, single use and instance; record the outcome either way."""
+    try:
+        login = _verify(params, settings)
+    except LoginFreeRefused as refusal:
+        db.session.rollback()
+        record_call("verify", params, refusal.reason)
+        raise
+    record_call("verify", params, "ok")
+    return login
+
+
+def _verify(params: Mapping[str, str], settings: LoginFreeSettings) -> MarketplaceLogin:
+    try:
+        authenticate(params, settings.isv_key)
+    except SpiError:
+        raise LoginFreeRefused("invalid_token") from None
+    if not params.get("instanceId"):
+        raise LoginFreeRefused("missing_instance")
+    try:
+        stamp = parse_spi_time(params.get("timeStamp", ""), "timeStamp", settings.timezone)
+    except SpiError:
+        raise LoginFreeRefused("bad_timestamp") from None
+    window = timedelta(seconds=settings.window_seconds)
+    # timeStamp has whole seconds: compare at that resolution so both window edges are inclusive.
+    if abs(clock.now().replace(microsecond=0) - stamp) > window:
+        raise LoginFreeRefused("outside_window")
+    _use_once(params["token"], stamp + window)
+    return _login_for(params["instanceId"])
+
+
+def _use_once(token: str, keep_until) -> None:
+    """Remember the token until it would fail the time window anyway; a second use is a replay."""
+    db.session.execute(delete(SsoNonce).where(SsoNonce.expires_at < clock.now()))
+    db.session.add(SsoNonce(token=token, expires_at=keep_until))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise LoginFreeRefused("replayed") from None
+
+
+def _login_for(instance_id: str) -> MarketplaceLogin:
+    instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
+    if instance is None:
+        raise LoginFreeRefused("unknown_instance")
+    if instance.status in ("released", "expired"):
+        raise LoginFreeRefused(instance.status)
+    return MarketplaceLogin(ali_uid=instance.ali_uid, instance_id=instance.instance_id)
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=MARKETPLACE_LOGIN_SALT)
+
+
+def issue_marketplace_login(login: MarketplaceLogin, secret_key: str) -> str:
+    return _serializer(secret_key).dumps({"aliUid": login.ali_uid, "instanceId": login.instance_id})
+
+
+def read_marketplace_login(token: str | None, secret_key: str, max_age: int) -> MarketplaceLogin | None:
+    """The login a valid, unexpired token carries; None for anything else."""
+    if not token:
+        return None
+    try:
+        payload = _serializer(secret_key).loads(token, max_age=max_age)
+        return MarketplaceLogin(ali_uid=str(payload["aliUid"]), instance_id=str(payload["instanceId"]))
+    except (BadSignature, KeyError, TypeError):
+        return None
