@@ -1,0 +1,6 @@
+"""R1-R3: registration for a marketplace customer with no billing-center account yet."""
+from flask import Blueprint
+
+bp = Blueprint("register", __name__, url_prefix="/register")
+
+from . import views  # noqa: E402,F401
