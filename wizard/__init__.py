@@ -56,12 +56,13 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import choose, devmail, home, market, spi
+    from .blueprints import choose, codes, devmail, home, market, spi
 
     app.register_blueprint(home.bp)
     app.register_blueprint(market.bp)
     app.register_blueprint(spi.bp)
     app.register_blueprint(choose.bp)
+    app.register_blueprint(codes.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)
 

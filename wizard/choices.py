@@ -19,6 +19,28 @@ DEFAULT_SITE = "cn1"
 WORKSPACE_LANGUAGES = {"zh": _l("中文"), "en": _l("English")}
 WORKSPACE_STYLES = {"dev": _l("研发"), "ops": _l("运维"), "test": _l("测试"), "default": _l("默认")}
 
+# R2's optional company details (更多信息); stored by key, shown by label.
+INDUSTRIES = {
+    "internet": _l("互联网"),
+    "finance": _l("金融"),
+    "manufacturing": _l("制造业"),
+    "retail": _l("零售与电商"),
+    "gaming": _l("游戏"),
+    "education": _l("教育"),
+    "healthcare": _l("医疗健康"),
+    "logistics": _l("交通物流"),
+    "energy": _l("能源"),
+    "government": _l("政府与公共事业"),
+    "other": _l("其他"),
+}
+COMPANY_SIZES = {
+    "1-49": _l("1–49 人"),
+    "50-199": _l("50–199 人"),
+    "200-999": _l("200–999 人"),
+    "1000-4999": _l("1000–4999 人"),
+    "5000+": _l("5000 人以上"),
+}
+
 INSTANCE_STATUSES = ("active", "expired", "released")
 
 

@@ -48,6 +48,12 @@ def _defaults() -> dict[str, Any]:
         "DEV_MAILBOX_DIR": str(INSTANCE_DIR / "devmail"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Verification codes (services/codes.py): lifetime, resend cooldown and the limits on guessing and sending.
+        "CODE_TTL_SECONDS": 600,
+        "CODE_RESEND_SECONDS": 60,
+        "CODE_MAX_ATTEMPTS": 5,
+        "CODE_SENDS_PER_KEY_PER_HOUR": 5,
+        "CODE_SENDS_PER_IP_PER_HOUR": 20,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -94,6 +100,11 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_TIMEOUT": float,
     "DEV_MAILBOX_DIR": str,
     "RATELIMIT_STORAGE_URI": str,
+    "CODE_TTL_SECONDS": int,
+    "CODE_RESEND_SECONDS": int,
+    "CODE_MAX_ATTEMPTS": int,
+    "CODE_SENDS_PER_KEY_PER_HOUR": int,
+    "CODE_SENDS_PER_IP_PER_HOUR": int,
 }
 
 

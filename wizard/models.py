@@ -164,11 +164,28 @@ class SpiCall(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, index=True)
 
 
+_IN_FLIGHT = "delivered_at IS NULL AND voided_at IS NULL"
+
+
 class VerificationCode(db.Model):
-    """An emailed six-digit code, kept only as a keyed hash."""
+    """An emailed six-digit code, kept only as a keyed hash (rules in services/codes.py).
+
+    `email` holds the code's key: the lower-cased email, or billing:<username> for B1. A row is
+    written before its mail goes out and counts once `delivered_at` is set.
+    """
 
     __tablename__ = "verification_code"
-    __table_args__ = (Index("ix_verification_code_email_purpose", "email", "purpose", "sent_at"),)
+    __table_args__ = (
+        Index("ix_verification_code_email_purpose", "email", "purpose", "sent_at"),
+        # One send in flight per key: the database settles two simultaneous 获取验证码.
+        Index(
+            "uq_verification_code_in_flight",
+            "email",
+            unique=True,
+            sqlite_where=text(_IN_FLIGHT),
+            postgresql_where=text(_IN_FLIGHT),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -177,5 +194,6 @@ class VerificationCode(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(Timestamp())
+    delivered_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     consumed_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     voided_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())

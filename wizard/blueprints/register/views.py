@@ -1,28 +1,110 @@
-from flask import render_template
+from flask import flash, redirect, render_template, url_for
 
 from ... import flow
-from ...flow import Activation, Stage, wizard_page
+from ...flow import Activation, RegisterStep, registration_page
 from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm
+from ...services import registration as registrations
+from ...services.accounts import TAKEN, taken_field
+from ...services.workspaces import NewWorkspace
+from ..codes import code_is_valid, handle_send_code, send_limit
 from . import bp
 
 
+def render_step(template: str, activation: Activation, step: RegisterStep, **context):
+    return render_template(template, activation=activation, steps=flow.REGISTER_STEPS, step=step, **context)
+
+
+def basic_form(activation: Activation) -> RegisterBasicForm:
+    """R1's form; back from R2 (or bounced by a conflict there) it shows the saved answers again."""
+    draft = flow.current_draft(activation)
+    form = RegisterBasicForm(obj=draft) if draft else RegisterBasicForm(site=flow.chosen_site())
+    if draft and not form.is_submitted():
+        is_available(form)
+    return form
+
+
+def is_available(form: RegisterBasicForm) -> bool:
+    """The username and email must be free on the chosen site; checked before the code is used up."""
+    field = taken_field(form.site.data, form.username.data, form.email.data)
+    if field:
+        form[field].errors = [*form[field].errors, TAKEN[field]]
+    return field is None
+
+
+def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
+    return registrations.BasicInfo(form.site.data, form.username.data, form.email.data, form.password.data,
+                                   form.phone.data)
+
+
 @bp.route("/basic", methods=["GET", "POST"])
-@wizard_page(Stage.UNBOUND)
+@registration_page(RegisterStep.BASIC, RegisterStep.COMPANY)
+@send_limit
 def basic(activation: Activation):
-    """R1 基本信息."""
-    form = RegisterBasicForm(site=flow.chosen_site())
-    return render_template("register/basic.html", form=form, activation=activation)
+    """R1 基本信息: saved as a draft once the email's code is right; R2 creates the account."""
+    form = basic_form(activation)
+    sending = handle_send_code(form, "email", "register")
+    if not sending and form.validate_on_submit() and is_available(form) and code_is_valid(form, "email", "register"):
+        flow.remember_draft(registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id()))
+        flow.choose_site(form.site.data)
+        return redirect(url_for("register.company"))
+    form.code.data = ""  # typed again on purpose, like the passwords
+    return render_step("register/basic.html", activation, RegisterStep.BASIC, form=form)
+
+
+def company_info(form: RegisterCompanyForm) -> registrations.CompanyInfo:
+    return registrations.CompanyInfo(form.company_name.data, form.industry.data, form.company_size.data,
+                                     form.contact_name.data)
 
 
 @bp.route("/company", methods=["GET", "POST"])
-@wizard_page(Stage.UNBOUND)
+@registration_page(RegisterStep.COMPANY)
 def company(activation: Activation):
-    """R2 企业信息."""
-    return render_template("register/company.html", form=RegisterCompanyForm(), activation=activation)
+    """R2 企业信息: 注册 creates the Guance account and records it for this Aliyun account."""
+    form = RegisterCompanyForm()
+    if form.validate_on_submit():
+        try:
+            registrations.register_account(activation.login.ali_uid, flow.draft_id(), company_info(form))
+        except registrations.RegistrationRefused as refusal:  # R1 shows the saved answers, the field marked
+            flash(str(refusal.message), "error")
+            return redirect(url_for("register.basic"))
+        flow.forget_draft()
+        return redirect(url_for("register.activation"))
+    return render_step("register/company.html", activation, RegisterStep.COMPANY, form=form,
+                       draft=flow.current_draft(activation))
 
 
-@bp.route("/activation", methods=["GET", "POST"])
-@wizard_page(Stage.UNBOUND)
-def activation(activation: Activation):
-    """R3 选择开通方式."""
-    return render_template("register/activation.html", form=RegisterActivationForm(), activation=activation)
+def workspace_details(form: RegisterActivationForm, site: str) -> NewWorkspace:
+    return NewWorkspace(form.workspace_name.data, form.workspace_language.data, form.workspace_style.data, site)
+
+
+@bp.route("/activation", methods=["GET", "POST"], endpoint="activation")
+@registration_page(RegisterStep.ACTIVATION)
+def choose_method(activation: Activation):
+    """R3 选择开通方式: 开通 activates in one transaction, then S1 (or, without billing, the notice)."""
+    form = RegisterActivationForm()
+    if form.validate_on_submit():
+        try:
+            return activate(activation, form)
+        except registrations.RegistrationRefused as refusal:
+            if refusal.field is None:  # the flow moved on meanwhile (a second tab): the guard knows where
+                flash(str(refusal.message), "error")
+                return redirect(url_for("register.activation"))
+            form[refusal.field].errors = [*form[refusal.field].errors, refusal.message]
+    return render_step("register/activation.html", activation, RegisterStep.ACTIVATION, form=form,
+                       account=activation.registration.account)
+
+
+def activate(activation: Activation, form: RegisterActivationForm):
+    registration, with_billing = activation.registration, form.create_billing_account.data
+    details = workspace_details(form, registration.account.site)
+    registrations.activate(activation.instance, registration, details, with_billing)
+    return redirect(url_for("done.success" if with_billing else "register.finished"))
+
+
+@bp.get("/finished")
+@registration_page(RegisterStep.FINISHED)
+def finished(activation: Activation):
+    """After R3 without a billing-center account: the workspace settles through Guance; B0 binds one."""
+    registration = activation.registration
+    return render_template("register/finished.html", activation=activation, account=registration.account,
+                           workspace=registration.workspace)

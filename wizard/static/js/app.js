@@ -10,7 +10,82 @@
     }
   }
 
+  // ---- 获取验证码 (macros/codes.html): send without a reload, then count down on the button ----
+
+  function showCodeStatus(region, message, ok) {
+    region.setAttribute("role", ok ? "status" : "alert");
+    region.classList.toggle("code-status-ok", ok);
+    region.classList.toggle("code-status-error", !ok);
+    region.textContent = message;
+  }
+
+  // The server's retry_after drives it; a deadline keeps it right when the tab sleeps.
+  function codeCountdown(button) {
+    var label = button.textContent;
+    var timer = null;
+    return function start(seconds) {
+      var deadline = Date.now() + seconds * 1000;
+      function tick() {
+        var left = Math.ceil((deadline - Date.now()) / 1000);
+        if (left > 0) {
+          button.setAttribute("aria-disabled", "true");
+          button.textContent = button.getAttribute("data-countdown").replace("{seconds}", left);
+          return;
+        }
+        window.clearInterval(timer);
+        button.removeAttribute("aria-disabled");
+        button.textContent = label;
+      }
+      window.clearInterval(timer);
+      tick();
+      timer = window.setInterval(tick, 250);
+    };
+  }
+
+  function sendCode(button, region, countdown) {
+    var source = document.getElementById(button.getAttribute("data-source"));
+    var token = button.form ? button.form.querySelector("input[name='csrf_token']") : null;
+    var body = new FormData();
+    body.append("purpose", button.getAttribute("data-purpose"));
+    body.append("identifier", source ? source.value : "");
+    button.setAttribute("aria-busy", "true");
+    fetch(button.getAttribute("data-endpoint"), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": token ? token.value : "" }
+    })
+      .then(function (response) { return response.json(); })
+      .then(function (answer) {
+        showCodeStatus(region, answer.message, answer.ok);
+        if (answer.retry_after) {
+          countdown(answer.retry_after);
+        }
+      })
+      .catch(function () { showCodeStatus(region, button.getAttribute("data-failed"), false); })
+      .then(function () { button.removeAttribute("aria-busy"); });
+  }
+
+  function initCodeSenders() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-code-send]"), function (button) {
+      var region = document.getElementById(button.getAttribute("data-status"));
+      var countdown = codeCountdown(button);
+      var pending = parseInt(button.getAttribute("data-retry-after") || "0", 10);
+      // No longer a submit button: Enter in a field must submit the page, not ask for a code.
+      button.type = "button";
+      button.addEventListener("click", function () {
+        if (button.getAttribute("aria-disabled") !== "true" && !button.hasAttribute("aria-busy")) {
+          sendCode(button, region, countdown);
+        }
+      });
+      if (pending > 0) {
+        countdown(pending);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
+    initCodeSenders();
   });
 })();

@@ -1,0 +1,119 @@
+"""For the verification-code tests (and e2e): a clock to move, and pages built as wizard pages are.
+
+The wizard pages that will use 获取验证码 do not exist yet, so these two stand in for them, using
+the form mixin, the macro and the page helpers exactly as wizard/blueprints/codes documents.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask import Blueprint, redirect, render_template_string, url_for
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+
+from wizard import clock
+from wizard.blueprints.codes import code_is_valid, handle_send_code, send_limit
+from wizard.forms import CodeFieldsMixin, email_validators, strip, username_validators
+
+from .helpers import csrf_token
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch) -> FrozenClock:
+    """wizard.clock.now stands still until the test moves it."""
+    frozen = FrozenClock()
+    monkeypatch.setattr(clock, "now", frozen.now)
+    return frozen
+
+
+class EmailPageForm(CodeFieldsMixin, FlaskForm):
+    nickname = StringField("昵称")
+    email = StringField("邮箱", filters=[strip], validators=email_validators())
+    password = PasswordField("登录密码")
+    submit = SubmitField("下一步")
+
+
+class UsernamePageForm(CodeFieldsMixin, FlaskForm):
+    username = StringField("用户名", filters=[strip], validators=username_validators())
+    submit = SubmitField("绑定")
+
+
+PAGE = """{% extends "base.html" %}
+{% from "macros/forms.html" import error_summary, field %}
+{% from "macros/codes.html" import code_field %}
+{% block title %}验证码{% endblock %}
+{% block content %}
+{% if request.args.verified %}<p class="flash flash-success" role="status">验证通过</p>{% endif %}
+<form class="form" method="post" novalidate>
+  {{ error_summary(form) }}
+  {{ form.hidden_tag() }}
+  {% for name in fields %}{{ field(form[name]) }}{% endfor %}
+  {{ code_field(form, identifier, purpose) }}
+  <div class="actions">{{ form.submit(class_="button button-primary") }}</div>
+</form>
+{% endblock %}
+"""
+
+code_pages = Blueprint("code_pages", __name__, url_prefix="/test/codes")
+
+
+def _page(form, fields, source, purpose):
+    return render_template_string(PAGE, form=form, fields=fields, identifier=source, purpose=purpose)
+
+
+@code_pages.route("/email", methods=["GET", "POST"])
+@send_limit
+def email_page():
+    """Like R1 or B2c: an email, other fields, a password, and the code."""
+    form = EmailPageForm()
+    fields = ("nickname", "email", "password")
+    if handle_send_code(form, "email", "register"):
+        return _page(form, fields, "email", "register")
+    if form.validate_on_submit() and code_is_valid(form, "email", "register"):
+        return redirect(url_for(".email_page", verified=1))
+    return _page(form, fields, "email", "register")
+
+
+@code_pages.route("/username", methods=["GET", "POST"])
+@send_limit
+def username_page():
+    """Like B1: a billing-center username, whose account's email gets the code."""
+    form = UsernamePageForm()
+    if handle_send_code(form, "username", "bind_billing"):
+        return _page(form, ("username",), "username", "bind_billing")
+    if form.validate_on_submit() and code_is_valid(form, "username", "bind_billing"):
+        return redirect(url_for(".username_page", verified=1))
+    return _page(form, ("username",), "username", "bind_billing")
+
+
+def send_json(client, purpose: str, identifier: str, **headers):
+    """POST /codes/send as app.js does: form fields, the CSRF token in X-CSRFToken."""
+    token = csrf_token(client.get("/test/codes/email").data)
+    return client.post("/codes/send", data={"purpose": purpose, "identifier": identifier},
+                       headers={"X-CSRFToken": token, "Accept": "application/json", **headers})
+
+
+def code_fragment(html: str) -> str:
+    """The code field's markup up to its status line: what a page shows of a 获取验证码."""
+    match = re.search(r'<div class="field code-field.*?class="code-status.*?</p>', html, re.S)
+    assert match, "the page has no code field"
+    return match.group(0)
+
+
+def status_of(html: str) -> str:
+    """The text of the live region next to the code field."""
+    match = re.search(r'<p class="code-status[^"]*" id="code-status"[^>]*>(.*?)</p>', code_fragment(html), re.S)
+    return match.group(1)

@@ -1,0 +1,38 @@
+"""获取验证码 for every wizard page that needs a code: R1, B1, B2b and B2c.
+
+A page plugs it in with its form, one decorator, two calls in its view and one macro:
+
+    # wizard/forms.py: the form gets 验证码 (code) and 获取验证码 (send_code)
+    class BasicInfoForm(CodeFieldsMixin, FlaskForm):
+        email = StringField(_l("邮箱"), filters=[strip], validators=email_validators())
+        ...
+
+    # the page's view
+    from ..codes import code_is_valid, handle_send_code, send_limit
+
+    @bp.route("/basic", methods=["GET", "POST"])
+    @send_limit  # 获取验证码 submissions share the per-IP limit with POST /codes/send
+    def basic_info():
+        form = BasicInfoForm()
+        if handle_send_code(form, "email", "register"):  # 获取验证码 pressed without JavaScript
+            return render_template("register/basic.html", form=form)
+        if form.validate_on_submit() and code_is_valid(form, "email", "register"):
+            ...  # the code was right and is now used up: record it, then redirect
+        return render_template("register/basic.html", form=form)
+
+    {# the page's template, inside its <form> #}
+    {% from "macros/codes.html" import code_field %}
+    {{ code_field(form, "email", "register") }}
+
+The purposes and where each code goes are in services/codes.py (PURPOSES); B1 passes the username
+field and "bind_billing". With JavaScript, app.js sends the same request to POST /codes/send and
+counts down on the button; without it, the button submits the page's own form, handle_send_code
+checks only the identifier field, sends, and the page re-renders with what the user typed (not
+passwords or the code) and the outcome next to the code field.
+"""
+from flask import Blueprint
+
+bp = Blueprint("codes", __name__, url_prefix="/codes")
+
+from . import views  # noqa: E402,F401
+from .pages import CodeStatus, code_is_valid, handle_send_code, send_limit  # noqa: E402,F401

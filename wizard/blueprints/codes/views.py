@@ -1,0 +1,48 @@
+"""POST /codes/send: 获取验证码 without a reload, answered in JSON for app.js."""
+from __future__ import annotations
+
+import time
+
+from flask import jsonify
+from flask_wtf.csrf import CSRFError
+
+from ...errors import CSRF_MESSAGE, ERROR_PAGES
+from ...extensions import limiter
+from ...forms import CodeRequestForm
+from . import bp
+from .pages import CodeStatus, request_status, send_limit
+
+
+@bp.post("/send")
+@send_limit
+def send():
+    """{ok, message, retry_after}: 200 sent, 400 bad input, 429 wait retry_after seconds, 503 mail down."""
+    form = CodeRequestForm()
+    if not form.validate():
+        return _answer(CodeStatus(False, str(_first_error(form))), 400)
+    status = request_status(form.purpose.data, form.identifier.data)
+    if status.ok:
+        return _answer(status, 200)
+    return _answer(status, 429 if status.retry_after else 503)
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
+
+def _answer(status: CodeStatus, code: int):
+    # The body's retry_after is the one to follow: Flask-Limiter sets Retry-After to its own window.
+    return jsonify(ok=status.ok, message=status.message, retry_after=status.retry_after), code
+
+
+@bp.errorhandler(429)
+def too_many_sends(_error):
+    """The per-IP limit, in JSON; the countdown waits until the limit's window lets a send through."""
+    limit = limiter.current_limit
+    retry_after = max(1, int(limit.reset_at - time.time())) if limit else None
+    return _answer(CodeStatus(False, str(ERROR_PAGES[429][1]), retry_after), 429)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(_error):
+    return _answer(CodeStatus(False, str(CSRF_MESSAGE)), 400)

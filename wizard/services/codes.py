@@ -1,0 +1,374 @@
+"""Verification codes by email: issue one for a key and purpose, verify it once.
+
+A key is the normalized identifier a code belongs to: the lower-cased email, or
+"billing:<username>" for a billing-center account (B1; usernames keep their case, since two
+accounts may differ only in it). `request_code` and `verify_code` derive the key and the recipient
+from what the user typed; `issue` and `verify` take them directly.
+
+Rules (the numbers are settings, see wizard/config.py):
+- Six digits from `secrets`, stored only as HMAC-SHA256 keyed with SECRET_KEY over purpose, key
+  and code, compared in constant time. Valid CODE_TTL_SECONDS, used once; a new code for the same
+  key and purpose voids the previous one.
+- A key gets a code at most every CODE_RESEND_SECONDS and CODE_SENDS_PER_KEY_PER_HOUR times an
+  hour, whatever the purpose, counted from the table. A send the SMTP server did not take is
+  deleted: it starts no cooldown and counts for no cap, and the previous code keeps working.
+- Wrong tries belong to the key and purpose, not to one code: a new code takes over the wrong
+  tries of the still-valid code it replaces, so resending never buys fresh guesses. The count
+  starts from zero only when there is nothing valid to take over: the previous code was used,
+  expired, or voided by its CODE_MAX_ATTEMPTS-th wrong try. Guessing is thus bounded by
+  MAX_ATTEMPTS x SENDS_PER_KEY_PER_HOUR tries an hour against a million codes.
+- No recipient (the username or email matches no account): every step but the mail itself
+  happens, the SMTP server included (a session is opened and closed), so neither the answer nor
+  an SMTP outage tells whether the account exists.
+
+A send is three short transactions, so no write lock is held while SMTP talks: reserve (insert an
+undelivered row, then check the limits against every other row), deliver (no transaction), then
+activate (void the previous code, take over its wrong tries) or, when delivery failed, delete the
+reservation. The database allows one undelivered row per key, so two simultaneous sends cannot
+both pass; verification consumes a code with a conditional UPDATE, so exactly one of two
+simultaneous right answers wins.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext, lazy_gettext as _l
+from sqlalchemy import and_, case, delete, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..db_types import Timestamp
+from ..email import check_mail_server, send_email
+from ..extensions import db
+from ..models import BillingAccount, GuanceAccount, VerificationCode as Code
+
+HOUR = timedelta(hours=1)
+
+
+# ---- What the user is told ----
+
+class CodeError(Exception):
+    """A refusal to show the user: `message` is translated, `retry_after` is seconds to wait or None."""
+
+    def __init__(self, message, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class SendRefused(CodeError):
+    """No code was sent."""
+
+
+class CooldownActive(SendRefused):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(_l("请在 %(seconds)s 秒后重新获取验证码", seconds=retry_after), retry_after)
+
+
+class HourlyLimitReached(SendRefused):
+    def __init__(self, retry_after: int) -> None:
+        minutes = math.ceil(retry_after / 60)
+        super().__init__(_l("获取验证码次数过多，请 %(minutes)s 分钟后再试", minutes=minutes), retry_after)
+
+
+class DeliveryFailed(SendRefused):
+    def __init__(self) -> None:
+        super().__init__(_l("验证码发送失败，请稍后重试"))
+
+
+class CodeRejected(CodeError):
+    """The code typed does not verify."""
+
+
+class WrongCode(CodeRejected):
+    def __init__(self, remaining: int) -> None:
+        super().__init__(_l("验证码错误，还可以尝试 %(remaining)s 次", remaining=remaining))
+        self.remaining = remaining
+
+
+class TooManyWrongCodes(CodeRejected):
+    def __init__(self) -> None:
+        super().__init__(_l("验证码错误次数过多，请重新获取"))
+
+
+class NoValidCode(CodeRejected):
+    """Never sent, expired, used, voided: one answer for all, so it tells nothing more."""
+
+    def __init__(self) -> None:
+        super().__init__(_l("验证码无效或已过期，请重新获取"))
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    message: object
+    retry_after: int
+
+
+# ---- Purposes: what a code is for and where it goes ----
+
+def _typed_email(identifier: str) -> str | None:
+    return identifier.strip()
+
+
+def _guance_account_email(identifier: str) -> str | None:
+    """B2b: an existing Guance account's address, on any site (the page checks the site)."""
+    wanted = identifier.strip().lower()
+    return db.session.scalar(select(GuanceAccount.email).where(func.lower(GuanceAccount.email) == wanted).limit(1))
+
+
+def _billing_account_email(identifier: str) -> str | None:
+    """B1: the code goes to the email of the billing-center account with that username."""
+    return db.session.scalar(select(BillingAccount.email).where(BillingAccount.username == identifier.strip()))
+
+
+@dataclass(frozen=True)
+class Purpose:
+    label: object  # the purpose in words, as the email states it
+    identifier: str  # what the user types: "email" or "username"
+    recipient: Callable[[str], str | None]  # the address for what was typed; None: no such account
+
+
+PURPOSES = {
+    "register": Purpose(_l("注册观测云账号"), "email", _typed_email),
+    "bind_billing": Purpose(_l("绑定费用中心账号"), "username", _billing_account_email),
+    "create_workspace": Purpose(_l("创建工作空间"), "email", _guance_account_email),
+    "register_workspace": Purpose(_l("注册观测云账号并创建工作空间"), "email", _typed_email),
+}
+
+SENT_MESSAGES = {
+    "email": _l("验证码已发送，请查收邮件"),
+    "username": _l("验证码已发送到该账号绑定的邮箱，请查收"),
+}
+
+
+def purpose_of(name: str) -> Purpose:
+    if name not in PURPOSES:
+        raise ValueError(f"unknown verification code purpose {name!r}")
+    return PURPOSES[name]
+
+
+def key_for(purpose: str, identifier: str) -> str:
+    if purpose_of(purpose).identifier == "username":
+        return f"billing:{identifier.strip()}"
+    return identifier.strip().lower()
+
+
+@dataclass(frozen=True)
+class Limits:
+    ttl: timedelta
+    resend: timedelta
+    max_attempts: int
+    sends_per_hour: int
+
+    @property
+    def ttl_minutes(self) -> int:
+        return max(1, int(self.ttl.total_seconds()) // 60)
+
+
+def limits() -> Limits:
+    config = current_app.config
+    return Limits(
+        ttl=timedelta(seconds=config["CODE_TTL_SECONDS"]),
+        resend=timedelta(seconds=config["CODE_RESEND_SECONDS"]),
+        max_attempts=config["CODE_MAX_ATTEMPTS"],
+        sends_per_hour=config["CODE_SENDS_PER_KEY_PER_HOUR"],
+    )
+
+
+def digest(key: str, purpose: str, code: str) -> str:
+    """HMAC-SHA256 keyed with SECRET_KEY; purpose and key are in the message, so a hash fits one use."""
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret if isinstance(secret, bytes) else secret.encode()
+    message = "\x1f".join(("verification-code", purpose, key, code)).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _matches(stored_hash: str, typed_hash: str) -> bool:
+    return hmac.compare_digest(stored_hash, typed_hash)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+# ---- Issuing ----
+
+def request_code(purpose: str, identifier: str, language: str) -> CodeSent:
+    """Send a code for the email or username typed on a page, in the page's language."""
+    spec = purpose_of(purpose)
+    return issue(key_for(purpose, identifier), purpose, spec.recipient(identifier), language)
+
+
+def issue(key: str, purpose: str, deliver_to: str | None, language: str) -> CodeSent:
+    """Send a fresh code for key and purpose to deliver_to (None: every step but the mail itself)."""
+    spec = purpose_of(purpose)
+    code = f"{secrets.randbelow(10**6):06d}"
+    reservation = _reserve(key, purpose, digest(key, purpose, code))
+    try:
+        _deliver(deliver_to, code, spec.label, language)
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.warning("verification code (%s) not delivered", purpose, exc_info=True)
+        _release(reservation)
+        raise DeliveryFailed() from None
+    if not _activate(reservation, key, purpose):
+        raise DeliveryFailed()
+    return CodeSent(SENT_MESSAGES[spec.identifier], int(limits().resend.total_seconds()))
+
+
+def _reserve(key: str, purpose: str, code_hash: str) -> int:
+    """Write the code, undelivered, then check the key's limits against every other row."""
+    now, rules = clock.now(), limits()
+    try:
+        _void_abandoned(key, now, rules)
+        reservation = db.session.execute(
+            insert(Code)
+            .values(email=key, purpose=purpose, code_hash=code_hash, attempts=0, sent_at=now, expires_at=now + rules.ttl)
+            .returning(Code.id)
+        ).scalar_one()
+        _check_limits(key, reservation, now, rules)
+    except IntegrityError:
+        # Another send for this key is in flight this very moment: it holds the cooldown.
+        db.session.rollback()
+        raise CooldownActive(_seconds_until(now + rules.resend, now)) from None
+    except CodeError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return reservation
+
+
+def _void_abandoned(key: str, now: datetime, rules: Limits) -> None:
+    # An undelivered row older than the cooldown lost its worker (killed mid-send); free the key.
+    db.session.execute(
+        update(Code)
+        .where(Code.email == key, Code.delivered_at.is_(None), Code.voided_at.is_(None), Code.sent_at <= now - rules.resend)
+        .values(voided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> None:
+    """Refuse when the key used up its hourly sends, or its last send is within the cooldown."""
+    recent = db.session.scalars(
+        select(Code.sent_at).where(Code.email == key, Code.id != reservation, Code.sent_at > now - HOUR).order_by(Code.sent_at)
+    ).all()
+    if len(recent) >= rules.sends_per_hour:
+        raise HourlyLimitReached(_seconds_until(recent[-rules.sends_per_hour] + HOUR, now))
+    if recent and recent[-1] > now - rules.resend:
+        raise CooldownActive(_seconds_until(recent[-1] + rules.resend, now))
+
+
+def _deliver(deliver_to: str | None, code: str, label, language: str) -> None:
+    if deliver_to is None:
+        check_mail_server()
+        return
+    with force_locale(language):
+        values = {"code": code, "purpose": label, "minutes": limits().ttl_minutes, "language": language}
+        subject = gettext("观测云验证码：%(purpose)s", purpose=label)
+        text = render_template("email/verification_code.txt", subject=subject, **values)
+        html = render_template("email/verification_code.html", subject=subject, **values)
+    send_email(subject, [deliver_to], text, html)
+
+
+def _release(reservation: int) -> None:
+    """Forget a send whose mail did not go out: it starts no cooldown and counts for no cap."""
+    db.session.execute(delete(Code).where(Code.id == reservation).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _open():
+    return and_(Code.consumed_at.is_(None), Code.voided_at.is_(None))
+
+
+def _activate(reservation: int, key: str, purpose: str) -> bool:
+    """Make the delivered code the one that counts: void the previous one, take over its wrong tries."""
+    now = clock.now()
+    replaced = db.session.execute(
+        update(Code)
+        .where(Code.email == key, Code.purpose == purpose, Code.id != reservation, _open())
+        .values(voided_at=now)
+        .returning(Code.attempts, Code.expires_at, Code.delivered_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    carried = max((row.attempts for row in replaced if row.delivered_at and row.expires_at > now), default=0)
+    activated = db.session.execute(
+        update(Code)
+        .where(Code.id == reservation, Code.voided_at.is_(None))
+        .values(delivered_at=now, attempts=carried)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if activated != 1:
+        # The send outlived the cooldown and a newer one declared it abandoned: the newer one counts.
+        db.session.rollback()
+        current_app.logger.warning("verification code (%s) delivered after it was given up", purpose)
+        return False
+    db.session.commit()
+    return True
+
+
+# ---- Verifying ----
+
+def verify_code(purpose: str, identifier: str, code: str) -> None:
+    """Check the code typed for the email or username typed; raises CodeRejected."""
+    verify(key_for(purpose, identifier), purpose, code)
+
+
+def verify(key: str, purpose: str, code: str) -> None:
+    """Return when the code is right, and use it up; a wrong one costs a try. Raises CodeRejected."""
+    purpose_of(purpose)
+    now = clock.now()
+    live = db.session.execute(
+        select(Code.id, Code.code_hash)
+        .where(Code.email == key, Code.purpose == purpose, _usable(now))
+        .order_by(Code.sent_at.desc(), Code.id.desc())
+        .limit(1)
+    ).first()
+    if live is None:
+        db.session.rollback()
+        raise NoValidCode()
+    if _matches(live.code_hash, digest(key, purpose, code or "")):
+        _consume(live.id, now)
+    else:
+        _count_wrong_try(live.id, now)
+
+
+def _usable(now: datetime):
+    return and_(_open(), Code.delivered_at.is_not(None), Code.expires_at > now)
+
+
+def _consume(code_id: int, now: datetime) -> None:
+    # Conditional: of two requests carrying the same right code, the database lets one through.
+    used = db.session.execute(
+        update(Code).where(Code.id == code_id, _usable(now)).values(consumed_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if used != 1:
+        raise NoValidCode()
+
+
+def _count_wrong_try(code_id: int, now: datetime) -> None:
+    rules = limits()
+    attempts = db.session.execute(
+        update(Code)
+        .where(Code.id == code_id, _open())
+        .values(
+            attempts=Code.attempts + 1,
+            voided_at=case((Code.attempts + 1 >= rules.max_attempts, literal(now, Timestamp())), else_=None),
+        )
+        .returning(Code.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.session.commit()
+    if attempts is None:
+        raise NoValidCode()
+    if attempts >= rules.max_attempts:
+        raise TooManyWrongCodes()
+    raise WrongCode(rules.max_attempts - attempts)
