@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from devtools.pgcluster import PostgresCluster, find_bindir
@@ -134,9 +135,22 @@ def database(request, tmp_path):
     cluster.drop_database(name)
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in an application context of its own, as in production.
+
+    Without this, a test holding an application context (the `db` fixture) would share `g` and
+    the database session with every request it makes, hiding stale reads and cached CSRF tokens.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database: str, smtp_server: SmtpSink):
     app = create_app(settings_for_tests(database, smtp_server))
+    app.test_client_class = IsolatedClient
     # The simulator reaches the SPI over HTTP; in tests that HTTP goes straight into the app.
     app.config["SPI_TRANSPORT"] = httpx.WSGITransport(app=app)
     app.config["SPI_URL"] = "http://localhost/spi"

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
 from . import config as settings
@@ -33,6 +34,10 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录观测云。")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = str  # flash the message in the page's language, as plain text
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
@@ -56,13 +61,10 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import choose, codes, devmail, home, market, spi
+    from .blueprints import auth, bind, choose, codes, devmail, done, home, market, register, spi, workspace
 
-    app.register_blueprint(home.bp)
-    app.register_blueprint(market.bp)
-    app.register_blueprint(spi.bp)
-    app.register_blueprint(choose.bp)
-    app.register_blueprint(codes.bp)
+    for blueprint in (home, market, spi, choose, register, bind, workspace, done, auth, codes):
+        app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)
 

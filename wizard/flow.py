@@ -6,18 +6,23 @@ was verified); every page asks this module where the user really is, from the da
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, IntEnum
 from functools import wraps
 
 from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .choices import DEFAULT_SITE, SITES
 from .extensions import db
-from .models import CloudAccountBinding, MarketplaceInstance
+from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
+from .services import registration as registrations
 from .services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
 MARKETPLACE_LOGIN_KEY = "market_login"
+SITE_KEY = "site"
+CREATED_WORKSPACE_KEY = "created_workspace"
+REGISTRATION_DRAFT_KEY = "registration_draft"
 
 # Step indicators of the two paths, as the documentation numbers them.
 REGISTER_STEPS = (_l("基本信息"), _l("企业信息"), _l("选择开通方式"))
@@ -39,6 +44,8 @@ class Activation:
     login: MarketplaceLogin
     instance: MarketplaceInstance
     binding: CloudAccountBinding | None
+    # The Guance account registered (R2) for this Aliyun account, while it is not bound.
+    registration: MarketplaceRegistration | None = None
 
     @property
     def stage(self) -> Stage:
@@ -48,7 +55,10 @@ class Activation:
 
     @property
     def entry_endpoint(self) -> str:
-        """Where 免登 lands: success when activated, B2 when the Aliyun account is bound, else G1."""
+        """Where 免登 lands: success when activated, B2 when the Aliyun account is bound, R3 when
+        registered but not activated, else G1."""
+        if self.registration is not None and not self.registration.completed:
+            return REGISTER_ENDPOINTS[RegisterStep.ACTIVATION]
         return STAGE_ENTRY[self.stage]
 
 
@@ -59,6 +69,25 @@ def start_marketplace_session(login: MarketplaceLogin) -> None:
     """A fresh session holding only the new marketplace login (nothing of a previous visitor)."""
     session.clear()
     session[MARKETPLACE_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"])
+
+
+def chosen_site() -> str:
+    """The 站点 chosen at the top of the bind pages (B0): where new workspaces and accounts go."""
+    site = session.get(SITE_KEY)
+    return site if site in SITES else DEFAULT_SITE
+
+
+def choose_site(site: str) -> None:
+    session[SITE_KEY] = site
+
+
+def remember_created_workspace(workspace_id: int) -> None:
+    """B3 says 已选择 for a workspace created here, 已绑定 for one that existed."""
+    session[CREATED_WORKSPACE_KEY] = workspace_id
+
+
+def created_workspace_id() -> int | None:
+    return session.get(CREATED_WORKSPACE_KEY)
 
 
 def current_login() -> MarketplaceLogin | None:
@@ -74,7 +103,8 @@ def load_activation(login: MarketplaceLogin) -> Activation | None:
     if instance is None or instance.status != "active":
         return None
     binding = db.session.scalar(select(CloudAccountBinding).filter_by(ali_uid=login.ali_uid))
-    return Activation(login=login, instance=instance, binding=binding)
+    registration = registrations.registration_of(login.ali_uid) if binding is None else None
+    return Activation(login=login, instance=instance, binding=binding, registration=registration)
 
 
 def entry_url(login: MarketplaceLogin) -> str:
@@ -105,5 +135,68 @@ def wizard_page(*stages: Stage):
             return view(activation, *args, **kwargs)
 
         return guarded
+
+    return decorate
+
+
+# ---- The registration path: R1 基本信息, R2 企业信息, R3 选择开通方式 ----
+
+class RegisterStep(IntEnum):
+    """How far the registration of an unbound Aliyun account is; the values number REGISTER_STEPS."""
+
+    BASIC = 1  # R1: nothing saved yet
+    COMPANY = 2  # R2: R1's draft is waiting in this session
+    ACTIVATION = 3  # R3: the Guance account exists (R2 done), nothing activated yet
+    FINISHED = 4  # R3 done without a billing-center account: the workspace settles through Guance
+
+
+REGISTER_ENDPOINTS = {
+    RegisterStep.BASIC: "register.basic",
+    RegisterStep.COMPANY: "register.company",
+    RegisterStep.ACTIVATION: "register.activation",
+    RegisterStep.FINISHED: "register.finished",
+}
+
+
+def remember_draft(draft_id: str) -> None:
+    session[REGISTRATION_DRAFT_KEY] = draft_id
+
+
+def draft_id() -> str | None:
+    return session.get(REGISTRATION_DRAFT_KEY)
+
+
+def forget_draft() -> None:
+    session.pop(REGISTRATION_DRAFT_KEY, None)
+
+
+def current_draft(activation: Activation) -> RegistrationDraft | None:
+    """R1's answers saved in this session, still live (the database decides)."""
+    return registrations.find_draft(draft_id(), activation.login.ali_uid)
+
+
+def registration_progress(activation: Activation) -> RegisterStep:
+    """The database first (a registration of this Aliyun account), then this session's draft."""
+    registration = activation.registration
+    if registration is not None:
+        return RegisterStep.FINISHED if registration.completed else RegisterStep.ACTIVATION
+    return RegisterStep.COMPANY if current_draft(activation) else RegisterStep.BASIC
+
+
+def registration_page(*steps: RegisterStep):
+    """Guard an R page: an unbound Aliyun account at one of `steps`, else the step it really is at.
+
+    R1 allows going back from R2 (BASIC and COMPANY); nothing goes back before a registration.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def at_step(activation: Activation, *args, **kwargs):
+            step = registration_progress(activation)
+            if step not in steps:
+                return redirect(url_for(REGISTER_ENDPOINTS[step]))
+            return view(activation, *args, **kwargs)
+
+        return wizard_page(Stage.UNBOUND)(at_step)
 
     return decorate

@@ -5,10 +5,21 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, SubmitField
-from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Regexp
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
-from .choices import choices
+from .choices import COMPANY_SIZES, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
 from .services.codes import PURPOSES
 
 
@@ -81,3 +92,200 @@ class CodeRequestForm(FlaskForm):
         purpose = PURPOSES.get(self.purpose.data)
         for validator in IDENTIFIER_VALIDATORS[purpose.identifier]() if purpose else ():
             validator(self, field)
+
+
+# ---- Fields shared by the registration and bind paths ----
+
+USERNAME_PATTERN = r"^[a-z][a-z0-9_.-]{2,31}$"
+
+
+def lower(value):
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def new_username_field() -> StringField:
+    return StringField(
+        _l("用户名"), filters=[lower],
+        validators=[DataRequired(message=_l("请输入用户名")),
+                    Regexp(USERNAME_PATTERN, message=_l("用户名为 3–32 位，以字母开头，可包含字母、数字、_ . -"))],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+def password_strength(_form, field) -> None:
+    password = field.data or ""
+    if len(password) < 8 or not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        raise ValidationError(_l("密码至少 8 位，且必须同时包含字母和数字"))
+
+
+def new_password_fields() -> tuple[PasswordField, PasswordField]:
+    password = PasswordField(
+        _l("登录密码"),
+        validators=[DataRequired(message=_l("请输入登录密码")), Length(max=128, message=_l("密码不能超过 128 位")),
+                    password_strength],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("确认密码"),
+        validators=[DataRequired(message=_l("请再次输入登录密码")),
+                    EqualTo("password", message=_l("两次输入的密码不一致"))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, confirm
+
+
+def phone_field(required: bool = False) -> StringField:
+    """Mainland mobile numbers (11 digits) or an international number written +<country code>…"""
+    presence = DataRequired(message=_l("请输入手机号")) if required else Optional()
+    return StringField(
+        _l("手机号"), filters=[code_digits],
+        validators=[presence, Regexp(r"^(1[3-9][0-9]{9}|\+[1-9][0-9]{7,14})$",
+                                     message=_l("请输入有效的手机号，如 13800138000 或 +85261234567"))],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+
+
+def agreement_field() -> BooleanField:
+    return BooleanField(
+        _l("我已阅读并同意《观测云用户协议》和《隐私政策》"),
+        validators=[InputRequired(message=_l("请阅读并同意用户协议和隐私政策"))],
+    )
+
+
+def workspace_name_field() -> StringField:
+    return StringField(
+        _l("工作空间名称"), filters=[strip],
+        validators=[DataRequired(message=_l("请输入工作空间名称")),
+                    Length(max=64, message=_l("工作空间名称不能超过 64 个字符"))],
+    )
+
+
+def workspace_language_field() -> RadioField:
+    return RadioField(_l("工作空间语言"), choices=choices(WORKSPACE_LANGUAGES), default="zh",
+                      validators=[InputRequired(message=_l("请选择工作空间语言"))])
+
+
+def workspace_style_field() -> SelectField:
+    return SelectField(_l("工作空间风格"), choices=choices(WORKSPACE_STYLES), default="default",
+                       validators=[InputRequired(message=_l("请选择工作空间风格"))])
+
+
+def site_field(label=_l("站点")) -> SelectField:
+    return SelectField(label, choices=choices(SITES), default="cn1",
+                       validators=[InputRequired(message=_l("请选择站点"))])
+
+
+# ---- The bind path: B0-B2c ----
+
+class SiteForm(FlaskForm):
+    """B0's 站点 selector: the site of workspaces created later."""
+
+    site = site_field()
+    submit = SubmitField(_l("切换站点"))
+
+
+class GuideForm(FlaskForm):
+    """知道了 on the first-visit guide."""
+
+    submit = SubmitField(_l("知道了"))
+
+
+class BindBillingForm(CodeFieldsMixin, FlaskForm):
+    """B1 绑定费用中心账号: the account's username, proved by a code sent to its email."""
+
+    username = StringField(_l("用户名"), filters=[lower], validators=username_validators(),
+                           render_kw={"autocomplete": "username"})
+    submit = SubmitField(_l("绑定"))
+
+
+class BindWorkspaceForm(FlaskForm):
+    """确定 on B2's confirmation: bind this instance to the workspace."""
+
+    submit = SubmitField(_l("确定"))
+
+
+class ExistingAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
+    """B2b 有观测云账号: a new workspace owned by an existing Guance account, proved by its email."""
+
+    name = workspace_name_field()
+    language = workspace_language_field()
+    style = workspace_style_field()
+    email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(),
+                        description=_l("注册观测云账号时使用的邮箱"), render_kw={"autocomplete": "email"})
+    agreement = agreement_field()
+    submit = SubmitField(_l("创建"))
+
+
+class NewAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
+    """B2c 没有观测云账号: register a Guance account and create the workspace in one step."""
+
+    name = workspace_name_field()
+    language = workspace_language_field()
+    username = new_username_field()
+    password, confirm = new_password_fields()
+    email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(), render_kw={"autocomplete": "email"})
+    phone = phone_field()
+    agreement = agreement_field()
+    submit = SubmitField(_l("注册并创建工作空间"))
+
+
+# ---- L1 ----
+
+class LoginForm(FlaskForm):
+    site = site_field()
+    username = StringField(_l("用户名"), filters=[lower], validators=[DataRequired(message=_l("请输入用户名"))],
+                           render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("密码"), validators=[DataRequired(message=_l("请输入密码"))],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("登录"))
+
+
+# ---- The registration path: R1-R3 ----
+
+def optional_choice_field(label, vocabulary: dict) -> SelectField:
+    """A select that may stay at 请选择 (stored as None)."""
+    return SelectField(label, choices=[SelectChoice("", _l("请选择")), *choices(vocabulary)], default="",
+                       filters=[lambda value: value or None], validators=[Optional()])
+
+
+class RegisterBasicForm(CodeFieldsMixin, FlaskForm):
+    """R1 基本信息: who the new Guance account is, its email proved by a code. All required."""
+
+    site = site_field()
+    username = new_username_field()
+    password, confirm = new_password_fields()
+    email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(), render_kw={"autocomplete": "email"})
+    phone = phone_field(required=True)
+    submit = SubmitField(_l("下一步"))
+
+
+class RegisterCompanyForm(FlaskForm):
+    """R2 企业信息: the company name, 更多信息 (optional), the agreement; 注册 creates the Guance account."""
+
+    company_name = StringField(
+        _l("企业名称"), filters=[strip],
+        validators=[DataRequired(message=_l("请输入企业名称")), Length(max=128, message=_l("企业名称不能超过 128 个字符"))],
+        render_kw={"autocomplete": "organization"},
+    )
+    industry = optional_choice_field(_l("所属行业"), INDUSTRIES)
+    company_size = optional_choice_field(_l("企业规模"), COMPANY_SIZES)
+    contact_name = StringField(
+        _l("联系人姓名"), filters=[strip, lambda value: value or None],
+        validators=[Optional(), Length(max=64, message=_l("联系人姓名不能超过 64 个字符"))],
+        render_kw={"autocomplete": "name"},
+    )
+    agreement = agreement_field()
+    submit = SubmitField(_l("注册"))
+
+
+class RegisterActivationForm(FlaskForm):
+    """R3 选择开通方式: 阿里云市场开通, the workspace, and whether to create the billing-center account."""
+
+    method = RadioField(_l("开通方式"), choices=choices({"aliyun": _l("阿里云市场开通")}), default="aliyun",
+                        validators=[InputRequired(message=_l("请选择开通方式"))])
+    workspace_name = workspace_name_field()
+    workspace_language = workspace_language_field()
+    workspace_style = workspace_style_field()
+    create_billing_account = BooleanField(_l("同步创建费用中心账号"), default=True)
+    agreement = agreement_field()
+    submit = SubmitField(_l("开通"))

@@ -17,6 +17,12 @@ def is_safe_redirect(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc and "\\" not in target and not any(ord(c) < 32 for c in target)
 
 
+def next_url(default: str) -> str:
+    """The `next` the form carried, if it stays on this site; else `default`."""
+    target = request.form.get("next")
+    return target if is_safe_redirect(target) else default
+
+
 def _template_globals() -> dict:
     locale = get_locale()
     return {

@@ -4,7 +4,7 @@ from ...flow import Activation, Stage, wizard_page
 from ...forms import ChoosePathForm
 from . import bp
 
-NEXT_STEP = {"register": "register.basic", "bind": "bind.billing"}
+NEXT_STEP = {"register": "register.basic", "bind": "bind.billing_account"}
 
 
 @bp.route("/", methods=["GET", "POST"])

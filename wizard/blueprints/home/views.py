@@ -1,6 +1,6 @@
 from flask import current_app, redirect, render_template, request, url_for
 
-from ...templating import is_safe_redirect
+from ...templating import next_url
 from . import bp
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -14,8 +14,7 @@ def index():
 @bp.post("/language")
 def set_language():
     """Keep the chosen interface language in a cookie and return to the page the user was on."""
-    target = request.form.get("next")
-    response = redirect(target if is_safe_redirect(target) else url_for("home.index"))
+    response = redirect(next_url(url_for("home.index")))
     language = request.form.get("lang")
     if language in current_app.config["LANGUAGES"]:
         response.set_cookie(

@@ -1,0 +1,47 @@
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ...extensions import limiter
+from ...forms import LoginForm
+from ...services import accounts, workspaces
+from ...templating import is_safe_redirect
+from . import bp
+
+
+@bp.route("/login/pwd", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    form = LoginForm(site=request.args.get("site", "cn1"))
+    if form.validate_on_submit():
+        account = accounts.authenticate(form.site.data, form.username.data, form.password.data)
+        if account is not None:
+            session.clear()  # a new session at login: nothing from before it carries over
+            login_user(account)
+            target = request.args.get("next")
+            return redirect(target if is_safe_redirect(target) else url_for("auth.console"))
+        form.password.errors = [_("用户名或密码错误")]
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("您已退出登录。"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/console/")
+@login_required
+def console():
+    """The first landing page: the account's workspaces, their edition and settlement."""
+    return render_template("console/home.html", workspaces=workspaces.workspaces_of(current_user),
+                           settling_instance=workspaces.settling_instance)
+
+
+@bp.get("/console/datakit")
+@login_required
+def datakit():
+    """从安装 DataKit 开始: a short getting-started page."""
+    return render_template("console/datakit.html")

@@ -1,0 +1,80 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from ... import flow
+from ...flow import Activation, Stage, wizard_page
+from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm
+from ...services import billing
+from ...services.workspaces import BindingRefused, bind_existing_workspace, workspace_choices
+from ...templating import next_url
+from ..codes import code_is_valid, handle_send_code, send_limit
+from . import bp
+
+GUIDE_COOKIE = "bind_guide_seen"
+
+
+def render_bind_page(template: str, activation: Activation, **context):
+    """Every bind page shows the 站点 selector and, on a first visit, the guide."""
+    return render_template(
+        template, activation=activation, site_form=SiteForm(site=flow.chosen_site()), guide_form=GuideForm(),
+        show_guide=request.cookies.get(GUIDE_COOKIE) != "1", bind_steps=flow.BIND_STEPS, **context,
+    )
+
+
+@bp.route("/billing", methods=["GET", "POST"])
+@wizard_page(Stage.UNBOUND)
+@send_limit
+def billing_account(activation: Activation):
+    """B0/B1: the billing-center account's username and a code sent to its email."""
+    form = BindBillingForm()
+    if handle_send_code(form, "username", "bind_billing"):
+        return render_bind_page("bind/billing.html", activation, form=form)
+    if form.validate_on_submit() and code_is_valid(form, "username", "bind_billing"):
+        try:
+            billing.bind_by_username(activation.login.ali_uid, form.username.data)
+            return redirect(url_for("bind.workspaces"))
+        except billing.CloudBindingRefused as refusal:
+            flash(str(refusal.message), "error")
+    return render_bind_page("bind/billing.html", activation, form=form)
+
+
+@bp.get("/workspaces")
+@wizard_page(Stage.BOUND, Stage.ACTIVATED)
+def workspaces(activation: Activation):
+    """B2 (choose a workspace to bind) and, once bound, B3 (已绑定 / 已选择, then 确定)."""
+    choices = workspace_choices(activation.binding.billing_account_id, activation.instance)
+    confirming = request.args.get("confirm", type=int)
+    return render_bind_page(
+        "bind/workspaces.html", activation, choices=choices, form=BindWorkspaceForm(),
+        confirming=next((c for c in choices if c.workspace.id == confirming and c.state == "bindable"), None),
+        created_id=flow.created_workspace_id(),
+    )
+
+
+@bp.post("/workspaces/<int:workspace_id>")
+@wizard_page(Stage.BOUND)
+def bind_workspace(activation: Activation, workspace_id: int):
+    if BindWorkspaceForm().validate_on_submit():
+        try:
+            bind_existing_workspace(activation.instance, activation.binding.billing_account_id, workspace_id)
+        except BindingRefused as refusal:
+            flash(str(refusal.message), "error")
+    return redirect(url_for("bind.workspaces"))
+
+
+@bp.post("/site")
+@wizard_page(Stage.UNBOUND, Stage.BOUND, Stage.ACTIVATED)
+def site(activation: Activation):
+    form = SiteForm()
+    if form.validate_on_submit():
+        flow.choose_site(form.site.data)
+    return redirect(next_url(url_for(activation.entry_endpoint)))
+
+
+@bp.post("/guide")
+def dismiss_guide():
+    """知道了: the guide is for the first visit only."""
+    response = redirect(next_url(url_for("bind.billing_account")))
+    if GuideForm().validate_on_submit():
+        response.set_cookie(GUIDE_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response

@@ -1,0 +1,49 @@
+from flask import redirect, render_template, request, url_for
+
+from ... import flow
+from ...flow import Activation, Stage, wizard_page
+from ...forms import ExistingAccountWorkspaceForm, NewAccountWorkspaceForm
+from ...services import workspaces
+from ...services.accounts import NewAccount
+from ..codes import code_is_valid, handle_send_code, send_limit
+from . import bp
+
+# The two tabs of B2a: which form, which code purpose, and how the workspace comes to be.
+TABS = {
+    "existing": (ExistingAccountWorkspaceForm, "create_workspace"),
+    "register": (NewAccountWorkspaceForm, "register_workspace"),
+}
+
+
+def workspace_details(form) -> workspaces.NewWorkspace:
+    style = form.style.data if "style" in form else "default"
+    return workspaces.NewWorkspace(form.name.data, form.language.data, style, flow.chosen_site())
+
+
+def create(tab: str, form, activation: Activation):
+    instance, billing_account_id = activation.instance, activation.binding.billing_account_id
+    if tab == "existing":
+        return workspaces.create_for_existing_account(instance, billing_account_id, form.email.data,
+                                                      workspace_details(form))
+    account = NewAccount(flow.chosen_site(), form.username.data, form.email.data, form.password.data, form.phone.data)
+    return workspaces.create_with_new_account(instance, billing_account_id, account, workspace_details(form))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@wizard_page(Stage.BOUND)
+@send_limit
+def new(activation: Activation):
+    tab = request.args.get("tab") if request.args.get("tab") in TABS else "existing"
+    form_class, purpose = TABS[tab]
+    form = form_class()
+    sending = handle_send_code(form, "email", purpose)
+    if not sending and form.validate_on_submit() and code_is_valid(form, "email", purpose):
+        try:
+            flow.remember_created_workspace(create(tab, form, activation).id)
+            return redirect(url_for("bind.workspaces"))
+        except (workspaces.WorkspaceRefused, workspaces.BindingRefused) as refusal:
+            field = form[getattr(refusal, "field", "name")]
+            field.errors = [*field.errors, refusal.message]
+            form.code.data = ""  # it was used up: a new one is needed
+    return render_template("workspace/new.html", activation=activation, form=form, tab=tab,
+                           site=flow.chosen_site(), bind_steps=flow.BIND_STEPS)

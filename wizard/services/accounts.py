@@ -1,0 +1,90 @@
+"""Guance accounts: registration with per-site uniqueness, password hashing, and login checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import GuanceAccount
+
+# Checked against when the username is unknown, so a miss costs as much time as a wrong password.
+_UNKNOWN_ACCOUNT_HASH = generate_password_hash("an account that does not exist")
+
+TAKEN = {
+    "username": _l("该用户名在此站点已被使用"),
+    "email": _l("该邮箱在此站点已注册"),
+}
+
+
+class AccountConflict(Exception):
+    """A username or email already taken on the site; `field` names the form field to blame."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field, self.message = field, TAKEN[field]
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    site: str
+    username: str
+    email: str
+    password: str
+    phone: str | None = None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalize_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and compared in lower case."""
+    return username.strip().lower()
+
+
+def taken_field(site: str, username: str, email: str) -> str | None:
+    """Which of username / email is already used on the site (for a message next to the field)."""
+    if db.session.scalar(select(GuanceAccount.id).filter_by(site=site, username=normalize_username(username))):
+        return "username"
+    if db.session.scalar(select(GuanceAccount.id).filter_by(site=site, email=normalize_email(email))):
+        return "email"
+    return None
+
+
+def add_guance_account(new: NewAccount, password_hash: str | None = None, **company) -> GuanceAccount:
+    """Add (not commit) an account; the caller's transaction decides. Raises AccountConflict."""
+    field = taken_field(new.site, new.username, new.email)
+    if field:
+        raise AccountConflict(field)
+    account = GuanceAccount(
+        site=new.site, username=normalize_username(new.username), email=normalize_email(new.email),
+        password_hash=password_hash or hash_password(new.password), phone=new.phone or None, **company,
+    )
+    db.session.add(account)
+    try:
+        db.session.flush()  # the unique constraints settle a race the check above missed
+    except IntegrityError as error:
+        db.session.rollback()
+        raise AccountConflict("email" if "email" in str(error.orig) else "username") from None
+    return account
+
+
+def find_by_email(site: str, email: str) -> GuanceAccount | None:
+    return db.session.scalar(select(GuanceAccount).filter_by(site=site, email=normalize_email(email)))
+
+
+def authenticate(site: str, username: str, password: str) -> GuanceAccount | None:
+    """The account when the pair is right; None for any wrong pair, in about the same time."""
+    account = db.session.scalar(select(GuanceAccount).filter_by(site=site, username=normalize_username(username)))
+    if account is None:
+        check_password_hash(_UNKNOWN_ACCOUNT_HASH, password)
+        return None
+    return account if check_password_hash(account.password_hash, password) else None

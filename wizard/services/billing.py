@@ -1,0 +1,72 @@
+"""Billing-center accounts and the binding of an Aliyun account to one of them (settlement)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import BillingAccount, CloudAccountBinding
+from .accounts import normalize_username
+
+BOUND_ELSEWHERE = _l("该阿里云账号已绑定其他费用中心账号，不能再绑定此账号。")
+
+
+class CloudBindingRefused(Exception):
+    def __init__(self, message=BOUND_ELSEWHERE) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def find_billing_account(username: str) -> BillingAccount | None:
+    return db.session.scalar(select(BillingAccount).filter_by(username=normalize_username(username)))
+
+
+def binding_of(ali_uid: str) -> CloudAccountBinding | None:
+    return db.session.scalar(select(CloudAccountBinding).filter_by(ali_uid=ali_uid))
+
+
+def bind_cloud_account(ali_uid: str, billing_account_id: int) -> None:
+    """Settle the Aliyun account through the billing-center account, once and for all.
+
+    Binding again to the same account is a no-op (a second tab, a double submit); an Aliyun
+    account bound to another billing-center account is refused and nothing changes.
+    """
+    existing = binding_of(ali_uid)
+    if existing is None:
+        try:
+            add_cloud_binding(ali_uid, billing_account_id)
+            db.session.commit()
+            return
+        except IntegrityError:  # another request bound it a moment ago: see to which account
+            db.session.rollback()
+            existing = binding_of(ali_uid)
+    if existing.billing_account_id != billing_account_id:
+        raise CloudBindingRefused()
+
+
+def add_cloud_binding(ali_uid: str, billing_account_id: int) -> CloudAccountBinding:
+    """Add (not commit) the binding inside the caller's transaction (R3 creates the account with it).
+
+    The flush lets the unique aliUid settle a race at once: IntegrityError, the caller rolls back.
+    """
+    binding = CloudAccountBinding(ali_uid=ali_uid, billing_account_id=billing_account_id)
+    db.session.add(binding)
+    db.session.flush()
+    return binding
+
+
+def bind_by_username(ali_uid: str, username: str) -> None:
+    """B1 after the code was checked: bind to the billing-center account of that username."""
+    account = find_billing_account(username)
+    if account is None:  # only reachable by guessing a code for an account that does not exist
+        raise CloudBindingRefused(_l("验证码无效或已过期，请重新获取"))
+    bind_cloud_account(ali_uid, account.id)
+
+
+def add_billing_account(username: str, email: str, password_hash: str) -> BillingAccount:
+    """Add (not commit) a billing-center account; R3 creates it with the Guance account's credentials."""
+    account = BillingAccount(username=normalize_username(username), email=email, password_hash=password_hash)
+    db.session.add(account)
+    db.session.flush()
+    return account

@@ -1,0 +1,156 @@
+"""Workspaces of a billing-center account, and binding a marketplace instance to one of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import clock
+from ..extensions import db
+from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
+from .accounts import AccountConflict, NewAccount, add_guance_account, find_by_email
+
+NOT_BINDABLE = _l("该工作空间已通过其他阿里云商品实例结算，不能重复绑定")
+ALREADY_BOUND = _l("该商品实例已绑定工作空间")
+
+
+class BindingRefused(Exception):
+    """The instance cannot be bound to that workspace; `message` says why, in the page's language."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WorkspaceChoice:
+    """One row of B2: a workspace and whether this instance may bind it."""
+
+    workspace: Workspace
+    state: str  # "bindable", "bound_here" or "taken"
+    taken_by: MarketplaceInstance | None = None
+
+
+def _live_instance_of(workspace: Workspace) -> MarketplaceInstance | None:
+    return next((i for i in workspace.instances if i.status != "released"), None)
+
+
+def workspace_choices(billing_account_id: int, instance: MarketplaceInstance) -> list[WorkspaceChoice]:
+    workspaces = db.session.scalars(
+        select(Workspace).filter_by(billing_account_id=billing_account_id)
+        .options(selectinload(Workspace.instances)).order_by(Workspace.created_at, Workspace.id)
+    )
+    choices = []
+    for workspace in workspaces:
+        holder = _live_instance_of(workspace)
+        if holder is None:
+            choices.append(WorkspaceChoice(workspace, "bindable"))
+        elif holder.id == instance.id:
+            choices.append(WorkspaceChoice(workspace, "bound_here", holder))
+        else:
+            choices.append(WorkspaceChoice(workspace, "taken", holder))
+    return choices
+
+
+def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
+    """Bind within the caller's transaction; the database decides races (see BindingRefused)."""
+    try:
+        bound = db.session.execute(
+            update(MarketplaceInstance)
+            .where(MarketplaceInstance.id == instance.id, MarketplaceInstance.workspace_id.is_(None),
+                   MarketplaceInstance.status == "active")
+            .values(workspace_id=workspace.id, bound_at=clock.now())
+        )
+    except IntegrityError:  # the workspace already settles through another live instance
+        raise BindingRefused(NOT_BINDABLE) from None
+    if bound.rowcount != 1:  # a second tab or a double submit got there first
+        raise BindingRefused(ALREADY_BOUND)
+
+
+def bind_existing_workspace(instance: MarketplaceInstance, billing_account_id: int, workspace_id: int) -> Workspace:
+    """B2 绑定: only a workspace of the customer's own billing-center account, free of live instances."""
+    workspace = db.session.get(Workspace, workspace_id)
+    if workspace is None or workspace.billing_account_id != billing_account_id:
+        raise BindingRefused(_l("找不到该工作空间"))
+    try:
+        bind_instance(instance, workspace)
+    except BindingRefused:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return workspace
+
+
+@dataclass(frozen=True)
+class NewWorkspace:
+    name: str
+    language: str
+    style: str
+    site: str
+
+
+def add_workspace(details: NewWorkspace, owner: GuanceAccount, billing_account_id: int | None) -> Workspace:
+    """Add (not commit) a workspace owned by `owner`, settled by the billing-center account if given."""
+    workspace = Workspace(
+        name=details.name.strip(), language=details.language, style=details.style, site=details.site,
+        owner=owner, billing_account_id=billing_account_id,
+    )
+    workspace.members.append(WorkspaceMember(account=owner, role="owner"))
+    db.session.add(workspace)
+    db.session.flush()
+    return workspace
+
+
+def workspaces_of(account: GuanceAccount) -> list[Workspace]:
+    """The account's workspaces with what the console shows about them, in two queries."""
+    return list(db.session.scalars(
+        select(Workspace).join(WorkspaceMember).where(WorkspaceMember.account_id == account.id)
+        .options(selectinload(Workspace.instances), selectinload(Workspace.billing_account))
+        .order_by(Workspace.created_at, Workspace.id)
+    ))
+
+
+def settling_instance(workspace: Workspace) -> MarketplaceInstance | None:
+    """The live marketplace instance through which the workspace settles, if any."""
+    return _live_instance_of(workspace)
+
+
+class WorkspaceRefused(Exception):
+    """Creating the workspace failed for a reason the user can fix; `field` is the form field to blame."""
+
+    def __init__(self, field: str, message) -> None:
+        super().__init__(str(message))
+        self.field, self.message = field, message
+
+
+def create_for_existing_account(instance: MarketplaceInstance, billing_account_id: int, email: str,
+                                details: NewWorkspace) -> Workspace:
+    """B2b: the Guance account behind `email` (its code already checked) owns the new, bound workspace."""
+    owner = find_by_email(details.site, email)
+    if owner is None:
+        raise WorkspaceRefused("email", _l("当前站点下没有使用该邮箱的观测云账号，请确认右上角的站点"))
+    return _create_and_bind(instance, details, owner, billing_account_id)
+
+
+def create_with_new_account(instance: MarketplaceInstance, billing_account_id: int, new_account: NewAccount,
+                            details: NewWorkspace) -> Workspace:
+    """B2c: register the Guance account and create the bound workspace, all in one transaction."""
+    try:
+        owner = add_guance_account(new_account)
+    except AccountConflict as conflict:
+        raise WorkspaceRefused(conflict.field, conflict.message) from None
+    return _create_and_bind(instance, details, owner, billing_account_id)
+
+
+def _create_and_bind(instance, details: NewWorkspace, owner: GuanceAccount, billing_account_id: int) -> Workspace:
+    try:
+        workspace = add_workspace(details, owner, billing_account_id)
+        bind_instance(instance, workspace)
+    except BindingRefused:
+        db.session.rollback()  # nothing half-made stays behind: no account, no workspace
+        raise
+    db.session.commit()
+    return workspace
