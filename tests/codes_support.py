@@ -53,11 +53,12 @@ class UsernamePageForm(CodeFieldsMixin, FlaskForm):
 
 PAGE = """{% extends "base.html" %}
 {% from "macros/forms.html" import error_summary, field %}
-{% from "macros/codes.html" import code_field %}
+{% from "macros/codes.html" import code_field, default_submit %}
 {% block title %}验证码{% endblock %}
 {% block content %}
 {% if request.args.verified %}<p class="flash flash-success" role="status">验证通过</p>{% endif %}
 <form class="form" method="post" novalidate>
+  {{ default_submit(form.submit) }}
   {{ error_summary(form) }}
   {{ form.hidden_tag() }}
   {% for name in fields %}{{ field(form[name]) }}{% endfor %}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from devtools.ports import free_port
-from wizard import create_app
+from wizard import config, create_app
 from wizard.blueprints.devmail.mailbox import read_messages, start_sink
 from wizard.extensions import db as _db
 from wizard.models import BillingAccount, GuanceAccount, VerificationCode
@@ -379,6 +379,22 @@ def test_the_hash_is_keyed_and_bound_to_purpose_and_key(app, db):
     assert one != codes.digest("bob@example.com", "register", "123456")
     app.config["SECRET_KEY"] = "another secret"
     assert one != codes.digest(EMAIL, "register", "123456")
+
+
+def test_prune_deletes_only_the_codes_no_rule_looks_at(app, db, smtp, frozen_clock):
+    send()
+    frozen_clock.advance(3600)
+    send("bob@example.com")
+    frozen_clock.advance(1)
+    result = app.test_cli_runner().invoke(args=["codes", "prune"])
+    assert result.output.strip() == "Deleted 1 verification codes."
+    assert rows() == [] and len(rows("bob@example.com")) == 1
+
+
+def test_the_limits_are_settings_read_from_the_environment():
+    settings = config.load(environ={"CODE_RESEND_SECONDS": "30", "CODE_SENDS_PER_IP_PER_HOUR": "100"})
+    assert (settings["CODE_RESEND_SECONDS"], settings["CODE_SENDS_PER_IP_PER_HOUR"]) == (30, 100)
+    assert (settings["CODE_TTL_SECONDS"], settings["CODE_MAX_ATTEMPTS"], settings["CODE_SENDS_PER_KEY_PER_HOUR"]) == (600, 5, 5)
 
 
 # ---- Concurrency ----

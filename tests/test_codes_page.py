@@ -45,6 +45,9 @@ def test_the_code_field_has_its_label_button_and_live_region(client):
     assert re.search(r'id="code-status"[^>]*role="status"', fragment)
     assert 'aria-describedby="code-status"' in fragment
     assert " style=" not in html and "<script>" not in html
+    form = html[html.index('<form class="form"'):]
+    first_submit = re.search(r'<(?:button|input)[^>]*type="submit"[^>]*>', form).group(0)
+    assert 'name="submit"' in first_submit  # Enter in a field presses 下一步, not 获取验证码
 
 
 def test_sending_keeps_what_was_typed_but_not_the_password_and_shows_the_outcome(client, smtp):

@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
 spi = AppGroup("spi", help="Marketplace SPI tools for integrators.")
+codes = AppGroup("codes", help="Verification codes.")
 
 
 @demo.command("seed")
@@ -75,7 +76,16 @@ def serve(port: int, workers: int, threads: int) -> None:
             sink.stop()
 
 
+@codes.command("prune")
+def prune_codes() -> None:
+    """Delete verification codes no rule needs any more; run it from cron (hourly is plenty)."""
+    from .services.codes import prune
+
+    click.echo(f"Deleted {prune()} verification codes.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(codes)
     app.cli.add_command(spi)
     app.cli.add_command(serve)

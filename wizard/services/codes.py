@@ -372,3 +372,15 @@ def _count_wrong_try(code_id: int, now: datetime) -> None:
     if attempts >= rules.max_attempts:
         raise TooManyWrongCodes()
     raise WrongCode(rules.max_attempts - attempts)
+
+
+# ---- Housekeeping ----
+
+def prune() -> int:
+    """Delete the codes no rule looks at any more (past the hourly window and their validity)."""
+    cutoff = clock.now() - max(HOUR, limits().ttl)
+    removed = db.session.execute(
+        delete(Code).where(Code.sent_at < cutoff).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return removed

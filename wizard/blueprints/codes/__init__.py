@@ -1,6 +1,6 @@
 """获取验证码 for every wizard page that needs a code: R1, B1, B2b and B2c.
 
-A page plugs it in with its form, one decorator, two calls in its view and one macro:
+A page plugs it in with its form, one decorator, two calls in its view and two macros:
 
     # wizard/forms.py: the form gets 验证码 (code) and 获取验证码 (send_code)
     class BasicInfoForm(CodeFieldsMixin, FlaskForm):
@@ -20,9 +20,12 @@ A page plugs it in with its form, one decorator, two calls in its view and one m
             ...  # the code was right and is now used up: record it, then redirect
         return render_template("register/basic.html", form=form)
 
-    {# the page's template, inside its <form> #}
-    {% from "macros/codes.html" import code_field %}
-    {{ code_field(form, "email", "register") }}
+    {# the page's template #}
+    {% from "macros/codes.html" import code_field, default_submit %}
+    <form method="post" novalidate>
+      {{ default_submit(form.submit) }}  {# Enter in a field means 下一步, not 获取验证码 #}
+      ...
+      {{ code_field(form, "email", "register") }}
 
 The purposes and where each code goes are in services/codes.py (PURPOSES); B1 passes the username
 field and "bind_billing". With JavaScript, app.js sends the same request to POST /codes/send and
