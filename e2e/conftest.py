@@ -68,6 +68,21 @@ def live_app(tmp_path_factory, live_smtp):
     return app
 
 
+@pytest.fixture
+def billing_account(live_app):
+    """A billing-center account of its own for a test (codes have a per-account cooldown)."""
+    from tests.activation import add_billing_account
+
+
+    def make(username: str, workspaces=()) -> str:
+        with live_app.app_context():
+            add_billing_account(username, f"{username}@e2e.example", workspaces=workspaces,
+                                owner_username=f"{username}_owner")
+        return f"{username}@e2e.example"
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def live_server(live_app):
     port = free_port()
@@ -92,7 +107,8 @@ def shoot(page):
     def save(name: str, language: str = "zh", target=None) -> Path:
         path = SCREENSHOTS / language / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        (target or page).screenshot(path=str(path), animations="disabled")
+        options = {"full_page": True} if target is None else {}
+        (target or page).screenshot(path=str(path), animations="disabled", **options)
         return path
 
     return save
