@@ -54,6 +54,8 @@ def _defaults() -> dict[str, Any]:
         "CODE_MAX_ATTEMPTS": 5,
         "CODE_SENDS_PER_KEY_PER_HOUR": 5,
         "CODE_SENDS_PER_IP_PER_HOUR": 20,
+        # How long R1's answers wait for R2 (services/registration.py).
+        "REGISTRATION_DRAFT_TTL_SECONDS": 3600,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -105,6 +107,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "CODE_MAX_ATTEMPTS": int,
     "CODE_SENDS_PER_KEY_PER_HOUR": int,
     "CODE_SENDS_PER_IP_PER_HOUR": int,
+    "REGISTRATION_DRAFT_TTL_SECONDS": int,
 }
 
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -242,6 +243,12 @@ class LoginForm(FlaskForm):
 
 # ---- The registration path: R1-R3 ----
 
+def placed_here(field: UnboundField) -> UnboundField:
+    """A mixin's field declared again, so it takes this place in the form's order (and in the
+    error summary, which lists errors in that order), not the mixin's place before every field."""
+    return UnboundField(field.field_class, *field.args, name=field.name, **field.kwargs)
+
+
 def optional_choice_field(label, vocabulary: dict) -> SelectField:
     """A select that may stay at 请选择 (stored as None)."""
     return SelectField(label, choices=[SelectChoice("", _l("请选择")), *choices(vocabulary)], default="",
@@ -255,6 +262,7 @@ class RegisterBasicForm(CodeFieldsMixin, FlaskForm):
     username = new_username_field()
     password, confirm = new_password_fields()
     email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(), render_kw={"autocomplete": "email"})
+    code = placed_here(CodeFieldsMixin.code)
     phone = phone_field(required=True)
     submit = SubmitField(_l("下一步"))
 

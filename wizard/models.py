@@ -197,3 +197,46 @@ class VerificationCode(db.Model):
     delivered_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     consumed_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     voided_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
+
+
+class RegistrationDraft(db.Model):
+    """R1's answers until R2 creates the Guance account: server-side, so the password hash never
+    reaches the browser. The session holds only the random id; a draft expires, is deleted when R2
+    completes and pruned when a later one is saved (rules in services/registration.py)."""
+
+    __tablename__ = "registration_draft"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ali_uid: Mapped[str] = mapped_column(String(32), index=True)
+    site: Mapped[str] = mapped_column(String(8))
+    username: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class MarketplaceRegistration(db.Model):
+    """The Guance account registered (R2) for an Aliyun account, until R3 completes it.
+
+    How 免登 resumes at R3 after the customer left, and why a finished registration is never
+    asked again: one per Aliyun account, whatever the session says.
+    """
+
+    __tablename__ = "marketplace_registration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ali_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id", ondelete="CASCADE"), unique=True)
+    # The workspace R3 created; set together with completed_at.
+    workspace_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workspace.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+    completed_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
+
+    account: Mapped[GuanceAccount] = relationship()
+    workspace: Mapped[Optional[Workspace]] = relationship()
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
