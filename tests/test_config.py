@@ -79,3 +79,16 @@ def test_wsgi_start_up_without_secret_stops_with_one_line(tmp_path):
 def test_unknown_profile_is_refused():
     with pytest.raises(config.ConfigError, match="APP_ENV='staging'"):
         config.load(environ={"APP_ENV": "staging"})
+
+
+def test_behind_one_proxy_the_client_address_comes_from_x_forwarded_for():
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXY_COUNT": 1})
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return request.remote_addr
+
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == "203.0.113.7"

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
@@ -73,6 +74,10 @@ def register_security(app: Flask) -> None:
     from .security import add_security_headers, load_guance_account
 
     app.after_request(add_security_headers)
+    if app.config["PROXY_COUNT"]:
+        # Trust X-Forwarded-* only from that many proxies, so clients cannot spoof their address.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     login_manager.user_loader(load_guance_account)
 
 

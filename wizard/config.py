@@ -47,6 +47,8 @@ def _defaults() -> dict[str, Any]:
         "DEV_MAILBOX": True,
         "DEV_MAILBOX_DIR": str(INSTANCE_DIR / "devmail"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Reverse proxies in front of the app (0: none); needed for the per-IP limits to see clients.
+        "PROXY_COUNT": 0,
         "RATELIMIT_HEADERS_ENABLED": True,
         # Verification codes (services/codes.py): lifetime, resend cooldown and the limits on guessing and sending.
         "CODE_TTL_SECONDS": 600,
@@ -102,6 +104,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_TIMEOUT": float,
     "DEV_MAILBOX_DIR": str,
     "RATELIMIT_STORAGE_URI": str,
+    "PROXY_COUNT": int,
     "CODE_TTL_SECONDS": int,
     "CODE_RESEND_SECONDS": int,
     "CODE_MAX_ATTEMPTS": int,

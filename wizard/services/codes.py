@@ -1,8 +1,8 @@
 """Verification codes by email: issue one for a key and purpose, verify it once.
 
 A key is the normalized identifier a code belongs to: the lower-cased email, or
-"billing:<username>" for a billing-center account (B1; usernames keep their case, since two
-accounts may differ only in it). `request_code` and `verify_code` derive the key and the recipient
+"billing:<username>" for a billing-center account (B1; usernames are case-insensitive and
+normalized like emails, see services/accounts.py). `request_code` and `verify_code` derive the key and the recipient
 from what the user typed; `issue` and `verify` take them directly.
 
 Rules (the numbers are settings, see wizard/config.py):
@@ -49,6 +49,7 @@ from ..db_types import Timestamp
 from ..email import check_mail_server, send_email
 from ..extensions import db
 from ..models import BillingAccount, GuanceAccount, VerificationCode as Code
+from .accounts import normalize_email, normalize_username
 
 HOUR = timedelta(hours=1)
 
@@ -120,13 +121,14 @@ def _typed_email(identifier: str) -> str | None:
 
 def _guance_account_email(identifier: str) -> str | None:
     """B2b: an existing Guance account's address, on any site (the page checks the site)."""
-    wanted = identifier.strip().lower()
-    return db.session.scalar(select(GuanceAccount.email).where(func.lower(GuanceAccount.email) == wanted).limit(1))
+    wanted = normalize_email(identifier)
+    return db.session.scalar(select(GuanceAccount.email).where(GuanceAccount.email == wanted).limit(1))
 
 
 def _billing_account_email(identifier: str) -> str | None:
     """B1: the code goes to the email of the billing-center account with that username."""
-    return db.session.scalar(select(BillingAccount.email).where(BillingAccount.username == identifier.strip()))
+    wanted = normalize_username(identifier)
+    return db.session.scalar(select(BillingAccount.email).where(BillingAccount.username == wanted))
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,8 @@ def purpose_of(name: str) -> Purpose:
 
 def key_for(purpose: str, identifier: str) -> str:
     if purpose_of(purpose).identifier == "username":
-        return f"billing:{identifier.strip()}"
-    return identifier.strip().lower()
+        return f"billing:{normalize_username(identifier)}"
+    return normalize_email(identifier)
 
 
 @dataclass(frozen=True)
