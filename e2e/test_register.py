@@ -3,30 +3,21 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from .test_bind import buy_and_enter, send_code_and_fill
+
 PASSWORD = "Passw0rd2026"
+# Buyers of their own (1380000000000301-309): the live database is shared by every browser test.
 
 
-def buy_and_arrive(page: Page, ali_uid: str) -> str:
-    """Buy on the simulator and click 免登; returns the instance ID shown under 已购买的服务."""
-    page.goto(f"/market/?aliUid={ali_uid}")
-    page.get_by_role("link", name="立即开通").click()
-    dialog = page.get_by_role("dialog", name="开通按量服务")
-    dialog.get_by_label("我已阅读并同意").check()
-    dialog.get_by_role("button", name="开通").click()
-    page.get_by_role("dialog", name="开通申请已提交").get_by_role("link", name="确认").click()
-    row = page.locator("tbody tr").first
-    instance_id = row.locator("td.mono").first.inner_text()
-    row.get_by_role("link", name="免登").click()
+def arrive(page: Page, ali_uid: str) -> str:
+    """Buy and 免登 as `ali_uid`; returns the instance ID the marketplace lists for it."""
+    buy_and_enter(page, ali_uid)
     expect(page).to_have_url(re.compile(r"/activate/$"))
+    market = page.context.new_page()
+    market.goto("/market/instances")
+    instance_id = market.locator("tbody tr td.mono").first.inner_text()
+    market.close()
     return instance_id
-
-
-def get_code(page: Page, live_smtp, email: str) -> str:
-    """获取验证码 (app.js sends it without a reload), then read the mail from the live SMTP sink."""
-    page.get_by_role("button", name="获取验证码").click()
-    expect(page.get_by_text("验证码已发送，请查收邮件")).to_be_visible()
-    expect(page.get_by_role("button", name=re.compile(r"重新发送"))).to_be_visible()
-    return live_smtp.last_code(email)
 
 
 def fill_basic_info(page: Page, live_smtp, username: str, email: str) -> None:
@@ -36,12 +27,12 @@ def fill_basic_info(page: Page, live_smtp, username: str, email: str) -> None:
     page.get_by_label("确认密码").fill(PASSWORD)
     page.get_by_label("邮箱").fill(email)
     page.get_by_label("手机号").fill("13800138000")
-    page.get_by_label("验证码", exact=True).fill(get_code(page, live_smtp, email))
+    send_code_and_fill(page, live_smtp, email)
 
 
 def test_registration_activates_and_the_new_account_logs_in(page: Page, shoot, live_smtp):
-    ali_uid, username, email = "1380000000000201", "e2e_newcorp", "ops@e2e-newcorp.example"
-    instance_id = buy_and_arrive(page, ali_uid)
+    ali_uid, username, email = "1380000000000301", "e2e_newcorp", "ops@e2e-newcorp.example"
+    instance_id = arrive(page, ali_uid)
     page.get_by_label("没有费用中心账号").check()
     page.get_by_role("button", name="下一步").click()
 
@@ -88,7 +79,7 @@ def test_registration_activates_and_the_new_account_logs_in(page: Page, shoot, l
 
 
 def test_bad_input_is_shown_next_to_the_field_and_the_rest_is_kept(page: Page):
-    buy_and_arrive(page, "1380000000000202")
+    arrive(page, "1380000000000302")
     page.goto("/register/basic")
     page.get_by_label("用户名").fill("9lives")
     page.get_by_label("登录密码", exact=True).fill("short")
@@ -103,7 +94,7 @@ def test_bad_input_is_shown_next_to_the_field_and_the_rest_is_kept(page: Page):
 
 
 def test_unticking_the_billing_center_account_explains_aliyun_settlement(page: Page, live_smtp):
-    buy_and_arrive(page, "1380000000000203")
+    arrive(page, "1380000000000303")
     page.goto("/register/basic")
     fill_basic_info(page, live_smtp, "e2e_solo", "solo@e2e-newcorp.example")
     page.get_by_role("button", name="下一步").click()

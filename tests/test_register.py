@@ -66,8 +66,13 @@ def register(client, smtp, **basic):
 
 
 def counts(db) -> dict:
+    """Rows of every table the path writes, and how many registrations and instances are done."""
     db.session.expire_all()
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in TABLES}
+    rows = {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in TABLES}
+    rows["completed"] = db.session.scalar(
+        select(func.count()).where(MarketplaceRegistration.completed_at.is_not(None)))
+    rows["bound"] = db.session.scalar(select(func.count()).where(MarketplaceInstance.workspace_id.is_not(None)))
+    return rows
 
 
 def the(db, model, **where):
@@ -496,27 +501,22 @@ def exploding(real):
     return explode
 
 
-def test_a_failure_inside_r2_leaves_no_account(client, db, smtp, arrived, monkeypatch):
-    fill_basic(client, smtp)
-    before = counts(db)
-    monkeypatch.setattr(registrations, "add_guance_account", exploding(registrations.add_guance_account))
-    with pytest.raises(RuntimeError):
-        fill_company(client)
-    assert counts(db) == before
-    monkeypatch.undo()
-    assert fill_company(client).headers["Location"] == "/register/activation"  # the draft is still there
+# Where each step's transaction is made to fail: after its last write, so there is something to undo.
+FAILURES = [
+    ("add_guance_account", fill_basic, fill_company, "/register/activation"),  # R2: the draft is kept
+    ("bind_instance", register, fill_activation, "/activate/success"),  # R3: after account, binding, workspace
+]
 
 
 @BOTH_DATABASES
-def test_a_failure_inside_r3_rolls_everything_back(client, db, smtp, arrived, monkeypatch):
-    register(client, smtp)
+@pytest.mark.parametrize("inside, steps_before, step, then", FAILURES, ids=["R2", "R3"])
+def test_a_failure_inside_a_step_leaves_nothing_of_it(client, db, smtp, arrived, monkeypatch, inside, steps_before,
+                                                      step, then):
+    steps_before(client, smtp)
     before = counts(db)
-    # The very last step: billing account, binding and workspace were already added in the transaction.
-    monkeypatch.setattr(registrations, "bind_instance", exploding(registrations.bind_instance))
+    monkeypatch.setattr(registrations, inside, exploding(getattr(registrations, inside)))
     with pytest.raises(RuntimeError):
-        fill_activation(client)
+        step(client)
     assert counts(db) == before
-    assert the(db, MarketplaceRegistration, ali_uid=UID).completed_at is None
-    assert the(db, MarketplaceInstance, instance_id=arrived).workspace_id is None
     monkeypatch.undo()
-    assert fill_activation(client).headers["Location"] == "/activate/success"
+    assert step(client).headers["Location"] == then  # nothing half-made stands in the way of a retry
