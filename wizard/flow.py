@@ -186,7 +186,8 @@ def registration_progress(activation: Activation) -> RegisterStep:
 def registration_page(*steps: RegisterStep):
     """Guard an R page: an unbound Aliyun account at one of `steps`, else the step it really is at.
 
-    R1 allows going back from R2 (BASIC and COMPANY); nothing goes back before a registration.
+    R1 also serves COMPANY, so R1's answers can still be changed from R2; once R2 has created the
+    Guance account, R1 and R2 are closed for good.
     """
 
     def decorate(view):

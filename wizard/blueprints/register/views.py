@@ -19,16 +19,24 @@ def basic_form(activation: Activation) -> RegisterBasicForm:
     draft = flow.current_draft(activation)
     form = RegisterBasicForm(obj=draft) if draft else RegisterBasicForm(site=flow.chosen_site())
     if draft and not form.is_submitted():
-        is_available(form)
+        is_free(form, "username", "email")
     return form
 
 
-def is_available(form: RegisterBasicForm) -> bool:
-    """The username and email must be free on the chosen site; checked before the code is used up."""
+def is_free(form: RegisterBasicForm, *fields: str) -> bool:
+    """None of `fields` (username, email) is used on the chosen site; else the error goes next to it."""
     field = taken_field(form.site.data, form.username.data, form.email.data)
-    if field:
+    if field in fields:
         form[field].errors = [*form[field].errors, TAKEN[field]]
-    return field is None
+        return False
+    return True
+
+
+def accepted(form: RegisterBasicForm) -> bool:
+    """Valid, a free username (before the code is used up), the right code, then a free email:
+    only who owns an address learns that it is registered already."""
+    return (form.validate_on_submit() and is_free(form, "username") and code_is_valid(form, "email", "register")
+            and is_free(form, "username", "email"))
 
 
 def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
@@ -43,7 +51,7 @@ def basic(activation: Activation):
     """R1 基本信息: saved as a draft once the email's code is right; R2 creates the account."""
     form = basic_form(activation)
     sending = handle_send_code(form, "email", "register")
-    if not sending and form.validate_on_submit() and is_available(form) and code_is_valid(form, "email", "register"):
+    if not sending and accepted(form):
         flow.remember_draft(registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id()))
         flow.choose_site(form.site.data)
         return redirect(url_for("register.company"))
