@@ -84,3 +84,9 @@ def test_login_returns_only_to_pages_of_this_site(client, activated, target, exp
 def test_repeated_wrong_logins_are_limited(client, activated):
     statuses = [log_in(client, password="Wrong1234").status_code for _ in range(11)]
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
+
+
+def test_the_login_limit_is_a_setting(app, client, activated):
+    app.config["LOGIN_ATTEMPTS_PER_MINUTE"] = 2
+    statuses = [log_in(client, password="Wrong1234").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]

@@ -56,6 +56,8 @@ def _defaults() -> dict[str, Any]:
         "CODE_MAX_ATTEMPTS": 5,
         "CODE_SENDS_PER_KEY_PER_HOUR": 5,
         "CODE_SENDS_PER_IP_PER_HOUR": 20,
+        # Password logins (POST /login/pwd) one client IP may try in a minute; then 429.
+        "LOGIN_ATTEMPTS_PER_MINUTE": 10,
         # How long R1's answers wait for R2 (services/registration.py).
         "REGISTRATION_DRAFT_TTL_SECONDS": 3600,
         "WTF_CSRF_TIME_LIMIT": 3600,
@@ -110,6 +112,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "CODE_MAX_ATTEMPTS": int,
     "CODE_SENDS_PER_KEY_PER_HOUR": int,
     "CODE_SENDS_PER_IP_PER_HOUR": int,
+    "LOGIN_ATTEMPTS_PER_MINUTE": int,
     "REGISTRATION_DRAFT_TTL_SECONDS": int,
 }
 

@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -9,8 +9,12 @@ from ...templating import is_safe_redirect
 from . import bp
 
 
+def _login_limit() -> str:
+    return f"{current_app.config['LOGIN_ATTEMPTS_PER_MINUTE']} per minute"
+
+
 @bp.route("/login/pwd", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 def login():
     form = LoginForm(site=request.args.get("site", "cn1"))
     if form.validate_on_submit():
