@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test clean
+.PHONY: run test bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
@@ -29,6 +29,11 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	./scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: serve the product with gunicorn (SQLite, then PostgreSQL), load it, write bench/results/
+bench: $(VENV)/.dev
+	./scripts/system-deps.sh
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

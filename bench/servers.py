@@ -1,0 +1,166 @@
+"""What the benchmark serves: the product and the floor app under gunicorn, their databases, the SMTP sink.
+
+Everything started here is stopped by the ExitStack it is entered into, also on Ctrl-C or an error.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from devtools.pgcluster import PostgresCluster, find_bindir
+from devtools.ports import free_port
+from devtools.smtp import SmtpSink
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every activation is a new customer from 127.0.0.1, so the per-IP limits would stop the run after
+# 20 codes and 10 logins; the per-address limits stay as configured (no two customers share an address).
+RAISED_LIMITS = {"CODE_SENDS_PER_IP_PER_HOUR": "1000000", "LOGIN_ATTEMPTS_PER_MINUTE": "1000000"}
+
+
+@dataclass(frozen=True)
+class ServerShape:
+    """gunicorn's process model: `workers` processes of `threads` threads (gthread)."""
+
+    workers: int = 2
+    threads: int = 8
+
+
+@dataclass(frozen=True)
+class Secrets:
+    secret_key: str
+    isv_key: str
+
+    @classmethod
+    def fresh(cls) -> "Secrets":
+        return cls(secrets.token_hex(32), secrets.token_hex(16))
+
+
+class Gunicorn:
+    """One gunicorn master on 127.0.0.1 serving `target` (module:app); stop() ends it and its workers."""
+
+    def __init__(self, target: str, env: dict[str, str], shape: ServerShape, log_dir: Path) -> None:
+        self.target, self.env, self.shape = target, env, shape
+        self.port = free_port()
+        self.log = log_dir / f"gunicorn-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str) -> "Gunicorn":
+        command = [
+            sys.executable, "-m", "gunicorn", self.target, "--bind", f"127.0.0.1:{self.port}",
+            "--worker-class", "gthread", "--workers", str(self.shape.workers), "--threads", str(self.shape.threads),
+            "--keep-alive", "5", "--log-level", "warning", "--error-logfile", str(self.log), "--no-control-socket",
+        ]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **self.env},
+                                            stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready(ready_path)
+        return self
+
+    def _wait_ready(self, path: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn {self.target} exited at start-up:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn {self.target} not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()  # gunicorn's master stops its workers on SIGTERM
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def product_env(database_url: str, mail_port: int, keys: Secrets) -> dict[str, str]:
+    """Production configuration, with only the per-IP limits raised (see RAISED_LIMITS)."""
+    return {
+        "APP_ENV": "production", "SECRET_KEY": keys.secret_key, "ISV_KEY": keys.isv_key,
+        "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_port),
+        **RAISED_LIMITS,
+    }
+
+
+def serve_product(stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path) -> Gunicorn:
+    server = Gunicorn("wsgi:app", env, shape, log_dir)
+    # The marketplace simulator calls the SPI of the instance it runs in.
+    server.env = {**env, "SPI_URL": f"{server.url}/spi"}
+    stack.callback(server.stop)
+    return server.start("/login/pwd")
+
+
+def serve_floor(stack: ExitStack, keys: Secrets, shape: ServerShape, log_dir: Path) -> Gunicorn:
+    server = Gunicorn("bench.floor:app", {"SECRET_KEY": keys.secret_key}, shape, log_dir)
+    stack.callback(server.stop)
+    return server.start("/bare")
+
+
+def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
+    sink = SmtpSink.start(directory / "maildir")
+    stack.callback(sink.stop)
+    return sink
+
+
+def workdir(stack: ExitStack) -> Path:
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wizard-bench-")))
+
+
+@contextmanager
+def sqlite_database(directory: Path):
+    """A temp-file SQLite database; yields its URL."""
+    yield f"sqlite:///{directory / 'bench.db'}"
+
+
+@contextmanager
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster on loopback (stopped and deleted on exit)."""
+    bindir = find_bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    cluster = PostgresCluster(bindir).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def prepare_database(url: str, keys: Secrets, sizes: dict[str, int]) -> None:
+    """Migrate to the newest schema and seed the customers, through the application itself."""
+    from flask_migrate import upgrade
+
+    from wizard import create_app
+    from wizard.extensions import db
+
+    from .customers import seed
+
+    app = create_app({"APP_ENV": "production", "SECRET_KEY": keys.secret_key, "ISV_KEY": keys.isv_key,
+                      "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        seed(sizes)
+        db.engine.dispose()
