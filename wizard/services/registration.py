@@ -21,7 +21,14 @@ from .. import clock
 from ..extensions import db
 from ..models import MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from . import billing
-from .accounts import AccountConflict, NewAccount, add_guance_account, hash_password, normalize_email, normalize_username
+from .accounts import (
+    AccountConflict,
+    NewAccount,
+    add_guance_account,
+    hash_password,
+    normalize_email,
+    normalize_username,
+)
 from .workspaces import BindingRefused, NewWorkspace, add_workspace, bind_instance
 
 DRAFT_EXPIRED = _l("注册信息已过期，请重新填写基本信息。")
