@@ -244,6 +244,13 @@ def test_get_code_without_javascript_keeps_what_was_typed_but_the_passwords(clie
     assert not field_error(page, "username")  # only the email is checked before sending
 
 
+def test_enter_in_a_field_means_next_not_get_code(client, arrived):
+    """Browsers submit with the form's first submit button when Enter is pressed in a field."""
+    form = text_of(client.get("/register/basic")).split('<form method="post"', 1)[1]
+    first = re.search(r'<(?:button|input)[^>]*type="submit"[^>]*>', form).group(0)
+    assert 'name="submit"' in first and "send_code" not in first
+
+
 def test_get_code_checks_the_email_first(client, smtp, arrived):
     page = text_of(send_code(client, "/register/basic", {**BASIC, "email": "nope"}))
     assert "请输入有效的邮箱地址" in field_error(page, "email")
