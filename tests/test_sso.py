@@ -51,7 +51,22 @@ def test_the_chooser_page_greets_the_aliyun_account(client, app):
 def test_a_replayed_link_is_refused(client, app):
     url = login_free_url(app, create_instance(client, app))
     assert client.get(url).status_code == 302
-    refused(client.get(url), "此免登链接已经使用过")
+    refused(app.test_client().get(url), "此免登链接已经使用过")  # another browser: an attacker's replay
+
+
+def test_a_double_click_in_the_same_browser_lands_where_the_first_click_did(client, app):
+    url = login_free_url(app, create_instance(client, app))
+    first = client.get(url)
+    second = client.get(url)
+    assert second.status_code == 302 and second.headers["Location"] == first.headers["Location"]
+
+
+def test_a_replay_for_another_instance_is_refused_even_with_a_session(client, app):
+    mine = create_instance(client, app, "1380000000000001")
+    theirs_url = login_free_url(app, create_instance(client, app, "1380000000000002"))
+    assert app.test_client().get(theirs_url).status_code == 302  # used by its owner
+    client.get(login_free_url(app, mine))
+    refused(client.get(theirs_url), "此免登链接已经使用过")
 
 
 @pytest.mark.parametrize("seconds", [-300, 300])

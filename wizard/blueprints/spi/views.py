@@ -48,6 +48,10 @@ def login_free(params: dict[str, str]):
     try:
         login = sso.verify_login_free(params, login_free_settings())
     except sso.LoginFreeRefused as refusal:
+        current = flow.current_login()
+        if refusal.reason == "replayed" and current and current.instance_id == params.get("instanceId"):
+            # A double click on 免登: this browser already holds the login the first click gave it.
+            return redirect(flow.entry_url(current))
         page = render_template("spi/login_free_refused.html", refusal=refusal,
                                marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"])
         return page, refusal.status
