@@ -175,3 +175,11 @@ def test_simulator_never_imports_the_guance_side():
         text = source.read_text()
         for forbidden in ("from ...services", "from ...models", "from ...flow", "wizard.models", "wizard.services"):
             assert forbidden not in text, (source.name, forbidden)
+
+
+def test_order_numbers_are_unique_and_the_same_in_every_demo_run(client, db, buyer):
+    buy(client)
+    buy(client)
+    orders = db.session.scalars(select(MarketOrder).order_by(MarketOrder.id)).all()
+    assert [o.order_biz_id for o in orders] == ["500000000070001", "500000000070002"]
+    assert [o.order_id for o in orders] == ["200000000070001", "200000000070002"]

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_babel import force_locale, gettext, lazy_gettext as _l, lazy_ngettext as _ln
 from sqlalchemy import and_, case, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -71,13 +71,17 @@ class SendRefused(CodeError):
 
 class CooldownActive(SendRefused):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(_l("请在 %(seconds)s 秒后重新获取验证码", seconds=retry_after), retry_after)
+        message = _ln("请在 %(seconds)s 秒后重新获取验证码", "请在 %(seconds)s 秒后重新获取验证码", retry_after,
+                      seconds=retry_after)
+        super().__init__(message, retry_after)
 
 
 class HourlyLimitReached(SendRefused):
     def __init__(self, retry_after: int) -> None:
         minutes = math.ceil(retry_after / 60)
-        super().__init__(_l("获取验证码次数过多，请 %(minutes)s 分钟后再试", minutes=minutes), retry_after)
+        message = _ln("获取验证码次数过多，请 %(minutes)s 分钟后再试", "获取验证码次数过多，请 %(minutes)s 分钟后再试",
+                      minutes, minutes=minutes)
+        super().__init__(message, retry_after)
 
 
 class DeliveryFailed(SendRefused):
@@ -91,7 +95,8 @@ class CodeRejected(CodeError):
 
 class WrongCode(CodeRejected):
     def __init__(self, remaining: int) -> None:
-        super().__init__(_l("验证码错误，还可以尝试 %(remaining)s 次", remaining=remaining))
+        super().__init__(_ln("验证码错误，还可以尝试 %(remaining)s 次", "验证码错误，还可以尝试 %(remaining)s 次", remaining,
+                             remaining=remaining))
         self.remaining = remaining
 
 
@@ -209,10 +214,15 @@ def request_code(purpose: str, identifier: str, language: str) -> CodeSent:
     return issue(key_for(purpose, identifier), purpose, spec.recipient(identifier), language)
 
 
+def new_code() -> str:
+    """Six random digits from the operating system's CSPRNG."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
 def issue(key: str, purpose: str, deliver_to: str | None, language: str) -> CodeSent:
     """Send a fresh code for key and purpose to deliver_to (None: every step but the mail itself)."""
     spec = purpose_of(purpose)
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = new_code()
     reservation = _reserve(key, purpose, digest(key, purpose, code))
     try:
         _deliver(deliver_to, code, spec.label, language)

@@ -7,7 +7,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ... import clock, spi_token
 from ...extensions import db
@@ -42,15 +43,33 @@ def _new_number() -> str:
     return str(secrets.randbelow(9 * 10**15) + 10**15)
 
 
+def _order_numbers(ali_uid: str, sequence: int) -> tuple[str, str]:
+    """orderId and orderBizId of the buyer's n-th order: unique, and the same in every demo run."""
+    suffix = f"{int(ali_uid) % 10**10:010d}{sequence:04d}"
+    return f"2{suffix}", f"5{suffix}"
+
+
+def _new_order(ali_uid: str, sequence: int) -> MarketOrder:
+    order_id, order_biz_id = _order_numbers(ali_uid, sequence)
+    return MarketOrder(
+        order_id=order_id, order_biz_id=order_biz_id, ali_uid=ali_uid, product_code=PRODUCT_CODE,
+        sku_id=SKU_PAY_AS_YOU_GO, trial=False, status="pending", expires_at=_in_one_term(clock.now()),
+    )
+
+
 def place_order(ali_uid: str) -> MarketOrder:
     """开通: record the order first (committed), then ask the ISV to create the instance."""
-    order = MarketOrder(
-        order_id=_new_number(), order_biz_id=_new_number(), ali_uid=ali_uid,
-        product_code=PRODUCT_CODE, sku_id=SKU_PAY_AS_YOU_GO, trial=False, status="pending",
-        expires_at=_in_one_term(clock.now()),
-    )
-    db.session.add(order)
-    db.session.commit()  # before the SPI call: the ISV may write to the same database
+    placed = db.session.scalar(select(func.count()).select_from(MarketOrder).filter_by(ali_uid=ali_uid))
+    for attempt in range(3):  # two purchases at the same moment pick the same number: take the next
+        order = _new_order(ali_uid, placed + 1 + attempt)
+        db.session.add(order)
+        try:
+            db.session.commit()  # before the SPI call: the ISV may write to the same database
+            break
+        except IntegrityError:
+            db.session.rollback()
+    else:
+        raise RuntimeError(f"no free order number for {ali_uid}")
     provision(order)
     return order
 
