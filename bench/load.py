@@ -32,9 +32,9 @@ class RunResult:
     users: int
     window: Window
     samples: list[Sample]
-    completed: int = 0  # whole units of work that finished inside the window (activations)
+    completed: int = 0  # whole units of work (activations) that finished inside the window
     finished_late: int = 0  # ... that finished after the deadline (in flight at its end)
-    durations: list[float] = field(default_factory=list)  # seconds per activation
+    durations: list[float] = field(default_factory=list)  # seconds each completed one took
     failures: Counter = field(default_factory=Counter)
 
     @property
@@ -67,13 +67,12 @@ def run_users(browsers: list[Browser], work: Callable[[Browser], bool | None], d
                     result.failures[_reason(error)] += 1
                 continue
             ended = time.perf_counter()
-            with lock:
-                if begun >= window.start:
+            with lock:  # throughput counts what finished inside the window, whenever it began
+                if window.start <= ended < window.end:
+                    result.completed += 1
                     result.durations.append(ended - begun)
-                    if ended < window.end:
-                        result.completed += 1
-                    else:
-                        result.finished_late += 1
+                elif ended >= window.end:
+                    result.finished_late += 1
 
     threads = [threading.Thread(target=user, args=(b,), daemon=True) for b in browsers]
     for thread in threads:

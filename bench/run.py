@@ -40,11 +40,11 @@ class Options:
     users: int = 16
     shape: ServerShape = field(default_factory=ServerShape)
     warmup: float = 1.0
-    page_seconds: float = 4.0
-    branch_seconds: float = 15.0
+    page_seconds: float = 3.0
+    branch_seconds: float = 10.0
     pages: bool = True
     scale_out: bool = True
-    scale_out_seconds: float = 6.0
+    scale_out_seconds: float = 5.0
 
     def pool_sizes(self, seconds: float) -> dict[str, int]:
         """Customers to seed per branch: enough for the run at MAX_RATE, plus the page sweep's."""

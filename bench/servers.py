@@ -31,7 +31,7 @@ class ServerShape:
     """gunicorn's process model: `workers` processes of `threads` threads (gthread)."""
 
     workers: int = 2
-    threads: int = 8
+    threads: int = 4
 
 
 @dataclass(frozen=True)
@@ -87,14 +87,10 @@ class Gunicorn:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()  # gunicorn's master stops its workers on SIGTERM
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            _stop(self.process)  # gunicorn's master stops its workers on SIGTERM
+        if "Traceback" in self.log_tail(10_000):  # a server error must not pass unseen
+            print(f"errors in {self.target} on port {self.port}:\n{self.log_tail(60)}", file=sys.stderr)
 
 
 def product_env(database_url: str, mail_port: int, keys: Secrets) -> dict[str, str]:
@@ -121,9 +117,25 @@ def serve_floor(stack: ExitStack, keys: Secrets, shape: ServerShape, log_dir: Pa
 
 
 def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
-    sink = SmtpSink.start(directory / "maildir")
-    stack.callback(sink.stop)
-    return sink
+    """The SMTP sink in its own process (bench/sink.py); returns a SmtpSink that reads its Maildir."""
+    maildir = directory / "maildir"
+    process = subprocess.Popen([sys.executable, "-m", "bench.sink", str(maildir)], cwd=ROOT, stdout=subprocess.PIPE,
+                               text=True)
+    stack.callback(_stop, process)
+    port = int(process.stdout.readline())
+    return SmtpSink(controller=None, maildir=maildir, port=port)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def workdir(stack: ExitStack) -> Path:

@@ -45,10 +45,14 @@ def read_messages(directory: str | Path, to: str | None = None) -> list[DevMessa
     if not Path(directory, "cur").is_dir():
         return []
     box = mailbox.Maildir(directory, create=False)
+    # Parsing is the slow part: skip, unparsed, a message whose bytes do not even contain the address.
+    wanted = to.lower().encode() if to and to.isascii() else None
     messages = []
     for key in box.keys():
         try:
-            messages.append(_parse(key, box.get_bytes(key), box.get_message(key).get_date()))
+            raw = box.get_bytes(key)
+            if wanted is None or wanted in raw.lower():
+                messages.append(_parse(key, raw, box.get_message(key).get_date()))
         except (KeyError, FileNotFoundError):  # removed while we were reading
             continue
     if to:
