@@ -12,6 +12,7 @@ from functools import wraps
 from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .choices import DEFAULT_SITE, SITES
 from .extensions import db
@@ -99,12 +100,25 @@ def current_login() -> MarketplaceLogin | None:
 
 
 def load_activation(login: MarketplaceLogin) -> Activation | None:
-    instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=login.instance_id))
-    if instance is None or instance.status != "active":
+    """The instance, the Aliyun account's binding and billing-center account, and its registration.
+
+    One query: every wizard page starts here, and on PostgreSQL each query is a round trip
+    (three separate ones, plus a lazy load of the billing-center account, cost ~30% of G1).
+    """
+    row = db.session.execute(
+        select(MarketplaceInstance, CloudAccountBinding, MarketplaceRegistration)
+        .select_from(MarketplaceInstance)
+        .outerjoin(CloudAccountBinding, CloudAccountBinding.ali_uid == login.ali_uid)
+        .outerjoin(MarketplaceRegistration, MarketplaceRegistration.ali_uid == login.ali_uid)
+        .options(joinedload(CloudAccountBinding.billing_account))
+        .where(MarketplaceInstance.instance_id == login.instance_id)
+    ).first()
+    if row is None or row.MarketplaceInstance.status != "active":
         return None
-    binding = db.session.scalar(select(CloudAccountBinding).filter_by(ali_uid=login.ali_uid))
-    registration = registrations.registration_of(login.ali_uid) if binding is None else None
-    return Activation(login=login, instance=instance, binding=binding, registration=registration)
+    instance, binding, registration = row
+    # A registration matters only until the Aliyun account is bound (see Activation.entry_endpoint).
+    return Activation(login=login, instance=instance, binding=binding,
+                      registration=registration if binding is None else None)
 
 
 def entry_url(login: MarketplaceLogin) -> str:
