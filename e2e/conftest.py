@@ -58,21 +58,48 @@ def live_smtp(tmp_path_factory):
     sink.stop()
 
 
+class LiveServer:
+    """The product served on a free loopback port from a thread, with its own migrated, seeded database."""
+
+    def __init__(self, directory: Path, smtp: SmtpSink, **settings) -> None:
+        database = f"sqlite:///{directory / 'wizard.db'}"
+        migrate_database(database)
+        # Development cookies (not Secure): the live server speaks plain HTTP on 127.0.0.1.
+        self.app = create_app(settings_for_tests(database, smtp, SESSION_COOKIE_SECURE=False, **settings))
+        self.app.test_cli_runner().invoke(args=["demo", "seed"])
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app.config["SPI_URL"] = f"{self.url}/spi"
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory, live_smtp):
-    path = tmp_path_factory.mktemp("e2e-db") / "wizard.db"
-    migrate_database(f"sqlite:///{path}")
-    # Development cookies (not Secure): the live server speaks plain HTTP on 127.0.0.1.
-    app = create_app(settings_for_tests(f"sqlite:///{path}", live_smtp, SESSION_COOKIE_SECURE=False))
-    app.test_cli_runner().invoke(args=["demo", "seed"])
-    return app
+def live(tmp_path_factory, live_smtp):
+    server = LiveServer(tmp_path_factory.mktemp("e2e-db"), live_smtp)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_app(live):
+    return live.app
+
+
+@pytest.fixture(scope="session")
+def live_server(live):
+    return live.url
 
 
 @pytest.fixture
 def billing_account(live_app):
     """A billing-center account of its own for a test (codes have a per-account cooldown)."""
     from tests.activation import add_billing_account
-
 
     def make(username: str, workspaces=()) -> str:
         with live_app.app_context():
@@ -81,18 +108,6 @@ def billing_account(live_app):
         return f"{username}@e2e.example"
 
     return make
-
-
-@pytest.fixture(scope="session")
-def live_server(live_app):
-    port = free_port()
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    live_app.config["SPI_URL"] = f"http://127.0.0.1:{port}/spi"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join()
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +120,7 @@ def shoot(page):
     """Save a screenshot under its documented name: shoot("10.aliyun_market_1", language="zh")."""
 
     def save(name: str, language: str = "zh", target=None) -> Path:
+        page.wait_for_load_state("networkidle")
         path = SCREENSHOTS / language / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         options = {"full_page": True} if target is None else {}

@@ -1,51 +1,60 @@
-"""Buying on the marketplace and arriving on the Guance side, in Chromium (documented screenshots)."""
+"""The marketplace as the customer sees it: the agreement, a bad link, and the instance's lifecycle."""
+from __future__ import annotations
+
 import re
 
 from playwright.sync_api import Page, expect
 
-NEW_BUYER = "1380000000000101"
-
-
-def test_purchase_then_login_free_lands_on_the_chooser(page: Page, shoot):
-    page.goto(f"/market/?aliUid={NEW_BUYER}")
-    expect(page.get_by_text(f"当前阿里云账号 ID：{NEW_BUYER}")).to_be_visible()
-    shoot("2-commercial-1107")
-
-    page.get_by_role("link", name="立即开通").click()
-    dialog = page.get_by_role("dialog", name="开通按量服务")
-    expect(dialog).to_be_visible()
-    dialog.get_by_label("我已阅读并同意").check()
-    shoot("3-commercial-1107")
-    dialog.get_by_role("button", name="开通").click()
-
-    submitted = page.get_by_role("dialog", name="开通申请已提交")
-    expect(submitted).to_be_visible()
-    shoot("4-commercial-1107")
-    submitted.get_by_role("link", name="确认").click()
-
-    expect(page.get_by_role("heading", name="已购买的服务")).to_be_visible()
-    row = page.locator("tbody tr").first
-    expect(row.get_by_text("已开通")).to_be_visible()
-    shoot("10.aliyun_market_1")
-
-    row.get_by_role("link", name="免登").click()
-    expect(page).to_have_url(re.compile(r"/activate/$"))
-    expect(page.get_by_role("heading", name="开通观测云商业版")).to_be_visible()
-    expect(page.get_by_text(NEW_BUYER)).to_be_visible()
-    shoot("10.aliyun_market_2")
-    shoot("17.process_1", target=page.locator("#process-diagram"))
+from . import steps
 
 
 def test_the_agreement_is_required(page: Page):
-    page.goto(f"/market/?aliUid={NEW_BUYER}")
+    page.goto("/market/?aliUid=1380000000000501")
     page.goto("/market/activate")
-    page.get_by_role("dialog", name="开通按量服务").get_by_role("button", name="开通").click()
-    expect(page.get_by_text("请先阅读并同意服务协议").first).to_be_visible()
+    steps.submit(page, page.get_by_role("dialog"))
+    expect(page.locator("#agreement-error")).to_have_text("请先阅读并同意服务协议")
     expect(page.get_by_role("dialog", name="开通按量服务")).to_be_visible()
+    page.goto("/market/instances")
+    expect(page.locator("tbody tr")).to_have_count(0)
 
 
 def test_a_bad_login_free_link_gets_a_clear_page(page: Page):
     response = page.goto("/spi?action=verify&instanceId=1&timeStamp=2026-01-01%2000:00:00&token=" + "0" * 32)
     assert response.status == 400
     expect(page.get_by_role("heading", name="免登失败")).to_be_visible()
-    expect(page.get_by_role("link", name="返回已购买的服务")).to_be_visible()
+    expect(page.get_by_text("请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")).to_be_visible()
+    page.get_by_role("link", name="返回已购买的服务").click()
+    expect(page).to_have_url(re.compile(r"/market/instances$"))
+
+
+def simulate(page: Page, operation: str) -> None:
+    """The simulator's menu: a lifecycle call as Alibaba Cloud would make it."""
+    row = page.locator("tbody tr").first
+    row.locator("details.sim-menu summary").click()
+    row.locator(f"form[action$='/{operation}'] button").click()
+
+
+def test_expired_renewed_released_as_the_customer_sees_it(page: Page):
+    steps.buy_and_enter(page, "1380000000000502")
+    expect(page).to_have_url(re.compile(r"/activate/$"))
+
+    page.goto("/market/instances")
+    simulate(page, "expire")
+    expect(page.locator("tbody tr").first.locator(".badge")).to_have_text("已过期")
+    steps.login_free(page)
+    expect(page.get_by_role("heading", name="实例已过期")).to_be_visible()
+    expect(page.get_by_text("工作空间已冻结")).to_be_visible()
+
+    page.goto("/market/instances")
+    simulate(page, "renew")
+    expect(page.locator("tbody tr").first.locator(".badge")).to_have_text("已开通")
+    steps.login_free(page)
+    expect(page).to_have_url(re.compile(r"/activate/$"))
+
+    page.goto("/market/instances")
+    page.locator("tbody tr").first.locator("a[href*='release=']").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("确定关闭实例")
+    confirm.locator("button[type=submit]").click()
+    expect(page.locator("tbody tr").first.locator(".badge")).to_have_text("已关闭")
+    expect(page.locator("tbody tr").first.locator("a[href$='/login-free']")).to_have_count(0)

@@ -1,0 +1,121 @@
+"""What a customer does in the browser, one step at a time; language-neutral (ids, names, links).
+
+Shared by the documentation walkthrough (both languages) and the behaviour tests.
+"""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+MAIN_BUTTON = "input[type=submit][name=submit]"  # a form's main button (WTForms SubmitField)
+PAGE_FORM = "main form:not(.site-switch)"  # the page's own form, not the 站点 selector beside it
+
+
+def submit(page: Page, scope=None) -> None:
+    """Press the main button of `scope` (a dialog), or of the page's own form."""
+    if scope is not None:
+        scope.locator(MAIN_BUTTON).click()
+    else:
+        page.locator(f"{PAGE_FORM} {MAIN_BUTTON}").click()
+
+
+def buy(page: Page, ali_uid: str, shoot=None) -> None:
+    """M1 立即开通 → M2 (agreement) 开通 → M3 确认 → M4 已购买的服务."""
+    page.goto(f"/market/?aliUid={ali_uid}")
+    if shoot:
+        shoot("2-commercial-1107")
+    page.locator("a[href='/market/activate']").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator("#agreement").check()
+    if shoot:
+        shoot("3-commercial-1107")
+    submit(page, dialog)
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("a[href='/market/instances']")).to_be_visible()
+    if shoot:
+        shoot("4-commercial-1107")
+    dialog.locator("a[href='/market/instances']").click()
+    expect(page.locator("tbody tr").first.locator("a[href$='/login-free']")).to_be_visible()
+    if shoot:
+        shoot("10.aliyun_market_1")
+
+
+def login_free(page: Page) -> None:
+    """免登 on the newest instance of 已购买的服务."""
+    page.goto("/market/instances")
+    page.locator("tbody tr").first.locator("a[href$='/login-free']").click()
+
+
+def buy_and_enter(page: Page, ali_uid: str) -> None:
+    buy(page, ali_uid)
+    login_free(page)
+
+
+def choose(page: Page, path: str) -> None:
+    """G1: path is "register" (没有费用中心账号) or "bind" (有费用中心账号)."""
+    page.locator(f"input[name=path][value={path}]").check()
+    submit(page)
+
+
+def get_code(page: Page, smtp, email: str) -> None:
+    """获取验证码 (with JavaScript: no reload), read the mail from the SMTP sink, type the code."""
+    page.locator("#send_code").click()
+    expect(page.locator("#code-status.code-status-ok")).to_be_visible()
+    page.locator("#code").fill(smtp.last_code(email))
+
+
+def dismiss_guide(page: Page) -> None:
+    guide = page.get_by_role("dialog")
+    expect(guide).to_be_visible()
+    submit(page, guide)
+    expect(guide).to_be_hidden()
+
+
+def bind_billing(page: Page, smtp, username: str, email: str, shoot=None) -> None:
+    """B1: the billing-center username and the code mailed to its address."""
+    page.locator("#username").fill(username)
+    get_code(page, smtp, email)
+    if shoot:
+        shoot("10.market_aliyun_1")
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/bind/workspaces$"))
+
+
+def bind_workspace(page: Page, name: str) -> None:
+    """B2: 绑定 on the workspace's row, then 确定 in the confirmation."""
+    page.get_by_role("row").filter(has_text=name).locator("a[href*='confirm=']").click()
+    submit(page, page.get_by_role("alertdialog"))
+
+
+def fill_new_account(page: Page, smtp, username: str, password: str, email: str, phone: str = "") -> None:
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#confirm").fill(password)
+    page.locator("#email").fill(email)
+    get_code(page, smtp, email)
+    if phone:
+        page.locator("#phone").fill(phone)
+
+
+def finish_and_log_in(page: Page, username: str, password: str, shoot=None) -> None:
+    """B3 确定 → S1 确定 → L1 → the console."""
+    page.locator("a[href='/activate/success']").click()
+    expect(page.locator(".success-card")).to_be_visible()
+    if shoot:
+        shoot("15.aliyun_register_7")
+    log_in_from_success(page, username, password)
+
+
+def log_in_from_success(page: Page, username: str, password: str) -> None:
+    page.locator("a[href^='/login/pwd']").click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/console/$"))
+
+
+def login_free_for(page: Page, ali_uid: str) -> None:
+    """免登 again later, as the buyer `ali_uid`."""
+    page.goto(f"/market/?aliUid={ali_uid}")
+    login_free(page)
