@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench clean
+.PHONY: run test bench translations translations-update clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
@@ -20,20 +20,31 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	@touch $@ $(VENV)/.runtime
 
 ## run: install, migrate, seed demo data, serve on http://127.0.0.1:$${PORT:-5000} with a local SMTP sink
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	$(FLASK) serve
 
 ## test: install test tools and system packages (Chromium, CJK font, PostgreSQL), run every suite
-test: $(VENV)/.dev
+test: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: serve the product with gunicorn (SQLite, then PostgreSQL), load it, write bench/results/
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## translations: compile the catalogs (wizard/translations/<lang>/LC_MESSAGES/messages.po -> .mo, not in git)
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel --quiet compile --domain messages -d wizard/translations
+
+## translations-update: extract every msgid again (babel.cfg) and merge it into the catalogs; then edit the .po
+translations-update: $(VENV)/.runtime
+	$(BIN)/pybabel --quiet extract -F babel.cfg --add-location=file --sort-by-file --no-wrap \
+		--project=guance-aliyun-activation -o wizard/translations/messages.pot .
+	$(BIN)/pybabel --quiet update -i wizard/translations/messages.pot -d wizard/translations --no-wrap --ignore-obsolete
+	@echo "Now translate every empty or '#, fuzzy' entry in wizard/translations/*/LC_MESSAGES/messages.po."
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -16,7 +16,20 @@ SITES = {
 # Aliyun settlement defaults to the Hangzhou site.
 DEFAULT_SITE = "cn1"
 
-WORKSPACE_LANGUAGES = {"zh": _l("中文"), "en": _l("English")}
+
+class Endonym(str):
+    """A language's name in that language, as language pickers show it: the same words in every
+    interface language, so never translated; `lang` is its tag, for a lang="..." attribute."""
+
+    lang: str
+
+    def __new__(cls, name: str, lang: str) -> "Endonym":
+        endonym = super().__new__(cls, name)
+        endonym.lang = lang
+        return endonym
+
+
+WORKSPACE_LANGUAGES = {"zh": Endonym("中文", "zh-CN"), "en": Endonym("English", "en")}
 WORKSPACE_STYLES = {"dev": _l("研发"), "ops": _l("运维"), "test": _l("测试"), "default": _l("默认")}
 
 # R2's optional company details (更多信息); stored by key, shown by label.
@@ -46,4 +59,5 @@ INSTANCE_STATUSES = ("active", "expired", "released")
 
 def choices(vocabulary: dict) -> list[SelectChoice]:
     """Options for a WTForms SelectField or RadioField, in the vocabulary's order."""
-    return [SelectChoice(value, label) for value, label in vocabulary.items()]
+    return [SelectChoice(value, label, render_kw={"lang": label.lang} if isinstance(label, Endonym) else {})
+            for value, label in vocabulary.items()]

@@ -1,0 +1,579 @@
+"""Both interface languages, kept so.
+
+- The English catalog holds every msgid of the code, each translated (no fuzzy, no obsolete, the
+  same placeholders), and the compiled catalog is the one in git.
+- No template carries user-visible text outside the translation functions.
+- Every page of every flow reads in one language: English pages show no Chinese, Chinese pages
+  no English UI text (WTForms' own messages included); emails follow the page they were asked on.
+- The language comes from the header's switch (a cookie), then Accept-Language, else Chinese.
+- Dates and times are formatted for the locale, in the server's time zone.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from sqlalchemy import select
+
+from wizard import clock
+from wizard.errors import ERROR_PAGES, render_error
+from wizard.models import Workspace
+
+from .activation import add_billing_account, send_code
+from .helpers import csrf_token, submit, text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "wizard" / "templates"
+CATALOG = ROOT / "wizard" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+
+# Han, kana, CJK punctuation and full-width forms: none of it belongs on an English page.
+CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# A Latin token on a page: a word, or an identifier or path (digits, @, _, ., -, / or ? = & inside it).
+LATIN_TOKEN = re.compile(r"[A-Za-z0-9/][A-Za-z0-9_.@+/?=&-]*")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+# Attributes a person reads or hears, and the two the countdown script shows on the button.
+VISIBLE_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "aria-description", "data-countdown", "data-failed")
+BUTTON_INPUTS = ("submit", "button", "reset")
+VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# Commands, identifiers and scripts are never translated.
+UNTRANSLATED_ELEMENTS = {"code", "script", "style"}
+
+# Literal text a template may carry: the endonyms of the language switch, the product code shown
+# on the simulator's product page, the example address in the mailbox filter.
+TEMPLATE_ALLOWLIST = {"中文", "English", "cmgj00053362", "name@example.com"}
+
+
+# ---- Reading what a person sees ----
+
+class VisibleText(HTMLParser):
+    """Text nodes and user-visible attributes, outside <code>/<script>/<style>.
+
+    With `language` ("en" or "zh"), an element marked as another language (lang="zh-CN" on an
+    English page: the endonym 中文 in the switch, a workspace language) is skipped with its content.
+    """
+
+    def __init__(self, language: str | None = None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.language = language
+        self.texts: list[str] = []
+        self._open: list[tuple[str, bool]] = []  # (tag, skipped)
+
+    def _skipped(self) -> bool:
+        return bool(self._open) and self._open[-1][1]
+
+    def _foreign(self, tag: str, attributes: dict) -> bool:
+        lang = attributes.get("lang") or ""
+        return bool(self.language and lang and tag != "html" and not lang.startswith(self.language))
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {name: value or "" for name, value in attrs}
+        skipped = self._skipped() or tag in UNTRANSLATED_ELEMENTS or self._foreign(tag, attributes)
+        if not skipped:
+            self.texts.extend(attributes[name] for name in VISIBLE_ATTRIBUTES if attributes.get(name, "").strip())
+            if tag == "input" and attributes.get("type") in BUTTON_INPUTS and attributes.get("value", "").strip():
+                self.texts.append(attributes["value"])
+        if tag not in VOID_ELEMENTS:
+            self._open.append((tag, skipped))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_ELEMENTS:
+            self._open.pop()
+
+    def handle_endtag(self, tag):
+        for index in range(len(self._open) - 1, -1, -1):
+            if self._open[index][0] == tag:
+                del self._open[index:]
+                return
+
+    def handle_data(self, data):
+        if data.strip() and not self._skipped():
+            self.texts.append(" ".join(data.split()))
+
+
+def visible_texts(markup: str, language: str | None = None) -> list[str]:
+    parser = VisibleText(language)
+    parser.feed(markup)
+    parser.close()
+    return parser.texts
+
+
+# ---- (a) The English catalog is complete and up to date ----
+
+def extracted_messages() -> dict[str, object]:
+    """msgid -> message (a str, or a (singular, plural) tuple) as `make translations-update` extracts them."""
+    with open(ROOT / "babel.cfg", encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    messages = {}
+    for _filename, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map):
+        messages[message if isinstance(message, str) else message[0]] = message
+    return messages
+
+
+@pytest.fixture(scope="module")
+def code_messages() -> dict[str, object]:
+    messages = extracted_messages()
+    assert len(messages) > 300, "babel.cfg extracted almost nothing: is it still pointing at wizard/?"
+    return messages
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with open(CATALOG, "rb") as po:
+        return read_po(po, locale="en")
+
+
+def entries(catalog) -> dict[str, object]:
+    return {message.id if isinstance(message.id, str) else message.id[0]: message for message in catalog if message.id}
+
+
+def as_key(msgid) -> str | tuple:
+    return msgid if isinstance(msgid, str) else tuple(msgid)
+
+
+def forms_of(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, (tuple, list)) else [message.string]
+
+
+def test_the_english_catalog_has_every_message_of_the_code(code_messages, catalog):
+    missing = sorted(set(code_messages) - set(entries(catalog)))
+    assert not missing, f"not in {CATALOG.relative_to(ROOT)} (run make translations-update, then translate): {missing}"
+
+
+def test_the_english_catalog_has_no_obsolete_message(code_messages, catalog):
+    obsolete = sorted(set(entries(catalog)) - set(code_messages)) + sorted(str(key) for key in catalog.obsolete)
+    assert not obsolete, f"in the catalog but no longer in the code (run make translations-update): {obsolete}"
+
+
+def test_every_english_message_is_translated_and_reviewed(catalog):
+    untranslated = [msgid for msgid, message in entries(catalog).items() if not all(form.strip() for form in forms_of(message))]
+    fuzzy = [msgid for msgid, message in entries(catalog).items() if message.fuzzy]
+    assert not untranslated, f"untranslated: {untranslated}"
+    assert not fuzzy, f"marked fuzzy (check the translation, then remove the flag): {fuzzy}"
+
+
+def test_plural_messages_stay_plural(code_messages, catalog):
+    found = entries(catalog)
+    differing = [msgid for msgid, message in code_messages.items()
+                 if msgid in found and as_key(found[msgid].id) != as_key(message)]
+    assert not differing, f"singular/plural form differs from the code (run make translations-update): {differing}"
+
+
+def test_translations_keep_every_placeholder(catalog):
+    broken = []
+    for msgid, message in entries(catalog).items():
+        wanted = sorted(PLACEHOLDER.findall(msgid))
+        broken += [(msgid, form) for form in forms_of(message) if sorted(PLACEHOLDER.findall(form)) != wanted]
+    assert not broken, f"placeholders changed: {broken}"
+
+
+def test_english_text_has_no_chinese_left(catalog):
+    leftovers = [form for message in entries(catalog).values() for form in forms_of(message) if CJK.search(form)]
+    assert not leftovers, leftovers
+
+
+def test_the_compiled_catalog_is_the_one_in_git(catalog):
+    """The application reads the .mo that `make translations` compiles from the .po in git."""
+    compiled = CATALOG.with_suffix(".mo")
+    assert compiled.is_file(), "wizard/translations is not compiled: run make translations (make test does)"
+    with open(compiled, "rb") as mo:
+        served = {m.id if isinstance(m.id, str) else m.id[0]: forms_of(m) for m in read_mo(mo) if m.id}
+    stale = [msgid for msgid, message in entries(catalog).items() if served.get(msgid) != forms_of(message)]
+    assert not stale, f"the .mo is older than the .po (run make translations): {stale[:5]}"
+
+
+# ---- (b) Templates carry no user-visible text outside the translation functions ----
+
+JINJA = re.compile(
+    r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}"  # a {% trans %} block is translated as a whole
+    r"|\{%-?\s*block\s+\w+_class\s*-?%\}.*?\{%-?\s*endblock\b.*?%\}"  # {% block body_class %}: CSS classes
+    r"|\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}",
+    re.S,
+)
+
+
+def template_paths() -> list[Path]:
+    return sorted(path for path in TEMPLATES.rglob("*") if path.suffix in {".html", ".txt"})
+
+
+@pytest.mark.parametrize("path", template_paths(), ids=lambda path: str(path.relative_to(TEMPLATES)))
+def test_templates_have_no_text_outside_the_translation_functions(path):
+    literal = JINJA.sub(" ", path.read_text(encoding="utf-8"))
+    offending = [text for text in visible_texts(literal)
+                 if text not in TEMPLATE_ALLOWLIST and (CJK.search(text) or LATIN_WORD.search(text))]
+    assert not offending, f"wrap in {{{{ _('…') }}}}: {offending}"
+
+
+def test_the_template_check_sees_what_it_should():
+    markup = JINJA.sub(" ", "<p>{{ _('好') }}</p><p>待翻译</p><input type=submit value=Send>"
+                            "<a title='看'>{# 注释 #}</a><code>datakit monitor</code>")
+    assert visible_texts(markup) == ["待翻译", "Send", "看"]
+
+
+# ---- (c) Every page of every flow, in each language ----
+
+UID_REGISTER, UID_BIND, UID_CREATE, UID_DIRECT = "1380000000000101", "1380000000000102", "1380000000000103", "1380000000000104"
+PASSWORD = "Passw0rd2026"
+REGISTRANT = {"site": "cn1", "username": "walker", "password": PASSWORD, "confirm": PASSWORD,
+              "email": "walker@newcorp.example", "phone": "13800138000"}
+DIRECT = {**REGISTRANT, "username": "direct", "email": "direct@newcorp.example"}
+COMPANY = {"company_name": "Newcorp Ltd", "agreement": "y"}
+WORKSPACE = {"method": "aliyun", "workspace_name": "Production", "workspace_language": "en",
+             "workspace_style": "ops", "create_billing_account": "y", "agreement": "y"}
+NEW_ACCOUNT = {"name": "Sandbox", "language": "en", "username": "builder", "password": PASSWORD, "confirm": PASSWORD,
+               "email": "builder@newcorp.example", "phone": "", "agreement": "y"}
+PAGE_LANG = {"en": "en", "zh": "zh-CN"}
+
+
+class Walk:
+    """A customer's way through the product; every page it sees is kept, checked afterwards."""
+
+    def __init__(self, client, app) -> None:
+        self.client, self.app = client, app
+        self.pages: list[tuple[str, str]] = []
+
+    def keep(self, label: str, response, status: int = 200):
+        page = text_of(response)
+        assert response.status_code == status, f"{label}: HTTP {response.status_code}\n{page[:2000]}"
+        self.pages.append((label, page))
+        return response
+
+    def get(self, label: str, url: str, status: int = 200):
+        return self.keep(label, self.client.get(url, follow_redirects=True), status)
+
+    def post(self, label: str, page_url: str, data: dict | None = None, action: str | None = None, status: int = 200):
+        """Submit `data` (a None value: the field is left out, as an unticked checkbox is)."""
+        fields = {name: value for name, value in (data or {}).items() if value is not None}
+        return self.keep(label, submit(self.client, page_url, fields, action, follow_redirects=True), status)
+
+    def json_message(self, label: str, page_url: str, purpose: str, identifier: str) -> None:
+        token = csrf_token(self.client.get(page_url).data)
+        answer = self.client.post("/codes/send", data={"purpose": purpose, "identifier": identifier},
+                                  headers={"X-CSRFToken": token})
+        self.pages.append((label, answer.get_json()["message"]))
+
+    # -- the marketplace --
+
+    def buy(self, ali_uid: str, label: str | None = None) -> str:
+        self.client.get(f"/market/?aliUid={ali_uid}")
+        response = submit(self.client, "/market/activate", {"agreement": "y"})
+        assert response.status_code == 302, text_of(response)
+        if label:
+            self.get(label, response.headers["Location"])
+        return response.headers["Location"].split("/")[-2]
+
+    def login_free(self, label: str, order_id: str, status: int = 200):
+        jump = self.client.get(f"/market/instances/{order_id}/login-free")
+        assert jump.status_code == 302, text_of(jump)
+        return self.get(label, jump.headers["Location"], status)
+
+    def lifecycle(self, label: str, order_id: str, operation: str):
+        return self.post(label, "/market/instances", action=f"/market/instances/{order_id}/{operation}")
+
+    # -- verification codes --
+
+    def code_for(self, smtp, email: str) -> str:
+        return smtp.last_code(email)
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def walk_everything(client, app, db, smtp, language: str) -> Walk:
+    """Every page of the product, with English-only test data; returns what was seen."""
+    walk = Walk(client, app)
+    if language == "en":  # the header's switch, once, on the first page; nothing else sets it
+        response = submit(client, "/", {"lang": "en", "next": "/"}, action="/language")
+        assert response.status_code == 302 and "lang=en" in response.headers["Set-Cookie"]
+    walk.get("home", "/")
+
+    # M1-M4, the simulator
+    walk.get("M1 nobody signed in", "/market/")
+    walk.get("M1 product", f"/market/?aliUid={UID_REGISTER}")
+    walk.get("M2 activate dialog", "/market/activate")
+    walk.post("M2 without the agreement", "/market/activate", {}, status=400)
+    order = walk.buy(UID_REGISTER, "M3 request submitted")
+    walk.get("M4 purchased services", "/market/instances")
+    walk.get("M4 close dialog", f"/market/instances?release={order}")
+    walk.lifecycle("M4 renewed (flash)", order, "renew")
+    walk.lifecycle("M4 upgraded (flash)", order, "upgrade")
+
+    # G1, R1-R3, S1
+    walk.login_free("G1 choose a path", order)
+    walk.post("G1 nothing chosen", "/activate/", {})
+    walk.post("R1 basic information", "/activate/", {"path": "register"})
+    walk.post("R1 all empty", "/register/basic", {})
+    walk.keep("R1 code sent", send_code(client, "/register/basic", {"email": REGISTRANT["email"]}))
+    walk.keep("R1 code again too soon", send_code(client, "/register/basic", {"email": REGISTRANT["email"]}))
+    walk.json_message("R1 code sent without reload (JSON)", "/register/basic", "register", REGISTRANT["email"])
+    code = walk.code_for(smtp, REGISTRANT["email"])
+    walk.post("R1 wrong code", "/register/basic", {**REGISTRANT, "code": wrong(code)})
+    walk.post("R2 company information", "/register/basic", {**REGISTRANT, "code": code})
+    walk.post("R2 all empty", "/register/company", {})
+    walk.post("R3 choose activation method", "/register/company", COMPANY)
+    walk.post("R3 bad choices", "/register/activation", {**WORKSPACE, "workspace_language": "fr", "agreement": None})
+    walk.post("S1 activated successfully", "/register/activation", WORKSPACE)
+    walk.get("B3 after registration", "/bind/workspaces")
+
+    # L1, the console
+    walk.get("L1 needs a login (flash)", "/console/")
+    walk.post("L1 wrong password", "/login/pwd", {"site": "cn1", "username": "walker", "password": "Wrong1234"})
+    walk.post("console", "/login/pwd", {"site": "cn1", "username": "walker", "password": PASSWORD})
+    walk.get("console datakit", "/console/datakit")
+    walk.post("L1 logged out (flash)", "/console/", {}, action="/logout")
+
+    # B0-B3 with an existing billing-center account, then a second instance and an expired one
+    add_billing_account("acme_billing", "billing@acme.example", workspaces=("Production", "Staging"))
+    order = walk.buy(UID_BIND)
+    walk.login_free("G1 bind path", order)
+    walk.post("B0 with the guide", "/activate/", {"path": "bind"})
+    walk.post("B1 guide dismissed", "/bind/billing", {"next": "/bind/billing"}, action="/bind/guide")
+    walk.post("B1 all empty", "/bind/billing", {})
+    walk.post("B1 site switched", "/bind/billing", {"site": "cn2", "next": "/bind/billing"}, action="/bind/site")
+    walk.keep("B1 code sent", send_code(client, "/bind/billing", {"username": "acme_billing"}))
+    walk.post("B2 workspaces", "/bind/billing", {"username": "acme_billing", "code": smtp.last_code("billing@acme.example")})
+    production = db.session.scalar(select(Workspace.id).filter_by(name="Production"))
+    walk.get("B2 confirm dialog", f"/bind/workspaces?confirm={production}")
+    walk.post("B3 bound", f"/bind/workspaces?confirm={production}", action=f"/bind/workspaces/{production}")
+    walk.get("S1 bind path", "/activate/success")
+    second = walk.buy(UID_BIND)
+    walk.login_free("B2 one workspace taken", second)
+    third = walk.buy(UID_BIND)
+    walk.lifecycle("M4 expired (flash)", third, "expire")
+    walk.login_free("login-free refused: expired", third, status=403)
+    walk.get("M4 close dialog of an expired instance", f"/market/instances?release={third}")
+
+    # B2a-c: a billing-center account without workspaces
+    add_billing_account("empty_billing", "empty@acme.example", workspaces=(), owner_username="empty_owner")
+    order = walk.buy(UID_CREATE)
+    walk.login_free("G1 create path", order)
+    walk.post("B1", "/activate/", {"path": "bind"})
+    send_code(client, "/bind/billing", {"username": "empty_billing"})
+    walk.post("B2 nothing to bind", "/bind/billing", {"username": "empty_billing", "code": smtp.last_code("empty@acme.example")})
+    walk.get("B2b existing account", "/workspace/new?tab=existing")
+    walk.post("B2b all empty", "/workspace/new?tab=existing", {})
+    walk.get("B2c no account", "/workspace/new?tab=register")
+    walk.post("B2c bad choices", "/workspace/new?tab=register", {**NEW_ACCOUNT, "language": "fr", "email": "x"})
+    walk.keep("B2c code sent", send_code(client, "/workspace/new?tab=register", {"email": NEW_ACCOUNT["email"]}))
+    walk.post("B3 created", "/workspace/new?tab=register", {**NEW_ACCOUNT, "code": smtp.last_code(NEW_ACCOUNT["email"])})
+    walk.get("S1 created", "/activate/success")
+
+    # R3 without a billing-center account: settled by Guance directly
+    order = walk.buy(UID_DIRECT)
+    walk.login_free("G1 direct", order)
+    submit(client, "/activate/", {"path": "register"})
+    send_code(client, "/register/basic", {"email": DIRECT["email"]})
+    submit(client, "/register/basic", {**DIRECT, "code": smtp.last_code(DIRECT["email"])})
+    walk.post("R3 after R2", "/register/company", COMPANY)
+    walk.post("R3 finished without billing", "/register/activation",
+              {**WORKSPACE, "workspace_name": "Direct", "create_billing_account": None})
+
+    # Refusals and error pages
+    walk.get("login-free refused: bad token", "/spi?action=verify&instanceId=1&timeStamp=2026-01-01%2000:00:00&token=0",
+             status=400)
+    stranger = app.test_client()
+    if language == "en":
+        stranger.set_cookie("lang", "en")
+    walk.keep("wizard page without a marketplace login", stranger.get("/activate/"), status=401)
+    walk.get("404", "/nowhere", status=404)
+    walk.get("405", "/language", status=405)
+    walk.keep("400 CSRF", stranger.post("/language", data={"lang": "en"}), status=400)
+    headers = {"Cookie": "lang=en"} if language == "en" else {}
+    for status in ERROR_PAGES:
+        with app.test_request_context("/", headers=headers):
+            page, code = render_error(status)
+        walk.pages.append((f"error page {code}", page))
+
+    # The development mailbox: every message of the walk, then an empty filter
+    walk.get("dev mailbox", "/dev/mail/")
+    walk.get("dev mailbox, nothing found", "/dev/mail/?to=nobody@nowhere.example")
+    return walk
+
+
+# Values the walk itself typed; they may show on any page (pure identifiers are skipped anyway).
+WALK_DATA = {"Production", "Staging", "Sandbox", "Direct", "Newcorp", "Ltd", "walker", "direct", "builder"}
+
+
+def source_words() -> set[str]:
+    """Latin words the Chinese interface itself contains (ID, DataKit, SaaS, SPI, token ...)."""
+    return {word for msgid in extracted_messages() for word in LATIN_WORD.findall(PLACEHOLDER.sub(" ", msgid))}
+
+
+def chinese_on_an_english_page(text: str) -> bool:
+    return bool(CJK.search(text))
+
+
+def english_on_a_chinese_page(text: str, allowed: set[str]) -> list[str]:
+    text = re.sub(r"\{\w+\}", " ", text)  # {seconds}: filled in by the countdown script
+    words = [token for token in LATIN_TOKEN.findall(text) if token.isalpha() and len(token) > 1]
+    return [word for word in words if word not in allowed]
+
+
+@pytest.fixture(scope="module")
+def chinese_words() -> set[str]:
+    return source_words() | WALK_DATA
+
+
+def html_lang(page: str) -> str | None:
+    match = re.search(r'<html lang="([^"]+)"', page)
+    return match.group(1) if match else None
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_page_reads_in_one_language(client, app, db, smtp, language, chinese_words):
+    walk = walk_everything(client, app, db, smtp, language)
+    assert len(walk.pages) > 60
+    wrong_lang, offending = [], []
+    for label, page in walk.pages:
+        if page.lstrip().startswith("<!doctype html>") and html_lang(page) != PAGE_LANG[language]:
+            wrong_lang.append((label, html_lang(page)))
+        for text in visible_texts(page, language):
+            if language == "en" and chinese_on_an_english_page(text):
+                offending.append((label, text))
+            if language == "zh" and english_on_a_chinese_page(text, chinese_words):
+                offending.append((label, text))
+    assert not wrong_lang, f"pages not in {language}: {wrong_lang}"
+    assert not offending, "\n".join(f"{label}: {text}" for label, text in offending)
+    seen = dict(walk.pages)
+    # The sign-in hint names its URL with a placeholder that is translated, and escaped.
+    assert "/market/?aliUid=&lt;%s&gt;" % {"en": "digits", "zh": "数字"}[language] in seen["M1 nobody signed in"]
+    # WTForms' own messages come from Flask-WTF's catalog in the page's language.
+    not_a_choice = {"en": "Not a valid choice", "zh": "不是有效的选择"}[language]
+    assert not_a_choice in seen["R3 bad choices"] and not_a_choice in seen["B2c bad choices"]
+    # The emails of the walk, asked for on pages of that language, are written in it too.
+    messages = smtp.messages()
+    assert len(messages) == 5
+    for message in messages:
+        for text in (message.subject, message.text, *visible_texts(message.html, language)):
+            if language == "en":
+                assert not chinese_on_an_english_page(text), (message.subject, text)
+            else:
+                assert not english_on_a_chinese_page(text, chinese_words), (message.subject, text)
+
+
+# ---- (d) The switch persists across the flow and into the emails ----
+
+def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emails(client, app, db, smtp):
+    from .marketplace import enter_login_free
+
+    enter_login_free(client, app, UID_REGISTER)
+    assert html_lang(text_of(client.get("/activate/"))) == "zh-CN"
+    switched = submit(client, "/activate/", {"lang": "en", "next": "/activate/"}, action="/language",
+                      follow_redirects=True)
+    assert html_lang(text_of(switched)) == "en" and "Activate Guance Commercial Edition" in text_of(switched)
+
+    page = text_of(submit(client, "/activate/", {"path": "register"}, follow_redirects=True))
+    assert html_lang(page) == "en" and "Basic Information" in page
+    # The countdown's text is rendered for the script, in the page's language.
+    assert 'data-countdown="Resend ({seconds}s)"' in page
+    assert 'data-failed="The verification code could not be sent. Please try again later"' in page
+
+    sent = text_of(send_code(client, "/register/basic", {"email": REGISTRANT["email"]}))
+    assert "Verification code sent. Please check your email" in sent
+    email = smtp.messages(REGISTRANT["email"])[0]
+    assert email.subject == "Guance verification code: Register a Guance account"
+    assert "Your Guance verification code is:" in email.text and "Valid for 10 minutes" in email.text
+    assert '<html lang="en">' in email.html and "Your Guance verification code is:" in email.html
+    assert not CJK.search(email.subject + email.text + email.html)
+
+    code = smtp.last_code(REGISTRANT["email"])
+    for url, data in (("/register/basic", {**REGISTRANT, "code": code}), ("/register/company", COMPANY),
+                      ("/register/activation", WORKSPACE)):
+        page = text_of(submit(client, url, data, follow_redirects=True))
+        assert html_lang(page) == "en", url
+    assert "Activated successfully" in page and "China 1 (Hangzhou)" in page
+
+    back = submit(client, "/activate/success", {"lang": "zh", "next": "/activate/success"}, action="/language",
+                  follow_redirects=True)
+    assert html_lang(text_of(back)) == "zh-CN" and "开通成功" in text_of(back)
+
+
+def test_a_code_asked_for_without_reload_follows_the_page_language(client, app, db, smtp):
+    from .marketplace import enter_login_free
+
+    enter_login_free(client, app, UID_REGISTER)
+    client.set_cookie("lang", "en")
+    submit(client, "/activate/", {"path": "register"})
+    token = csrf_token(client.get("/register/basic").data)
+    answer = client.post("/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]},
+                         headers={"X-CSRFToken": token})
+    assert answer.get_json()["message"] == "Verification code sent. Please check your email"
+    assert smtp.messages(REGISTRANT["email"])[0].subject.startswith("Guance verification code")
+    again = client.post("/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]},
+                        headers={"X-CSRFToken": token})
+    assert re.fullmatch(r"Please wait \d+ seconds before getting a new code", again.get_json()["message"])
+
+
+def test_counts_are_plural_aware_in_english(app):
+    from wizard.services.codes import CooldownActive, HourlyLimitReached, WrongCode
+
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert str(WrongCode(1).message) == "Incorrect verification code. 1 try left"
+        assert str(WrongCode(4).message) == "Incorrect verification code. 4 tries left"
+        assert str(CooldownActive(1).message) == "Please wait 1 second before getting a new code"
+        assert str(HourlyLimitReached(120).message) == "Too many code requests. Please try again in 2 minutes"
+    with app.test_request_context("/"):
+        assert str(WrongCode(1).message) == "验证码错误，还可以尝试 1 次"
+
+
+# ---- (e) How the language is chosen ----
+
+HOME_TITLE = {"en": "Activate Guance Commercial Edition via Alibaba Cloud Marketplace", "zh": "阿里云云市场开通观测云商业版"}
+
+
+@pytest.mark.parametrize(
+    ("cookie", "accept_language", "expected"),
+    [
+        (None, None, "zh"),  # nothing said: Chinese
+        (None, "en-US,en;q=0.9", "en"),  # the browser's language
+        (None, "en-GB", "en"),
+        (None, "zh-TW,zh;q=0.9,en;q=0.8", "zh"),
+        (None, "fr-FR,fr;q=0.9", "zh"),  # unsupported: Chinese
+        (None, "fr-FR,fr;q=0.9,en;q=0.5", "en"),  # the best supported one
+        ("zh", "en-US,en;q=0.9", "zh"),  # the switch wins over the browser
+        ("en", "zh-CN,zh;q=0.9", "en"),
+        ("fr", None, "zh"),  # a cookie the switch never sets is ignored
+        ("fr", "en", "en"),
+    ],
+)
+def test_the_language_is_the_switch_then_the_browser_then_chinese(client, cookie, accept_language, expected):
+    if cookie:
+        client.set_cookie("lang", cookie)
+    page = text_of(client.get("/", headers={"Accept-Language": accept_language} if accept_language else {}))
+    assert html_lang(page) == PAGE_LANG[expected]
+    assert HOME_TITLE[expected] in page
+
+
+# ---- Dates and times for the locale, in the server's time zone ----
+
+def test_dates_follow_the_locale_in_the_configured_time_zone(client, app, db, monkeypatch):
+    # 16:30 UTC is already the next day in Shanghai (BABEL_DEFAULT_TIMEZONE): the date shows that.
+    moment = datetime(2026, 1, 1, 16, 30, tzinfo=timezone.utc)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    Walk(client, app).buy(UID_REGISTER)
+    chinese = text_of(client.get("/market/instances"))
+    english = text_of(client.get("/market/instances", headers={"Accept-Language": "en"}))
+    assert "2027年1月2日" in chinese
+    assert "Jan 2, 2027" in english and "2027年" not in english
+
+
+def test_mailbox_times_follow_the_locale(client, app, db, smtp):
+    from .marketplace import enter_login_free
+
+    enter_login_free(client, app, UID_REGISTER)
+    submit(client, "/activate/", {"path": "register"})
+    send_code(client, "/register/basic", {"email": REGISTRANT["email"]})
+    chinese = text_of(client.get("/dev/mail/"))
+    english = text_of(client.get("/dev/mail/", headers={"Accept-Language": "en"}))
+    assert re.search(r">\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}</time>", chinese), chinese
+    assert re.search(r">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M</time>", english), english
