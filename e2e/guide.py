@@ -46,7 +46,7 @@ GUIDE = Guide(
              "In the **Activate Pay-as-you-go Service** dialog, read and accept the agreement, then click "
              "**Activate**. Without the agreement nothing is ordered.", "3-commercial-1107"),
         Step("对话框提示「开通申请已提交」。点击「确认」前往「已购买的服务」。",
-             "The dialog confirms **Activation Request Submitted**. Click **OK** to go to **Purchased Services**.",
+             "The dialog confirms **Activation Request Submitted**. Click **Confirm** to go to **Purchased Services**.",
              "4-commercial-1107"),
         Step("「已购买的服务」列出新的观测云实例及其实例 ID。点击实例右侧的「免登」直接进入观测云，无需再次登录。",
              "**Purchased Services** lists the new Guance instance with its instance ID. Click **Login-free** on its "
@@ -89,10 +89,10 @@ GUIDE = Guide(
         Step("页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击后在确认框中点击「确定」。"
              "已通过其他阿里云实例结算的工作空间不能再绑定。",
              "The page lists the Billing Center Account's workspaces. Click **Bind** on a bindable one, then "
-             "**OK** in the confirmation. A workspace already settled through another Alibaba Cloud instance cannot "
+             "**Confirm** in the confirmation. A workspace already settled through another Alibaba Cloud instance cannot "
              "be bound again.", "15.aliyun_register_6.1"),
         Step("回到「绑定观测云工作空间」，工作空间显示「已绑定」。点击「确定」。",
-             "Back on **Bind Guance Workspace**, the workspace shows **Bound**. Click **OK**.",
+             "Back on **Bind Guance Workspace**, the workspace shows **Bound**. Click **Confirm**.",
              "15.aliyun_register_6"),
         h(3, "创建工作空间", "Create a workspace"),
         Step("没有可绑定的工作空间时，点击「立即创建工作空间」。已有观测云账号时选择「有观测云账号」：",
@@ -112,11 +112,11 @@ GUIDE = Guide(
              "account and the workspace are created together and bound to the instance.", "15.aliyun_register_3"),
         h(2, "开通成功", "Activated"),
         Step("点击「确定」后显示「开通成功」，列出工作空间、费用中心账号、阿里云账号 ID 和商品实例 ID。",
-             "After **OK**, **Activated successfully** lists the workspace, the Billing Center Account, the "
+             "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center Account, the "
              "Alibaba Cloud account ID and the instance ID.", "15.aliyun_register_7"),
         Step("再点击「确定」前往观测云登录页（/login/pwd），选择站点并用观测云账号登录。首页显示工作空间、商业版、"
              "阿里云账号结算信息，以及「从安装 DataKit 开始」。",
-             "Click **OK** again to go to the Guance login page (/login/pwd); choose the site and log in with your "
+             "Click **Confirm** again to go to the Guance login page (/login/pwd); choose the site and log in with your "
              "Guance account. The first page shows the workspace, Commercial Edition, the Alibaba Cloud settlement "
              "and **Start with Installing DataKit**.", "1-free-start-1109"),
         Step("之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
