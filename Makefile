@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench translations translations-update clean
+.PHONY: run test bench screenshots translations translations-update clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
@@ -34,6 +34,12 @@ test: $(VENV)/.dev translations
 bench: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## screenshots: regenerate every documented screenshot (zh and en), then docs/activation-aliyun{,.en}.md
+screenshots: $(VENV)/.dev translations
+	./scripts/system-deps.sh
+	$(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
+	$(BIN)/python -m e2e.guide
 
 ## translations: compile the catalogs (wizard/translations/<lang>/LC_MESSAGES/messages.po -> .mo, not in git)
 translations: $(VENV)/.runtime
