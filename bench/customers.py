@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from werkzeug.security import generate_password_hash
 
@@ -19,48 +18,20 @@ _PREFIX = {"bind": "bb", "create": "bc", "register_workspace": "bw", "register":
 WORKSPACES_PER_BILLING_ACCOUNT = 2
 
 
-@dataclass(frozen=True)
 class Customer:
-    branch: str
-    number: int
+    """One simulated customer: every name derives from the branch and a number, so seeding and the
+    client agree without sharing state."""
 
-    @property
-    def tag(self) -> str:
-        return f"{_PREFIX[self.branch]}{self.number:06d}"
-
-    @property
-    def ali_uid(self) -> str:
-        return f"27{BRANCHES.index(self.branch)}{self.number:010d}"
-
-    @property
-    def order_biz_id(self) -> str:
-        return f"bench-{self.tag}"
-
-    @property
-    def billing_username(self) -> str:
-        return f"{self.tag}_billing"
-
-    @property
-    def billing_email(self) -> str:
-        return f"{self.tag}.billing@{DOMAIN}"
-
-    @property
-    def owner_username(self) -> str:
-        """The Guance account that owns the seeded workspaces (bind) or has none yet (create)."""
-        return f"{self.tag}_owner"
-
-    @property
-    def owner_email(self) -> str:
-        return f"{self.tag}.owner@{DOMAIN}"
-
-    @property
-    def new_username(self) -> str:
-        """The Guance account the customer registers (register_workspace, register)."""
-        return f"{self.tag}_new"
-
-    @property
-    def new_email(self) -> str:
-        return f"{self.tag}.new@{DOMAIN}"
+    def __init__(self, branch: str, number: int) -> None:
+        self.branch, self.number = branch, number
+        self.tag = tag = f"{_PREFIX[branch]}{number:06d}"
+        self.ali_uid = f"27{BRANCHES.index(branch)}{number:010d}"
+        self.order_biz_id = f"bench-{tag}"
+        self.billing_username, self.billing_email = f"{tag}_billing", f"{tag}.billing@{DOMAIN}"
+        # The Guance account that owns the seeded workspaces (bind) or has none yet (create).
+        self.owner_username, self.owner_email = f"{tag}_owner", f"{tag}.owner@{DOMAIN}"
+        # The Guance account the customer registers (register_workspace, register).
+        self.new_username, self.new_email = f"{tag}_new", f"{tag}.new@{DOMAIN}"
 
 
 class Pool:

@@ -234,6 +234,8 @@ def _merged_routes(data: dict) -> list[dict]:
 
 
 def _bars(axis, pages: list[dict], title: str) -> None:
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     labels = [_label(p) for p in pages]
     positions = range(len(pages))
     axis.barh([y + 0.27 for y in positions], [p["p50_ms"] for p in pages], height=0.27, label="p50", color="#4c9be8")
@@ -243,6 +245,8 @@ def _bars(axis, pages: list[dict], title: str) -> None:
     axis.set_yticks(list(positions), labels, fontsize=8)
     axis.invert_yaxis()
     axis.set_xscale("log")
+    axis.xaxis.set_major_formatter(ScalarFormatter())
+    axis.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis overlap
     axis.set_xlabel("ms (log scale)")
     axis.set_title(title, fontsize=10)
 
