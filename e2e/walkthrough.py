@@ -183,6 +183,7 @@ def test_coming_back_after_activation_goes_to_success(page: Page):
     expect(page).to_have_url(re.compile(r"/activate/success$"))
 
 
-def test_every_documented_screenshot_was_taken_and_every_page_is_accessible(walkthrough):
+def test_every_documented_screenshot_was_taken_and_every_page_is_accessible(walkthrough, browser_name):
+    # browser_name keeps this test in the module's browser group, so it runs after the walkthrough.
     assert sorted(DOCUMENTED) == sorted(walkthrough.taken)
     assert not walkthrough.violations, "\n".join(walkthrough.violations)
