@@ -176,6 +176,12 @@ def site_field(label=_l("站点")) -> SelectField:
                        validators=[InputRequired(message=_l("请选择站点"))])
 
 
+def placed_here(field: UnboundField) -> UnboundField:
+    """A mixin's field declared again, so it takes this place in the form's order (and in the
+    error summary, which lists errors in that order), not the mixin's place before every field."""
+    return UnboundField(field.field_class, *field.args, name=field.name, **field.kwargs)
+
+
 # ---- The bind path: B0-B2c ----
 
 class SiteForm(FlaskForm):
@@ -213,6 +219,7 @@ class ExistingAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
     style = workspace_style_field()
     email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(),
                         description=_l("注册观测云账号时使用的邮箱"), render_kw={"autocomplete": "email"})
+    code = placed_here(CodeFieldsMixin.code)
     agreement = agreement_field()
     submit = SubmitField(_l("创建"))
 
@@ -225,6 +232,7 @@ class NewAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
     username = new_username_field()
     password, confirm = new_password_fields()
     email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(), render_kw={"autocomplete": "email"})
+    code = placed_here(CodeFieldsMixin.code)
     phone = phone_field()
     agreement = agreement_field()
     submit = SubmitField(_l("注册并创建工作空间"))
@@ -242,12 +250,6 @@ class LoginForm(FlaskForm):
 
 
 # ---- The registration path: R1-R3 ----
-
-def placed_here(field: UnboundField) -> UnboundField:
-    """A mixin's field declared again, so it takes this place in the form's order (and in the
-    error summary, which lists errors in that order), not the mixin's place before every field."""
-    return UnboundField(field.field_class, *field.args, name=field.name, **field.kwargs)
-
 
 def optional_choice_field(label, vocabulary: dict) -> SelectField:
     """A select that may stay at 请选择 (stored as None)."""
