@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -95,12 +96,17 @@ def silent_smtp_port():
         connection.close()
 
 
-@pytest.fixture(scope="session")
-def postgres():
+def start_postgres() -> PostgresCluster:
+    """A throwaway cluster, started (skipped, or failed under REQUIRE_POSTGRES=1, without the binaries)."""
     bindir = find_bindir()
     if bindir is None:
         unavailable("REQUIRE_POSTGRES", "PostgreSQL server binaries not found (apt-get install postgresql)")
-    cluster = PostgresCluster(bindir).start()
+    return PostgresCluster(bindir).start()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    cluster = start_postgres()
     yield cluster
     cluster.stop()
 
@@ -119,12 +125,11 @@ def postgres_template(postgres: PostgresCluster) -> str:
     return "wizard_template"
 
 
-@pytest.fixture
-def database(request, tmp_path):
-    """A migrated, empty database of its own for one test; yields its URI."""
-    kind = getattr(request, "param", "sqlite")
+@contextmanager
+def new_database(request, kind: str, directory: Path):
+    """A migrated, empty database ("sqlite" in `directory`, or "postgresql"); yields its URI."""
     if kind == "sqlite":
-        path = tmp_path / "wizard.db"
+        path = directory / "wizard.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -133,6 +138,13 @@ def database(request, tmp_path):
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield cluster.create_database(name, template=template)
     cluster.drop_database(name)
+
+
+@pytest.fixture
+def database(request, tmp_path):
+    """A migrated, empty database of its own for one test; yields its URI."""
+    with new_database(request, getattr(request, "param", "sqlite"), tmp_path) as uri:
+        yield uri
 
 
 class IsolatedClient(FlaskClient):

@@ -1,0 +1,201 @@
+"""Bring a browser (a test client) to any state of the flow, as a customer would: through the pages.
+
+Every arrangement uses a new Aliyun account and new names, so many states can share one database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from wizard.extensions import db as _db
+from wizard.models import (
+    BillingAccount,
+    CloudAccountBinding,
+    GuanceAccount,
+    MarketplaceInstance,
+    Workspace,
+    WorkspaceMember,
+)
+
+from ..activation import PASSWORD
+from ..helpers import csrf_token, submit
+from ..marketplace import enter_login_free
+from .support import snapshot_cookies
+
+_serial = count(1)
+NEW_PASSWORD = "Passw0rd2026"
+# Accounts arranged for a test need a real hash, not a slow one (the product's own stay scrypt).
+QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+# Where each state's forms live, and which page gives its CSRF token.
+STATE_PAGES = {
+    "anonymous": "/",
+    "unbound": "/activate/",
+    "register_company": "/register/company",
+    "register_activation": "/register/activation",
+    "bound": "/bind/workspaces",
+    "activated": "/activate/success",
+    "logged_in": "/console/",
+    "buyer": "/market/",
+}
+
+
+@dataclass
+class Arranged:
+    """A browser at one state: its cookies (to go back to that state) and what the state is about."""
+
+    name: str
+    client: FlaskClient
+    cookies: dict
+    token: str
+    ali_uid: str | None = None
+    instance_id: str | None = None
+    context: dict = field(default_factory=dict)
+
+    def reset(self) -> None:
+        """Back to the cookies the state was arranged with (a form may have changed the session)."""
+        self.client._cookies = dict(self.cookies)
+
+
+class Flow:
+    """Arranges states on one application; `sink` is the SMTP sink that application sends to."""
+
+    def __init__(self, app, sink) -> None:
+        self.app, self.sink = app, sink
+
+    def serial(self) -> int:
+        return next(_serial)
+
+    def uid(self) -> str:
+        return f"139{self.serial():013d}"
+
+    def finish(self, name: str, client, **values) -> Arranged:
+        page = client.get(STATE_PAGES[name])
+        assert page.status_code == 200, (name, page.status_code, page.headers.get("Location"))
+        return Arranged(name, client, snapshot_cookies(client), csrf_token(page.data), **values)
+
+    # ---- The states ----
+
+    def anonymous(self) -> Arranged:
+        return self.finish("anonymous", self.app.test_client())
+
+    def arrive(self) -> tuple[FlaskClient, str, str]:
+        """Bought an instance, came in through 免登: (client, aliUid, instanceId)."""
+        client, uid = self.app.test_client(), self.uid()
+        return client, uid, enter_login_free(client, self.app, uid)
+
+    def unbound(self) -> Arranged:
+        client, uid, instance_id = self.arrive()
+        return self.finish("unbound", client, ali_uid=uid, instance_id=instance_id)
+
+    def code_for(self, client, page: str, source: str, identifier: str, recipient: str, **data) -> str:
+        """获取验证码 on a page (without JavaScript), then the code from the mailbox."""
+        response = submit(client, page, {**data, source: identifier, "send_code": "1"})
+        assert response.status_code == 200 and "code-status-ok" in response.get_data(as_text=True), page
+        return self.sink.last_code(recipient)
+
+    def basic_info(self, n: int) -> dict:
+        return {"site": "cn1", "username": f"corp{n}", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+                "email": f"ops{n}@corp.example", "phone": "13800138000"}
+
+    def register_company(self) -> Arranged:
+        client, uid, instance_id = self.arrive()
+        n = self.serial()
+        basic = self.basic_info(n)
+        code = self.code_for(client, "/register/basic", "email", basic["email"], basic["email"])
+        response = submit(client, "/register/basic", {**basic, "code": code})
+        assert response.headers.get("Location") == "/register/company", response.status_code
+        return self.finish("register_company", client, ali_uid=uid, instance_id=instance_id, context=basic)
+
+    def register_activation(self) -> Arranged:
+        arranged = self.register_company()
+        response = submit(arranged.client, "/register/company", {"company_name": "测试公司", "agreement": "y"})
+        assert response.headers.get("Location") == "/register/activation"
+        return self.finish("register_activation", arranged.client, ali_uid=arranged.ali_uid,
+                           instance_id=arranged.instance_id, context=arranged.context)
+
+    def billing_account(self, workspaces=("生产环境", "测试环境")) -> dict:
+        """A billing-center account with `workspaces`, all owned by one Guance account on cn1."""
+        n = self.serial()
+        names = {"username": f"billing{n}", "email": f"billing{n}@acme.example", "owner": f"owner{n}"}
+        with self.app.app_context():
+            billing = BillingAccount(username=names["username"], email=names["email"], password_hash=QUICK_HASH)
+            owner = GuanceAccount(site="cn1", username=names["owner"], email=f"{names['owner']}@acme.example",
+                                  password_hash=QUICK_HASH)
+            for name in workspaces:
+                workspace = Workspace(name=f"{name}{n}", language="zh", style="ops", site="cn1", owner=owner,
+                                      billing_account=billing)
+                workspace.members.append(WorkspaceMember(account=owner))
+                _db.session.add(workspace)
+            _db.session.add_all([billing, owner])
+            _db.session.commit()
+            names["id"] = billing.id
+            names["workspaces"] = list(_db.session.scalars(
+                select(Workspace.id).filter_by(billing_account_id=billing.id).order_by(Workspace.id)))
+            _db.session.remove()
+        return names
+
+    def bind_directly(self, ali_uid: str, billing: dict) -> None:
+        """The Aliyun account bound to the billing-center account, as if B1 had been done elsewhere."""
+        with self.app.app_context():
+            _db.session.add(CloudAccountBinding(ali_uid=ali_uid, billing_account_id=billing["id"]))
+            _db.session.commit()
+            _db.session.remove()
+
+    def bind_billing(self, client, billing: dict):
+        code = self.code_for(client, "/bind/billing", "username", billing["username"], billing["email"])
+        return submit(client, "/bind/billing", {"username": billing["username"], "code": code})
+
+    def bound(self, workspaces=("生产环境", "测试环境")) -> Arranged:
+        client, uid, instance_id = self.arrive()
+        billing = self.billing_account(workspaces)
+        assert self.bind_billing(client, billing).headers.get("Location") == "/bind/workspaces"
+        return self.finish("bound", client, ali_uid=uid, instance_id=instance_id, context=billing)
+
+    def activated(self) -> Arranged:
+        arranged = self.bound()
+        workspace = arranged.context["workspaces"][0]
+        response = arranged.client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": arranged.token})
+        assert response.status_code == 302
+        return self.finish("activated", arranged.client, ali_uid=arranged.ali_uid,
+                           instance_id=arranged.instance_id, context=arranged.context)
+
+    def guance_account(self, site="cn1") -> dict:
+        n = self.serial()
+        account = {"site": site, "username": f"user{n}", "email": f"user{n}@acme.example", "password": PASSWORD}
+        with self.app.app_context():
+            _db.session.add(GuanceAccount(site=site, username=account["username"], email=account["email"],
+                                          password_hash=QUICK_HASH))
+            _db.session.commit()
+            _db.session.remove()
+        return account
+
+    def logged_in(self) -> Arranged:
+        client, account = self.app.test_client(), self.guance_account()
+        response = submit(client, "/login/pwd", {k: account[k] for k in ("site", "username", "password")})
+        assert response.headers.get("Location") == "/console/"
+        return self.finish("logged_in", client, context=account)
+
+    def buyer(self) -> Arranged:
+        """A simulator buyer with one opened order."""
+        client, uid = self.app.test_client(), self.uid()
+        assert client.get(f"/market/?aliUid={uid}").status_code == 302
+        response = submit(client, "/market/activate", {"agreement": "y"})
+        assert response.status_code == 302
+        order_id = response.headers["Location"].split("/")[-2]
+        return self.finish("buyer", client, ali_uid=uid, context={"orders": [order_id]})
+
+    def arrange(self, name: str) -> Arranged:
+        return getattr(self, name)()
+
+
+def instance_workspace(app, instance_id: str) -> int | None:
+    with app.app_context():
+        try:
+            return _db.session.scalar(select(MarketplaceInstance.workspace_id).filter_by(instance_id=instance_id))
+        finally:
+            _db.session.remove()
