@@ -71,8 +71,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from .security import add_security_headers, load_guance_account
+    from .security import add_security_headers, load_guance_account, refuse_unusable_input
 
+    # First of all, before CSRFProtect's check (registered with the extensions), which it protects too.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unusable_input)
     app.after_request(add_security_headers)
     if app.config["PROXY_COUNT"]:
         # Trust X-Forwarded-* only from that many proxies, so clients cannot spoof their address.

@@ -1,7 +1,7 @@
-"""Response headers every page carries, and the Flask-Login account loader."""
+"""Response headers every page carries, input no page can use, and the Flask-Login account loader."""
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, abort, current_app, request
 
 from .extensions import db
 
@@ -38,6 +38,25 @@ def add_security_headers(response: Response) -> Response:
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _usable(path: str, *fields) -> bool:
+    """No NUL in the path, nor in any name or value (repeated ones included), and every name there:
+    a hostile multipart body can leave one None, which Flask-WTF's CSRF check fails on with a 500."""
+    return "\x00" not in path and all(name is not None and "\x00" not in f"{name}{value}"
+                                       for multidict in fields for name, value in multidict.items(multi=True))
+
+
+def refuse_unusable_input() -> None:
+    """No page takes a file, and no input has a use for NUL, which PostgreSQL cannot even store or
+    compare: such a request gets the styled 400 before any view, query or CSRF check sees it.
+    (Flask-WTF would hand an uploaded file to a text field's validators; a NUL would fail the
+    query as a 500.) The SPI answers every input in its own protocol instead (JSON codes, audited;
+    services/spi.py)."""
+    if request.blueprint == "spi":
+        return
+    if request.files or not _usable(request.path, request.args, request.form):
+        abort(400)
 
 
 def load_guance_account(account_id: str):

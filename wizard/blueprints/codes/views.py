@@ -46,3 +46,10 @@ def too_many_sends(_error):
 @bp.errorhandler(CSRFError)
 def csrf_refused(_error):
     return _answer(CodeStatus(False, str(CSRF_MESSAGE)), 400)
+
+
+@bp.errorhandler(400)
+def bad_request(_error):
+    """A request no form could read (security.refuse_unusable_input): JSON too, for app.js."""
+    return _answer(CodeStatus(False, str(ERROR_PAGES[400][1])), 400)
+

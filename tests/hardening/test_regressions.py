@@ -1,0 +1,84 @@
+"""The bugs the hardening suite found, one test each, so they stay fixed (each failed before its fix)."""
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from wizard import clock
+from wizard.blueprints.market import views as market_views
+from wizard.extensions import db as _db
+from wizard.models import SpiCall
+from wizard.services import codes, sso
+
+from ..conftest import BOTH_DATABASES
+from ..helpers import csrf_token, submit, text_of
+from ..marketplace import create_instance, enter_login_free, signed_query, spi_time
+from .support import FORM, assert_styled_error, form_body, query_string
+from .tally import TALLY
+
+pytestmark = pytest.mark.hardening
+CATEGORY = "fuzz"  # each case counts in the category whose tests found the bug
+
+
+@pytest.fixture
+def app(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a failure is the 500 page, as in production
+    return app
+
+
+def last_call(db) -> SpiCall:
+    db.session.expire_all()
+    return db.session.scalar(select(SpiCall).order_by(SpiCall.id.desc()).limit(1))
+
+
+# ---- Input no form can use: refused at the door (security.refuse_unusable_input) ----
+
+def test_a_file_sent_where_text_is_expected_is_refused_not_a_500(client, app):
+    """Flask-WTF handed the upload to the text field's validators: TypeError, a 500."""
+    enter_login_free(client, app)
+    token = csrf_token(client.get("/register/basic").data)
+    with TALLY.case(CATEGORY):
+        response = client.post("/register/basic", data={"csrf_token": token, "username": "newcorp",
+                                                        "phone": (io.BytesIO(b"13800138000"), "phone.txt")},
+                               content_type="multipart/form-data")
+        assert_styled_error(response, 400, "请求无效")
+
+
+def test_a_multipart_field_without_a_usable_name_is_refused_not_a_500(client, app):
+    """Werkzeug reads a part named with a raw newline as None, and Flask-WTF's CSRF check fails on it."""
+    boundary = "hardening"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="\n"\r\n\r\nx\r\n--{boundary}--\r\n').encode()
+    with TALLY.case(CATEGORY):
+        response = client.post("/login/pwd", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+        assert_styled_error(response, 400, "请求无效")
+
+
+@BOTH_DATABASES
+def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
+    """PostgreSQL cannot store or even compare a NUL: each of these was a 500 there (DataError)."""
+    token = csrf_token(client.get("/login/pwd").data)
+    with TALLY.case(CATEGORY):
+        response = client.post("/login/pwd", data=form_body([("csrf_token", token), ("site", "cn1"),
+                                                             ("username", "a\x00b"), ("password", "x")]),
+                               content_type=FORM)
+        assert_styled_error(response, 400, "请求无效")
+    client.get("/market/?aliUid=1380000000000044")
+    submit(client, "/market/activate", {"agreement": "y"})
+    for path in ("/market/instances?release=a%00b", "/market/orders/a%00b/submitted"):
+        with TALLY.case(CATEGORY):
+            assert_styled_error(client.get(path), 400, "请求无效")
+    enter_login_free(client, app)
+    token = csrf_token(client.get("/bind/billing").data)
+    with TALLY.case(CATEGORY):
+        response = client.post("/bind/billing", data=form_body([("csrf_token", token), ("username", "a\x00b"),
+                                                               ("send_code", "1")]), content_type=FORM)
+        assert_styled_error(response, 400, "请求无效")
+    with TALLY.case(CATEGORY):  # the JSON endpoint says it in JSON
+        response = client.post("/codes/send", data=form_body([("purpose", "bind_billing"), ("identifier", "a\x00")]),
+                               content_type=FORM, headers={"X-CSRFToken": token})
+        assert response.status_code == 400 and response.get_json()["ok"] is False
