@@ -36,7 +36,7 @@ def handle_csrf_error(_error: CSRFError):
     return render_error(400, CSRF_MESSAGE)
 
 
-def _rollback_quietly() -> None:
+def rollback_quietly() -> None:
     try:
         db.session.rollback()
     except Exception:  # the connection may be gone; the page must still render
@@ -44,14 +44,19 @@ def _rollback_quietly() -> None:
 
 
 def handle_server_error(error: InternalServerError):
-    _rollback_quietly()
+    rollback_quietly()
     # Flask has already logged the original exception with its traceback.
     return render_error(500)
 
 
-def handle_database_unavailable(error: OperationalError):
-    _rollback_quietly()
+def database_unavailable(error: OperationalError) -> None:
+    """What every answer to a database outage does first (the page, or JSON where a script asked)."""
+    rollback_quietly()
     current_app.logger.warning("database unavailable: %s", error.orig)
+
+
+def handle_database_unavailable(error: OperationalError):
+    database_unavailable(error)
     return render_error(503)
 
 

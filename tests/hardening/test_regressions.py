@@ -82,3 +82,42 @@ def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
         response = client.post("/codes/send", data=form_body([("purpose", "bind_billing"), ("identifier", "a\x00")]),
                                content_type=FORM, headers={"X-CSRFToken": token})
         assert response.status_code == 400 and response.get_json()["ok"] is False
+
+
+def test_a_failure_on_the_login_free_entry_is_logged(client, app, monkeypatch, caplog):
+    """The browser gets the styled page, and the cause is logged as for every other 500."""
+    instance_id = create_instance(client, app)
+
+    def explode(*_args):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(sso, "record_call", explode)
+    query = signed_query(app, action="verify", instanceId=instance_id, timeStamp=spi_time(clock.now()))
+    with TALLY.case("faults"), caplog.at_level(logging.ERROR):
+        response = client.get(f"/spi?{query}")
+        assert_styled_error(response, 500, "服务出错了")
+        assert "secret internal detail" in caplog.text
+
+
+# ---- The database down: the 503, in the style the caller reads ----
+
+def database_gone(*_args, **_kwargs):
+    raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_the_marketplace_pages_answer_503_when_the_database_is_down(client, monkeypatch):
+    """The simulator's context processor queried the buyer for the 503 page too: it failed again, a 500."""
+    monkeypatch.setattr(market_views, "current_buyer", database_gone)
+    with TALLY.case("faults"):
+        assert_styled_error(client.get("/market/"), 503, "服务暂时不可用")
+
+
+def test_getting_a_code_answers_json_when_the_database_is_down(client, app, monkeypatch):
+    """app.js reads JSON: the 503 used to be the HTML page."""
+    token = csrf_token(client.get("/").data)
+    monkeypatch.setattr(codes, "request_code", database_gone)
+    with TALLY.case("faults"):
+        response = client.post("/codes/send", data={"purpose": "register", "identifier": "a@example.com"},
+                               headers={"X-CSRFToken": token})
+        assert response.status_code == 503
+        assert response.get_json() == {"ok": False, "message": "服务暂时不可用，请稍候片刻后重试。", "retry_after": None}

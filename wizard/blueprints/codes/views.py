@@ -5,8 +5,9 @@ import time
 
 from flask import jsonify
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
-from ...errors import CSRF_MESSAGE, ERROR_PAGES
+from ...errors import CSRF_MESSAGE, ERROR_PAGES, database_unavailable
 from ...extensions import limiter
 from ...forms import CodeRequestForm
 from . import bp
@@ -53,3 +54,8 @@ def bad_request(_error):
     """A request no form could read (security.refuse_unusable_input): JSON too, for app.js."""
     return _answer(CodeStatus(False, str(ERROR_PAGES[400][1])), 400)
 
+
+@bp.errorhandler(OperationalError)
+def database_down(error: OperationalError):
+    database_unavailable(error)
+    return _answer(CodeStatus(False, str(ERROR_PAGES[503][1])), 503)

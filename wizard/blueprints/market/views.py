@@ -36,15 +36,22 @@ def switch_form(**data) -> SwitchBuyerForm:
     return form
 
 
-@bp.context_processor
 def simulator_context() -> dict:
-    """Every simulator page shows who is signed in and lets QA switch accounts."""
+    """Every simulator page shows who is signed in and lets QA switch accounts.
+
+    Passed by the views, not as a context processor: that would also run for the error pages of
+    the simulator, and a 503 page would need the very database it reports as down.
+    """
     buyer = current_buyer()
     return {"buyer": buyer, "switch": switch_form(ali_uid=buyer.ali_uid if buyer else None)}
 
 
+def render_simulator(template: str, **context):
+    return render_template(template, **simulator_context(), **context)
+
+
 def render_product(dialog: str | None = None, **context):
-    return render_template("market/product.html", dialog=dialog, **context)
+    return render_simulator("market/product.html", dialog=dialog, **context)
 
 
 @bp.get("/")
@@ -90,8 +97,8 @@ def instances():
     buyer = buyer_or_404()
     orders.retry_pending(buyer.ali_uid)
     releasing = orders.order_of(buyer.ali_uid, request.args.get("release", ""))
-    return render_template("market/instances.html", orders=orders.orders_of(buyer.ali_uid),
-                           releasing=releasing, form=ActionForm())
+    return render_simulator("market/instances.html", orders=orders.orders_of(buyer.ali_uid),
+                            releasing=releasing, form=ActionForm())
 
 
 @bp.post("/orders/<order_id>/retry")

@@ -3,8 +3,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ... import flow
-from ...errors import render_error
-from ...extensions import csrf, db
+from ...errors import database_unavailable, render_error, rollback_quietly
+from ...extensions import csrf
 from ...services import spi, sso
 from . import bp
 
@@ -61,14 +61,17 @@ def login_free(params: dict[str, str]):
 
 @bp.errorhandler(Exception)
 def spi_failure(error: Exception):
-    """The marketplace reads JSON: an unexpected failure is still a JSON answer, and it is logged."""
+    """The marketplace reads JSON: an unexpected failure is still a JSON answer; either way it is logged."""
     if isinstance(error, HTTPException):
         return error
-    db.session.rollback()
     unavailable = isinstance(error, OperationalError)
+    if unavailable:
+        database_unavailable(error)
+    else:
+        rollback_quietly()
+        current_app.logger.exception("SPI call failed")
     if request.args.get("action") == "verify":  # a person in a browser: the styled page
         return render_error(503 if unavailable else 500)
-    current_app.logger.exception("SPI call failed")
     if unavailable:
         failure = spi.SpiError("ServiceUnavailable", 503, "the service is temporarily unavailable; retry later")
     else:
