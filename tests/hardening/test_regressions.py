@@ -84,6 +84,49 @@ def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
         assert response.status_code == 400 and response.get_json()["ok"] is False
 
 
+# ---- The SPI: every input answered in its own protocol, and audited ----
+
+@BOTH_DATABASES
+def test_an_spi_call_with_nul_is_refused_and_audited_not_a_500(client, app, db):
+    for pairs in ([("action", "a\x00b"), ("token", "x")], [("action", "createInstance"), ("a\x00", "1")],
+                  [("action", "createInstance"), ("aliUid", "1\x00"), ("token", "0" * 32)]):
+        with TALLY.case(CATEGORY):
+            response = client.get("/spi?" + query_string(pairs))
+            assert (response.status_code, response.get_json()["code"]) == (403, "InvalidToken")
+            call = last_call(db)
+            assert call.outcome == "InvalidToken" and "\x00" not in call.action + str(call.params)
+
+
+@BOTH_DATABASES
+def test_a_signed_login_free_link_to_a_malformed_instance_is_refused_not_a_500(client, app, db):
+    """Only the key holder can sign one, but the query with a NUL failed on PostgreSQL all the same."""
+    query = signed_query(app, action="verify", instanceId="biz\x00", timeStamp=spi_time(clock.now()))
+    with TALLY.case(CATEGORY):
+        response = client.get(f"/spi?{query}")
+        assert response.status_code == 400 and "找不到该商品实例" in text_of(response)
+        assert last_call(db).outcome == "unknown_instance"
+
+
+def test_a_login_free_link_with_a_repeated_parameter_gets_the_page(client, app, db):
+    """It used to get the SPI's JSON, in a browser, and was not audited."""
+    instance_id = create_instance(client, app)
+    query = signed_query(app, action="verify", instanceId=instance_id, timeStamp=spi_time(clock.now()))
+    with TALLY.case("tampering"):
+        response = client.get(f"/spi?{query}&instanceId={instance_id}")
+        assert response.status_code == 400 and "免登链接的签名无效" in text_of(response)
+        assert "请返回阿里云云市场的「已购买的服务」" in text_of(response)
+        assert (last_call(db).action, last_call(db).outcome) == ("verify", "invalid_token")
+        with client.session_transaction() as session:
+            assert "market_login" not in session
+
+
+def test_an_spi_call_with_a_repeated_parameter_is_audited(client, app, db):
+    with TALLY.case("tampering"):
+        response = client.get("/spi?action=releaseInstance&instanceId=a&instanceId=b&token=x")
+        assert (response.status_code, response.get_json()["code"]) == (400, "InvalidParameter")
+        assert (last_call(db).action, last_call(db).outcome) == ("releaseInstance", "InvalidParameter")
+
+
 def test_a_failure_on_the_login_free_entry_is_logged(client, app, monkeypatch, caplog):
     """The browser gets the styled page, and the cause is logged as for every other 500."""
     instance_id = create_instance(client, app)

@@ -195,8 +195,14 @@ def answer(params: Mapping[str, str], settings: SpiSettings) -> tuple[dict, int]
     return body, status
 
 
+def _auditable(text: str, limit: int) -> str:
+    """As received, cut to `limit`, but NUL: PostgreSQL cannot store it (a hostile call would fail as a 500)."""
+    return text[:limit].replace("\x00", "\ufffd")
+
+
 def record_call(action: str, params: Mapping[str, str], outcome: str) -> None:
     """Audit trail in its own transaction, so refused calls are recorded too; the token never is."""
-    kept = {name[:64]: value[:_AUDIT_VALUE_LIMIT] for name, value in params.items() if name != "token"}
-    db.session.add(SpiCall(action=action[:64] or "-", params=kept, outcome=outcome))
+    kept = {_auditable(name, 64): _auditable(value, _AUDIT_VALUE_LIMIT) for name, value in params.items()
+            if name != "token"}
+    db.session.add(SpiCall(action=_auditable(action, 64) or "-", params=kept, outcome=outcome))
     db.session.commit()

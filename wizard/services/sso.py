@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..extensions import db
 from ..models import MarketplaceInstance, SsoNonce
-from .spi import SpiError, authenticate, parse_spi_time, record_call
+from .spi import SpiError, authenticate, parse_spi_time, record_call, required
 
 MARKETPLACE_LOGIN_SALT = "guance.marketplace-login"
 
@@ -49,9 +49,16 @@ class LoginFreeSettings:
     timezone: str
 
 
-def verify_login_free(params: Mapping[str, str], settings: LoginFreeSettings) -> MarketplaceLogin:
-    """Check signature, time window, single use and instance; record the outcome either way."""
+def verify_login_free(params: Mapping[str, str], settings: LoginFreeSettings, repeated: bool = False
+                      ) -> MarketplaceLogin:
+    """Check signature, time window, single use and instance; record the outcome either way.
+
+    `repeated`: a parameter came more than once (`params` holds the first values), so no signature
+    can vouch for what the link means: refused as an invalid link.
+    """
     try:
+        if repeated:
+            raise LoginFreeRefused("invalid_token")
         login = _verify(params, settings)
     except LoginFreeRefused as refusal:
         db.session.rollback()
@@ -77,7 +84,7 @@ def _verify(params: Mapping[str, str], settings: LoginFreeSettings) -> Marketpla
     if abs(clock.now().replace(microsecond=0) - stamp) > window:
         raise LoginFreeRefused("outside_window")
     _use_once(params["token"], stamp + window)
-    return _login_for(params["instanceId"])
+    return _login_for(params)
 
 
 def _use_once(token: str, keep_until) -> None:
@@ -91,7 +98,11 @@ def _use_once(token: str, keep_until) -> None:
         raise LoginFreeRefused("replayed") from None
 
 
-def _login_for(instance_id: str) -> MarketplaceLogin:
+def _login_for(params: Mapping[str, str]) -> MarketplaceLogin:
+    try:
+        instance_id = required(params, "instanceId")  # well formed, as createInstance accepted it
+    except SpiError:  # so never queried: the database could not even compare a NUL
+        raise LoginFreeRefused("unknown_instance") from None
     instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
     if instance is None:
         raise LoginFreeRefused("unknown_instance")

@@ -35,18 +35,19 @@ def single_valued(args) -> dict[str, str] | None:
 def endpoint():
     """One URL for every action; `action=verify` is the browser's login-free entry, the rest answer JSON."""
     params = single_valued(request.args)
-    if params is not None and params.get("action") == "verify":
-        return login_free(params)
+    if request.args.get("action") == "verify":  # a person's browser: whatever is wrong, the page
+        return login_free(request.args.to_dict(), repeated=params is None)
     if params is None:
         error = spi.SpiError("InvalidParameter", 400, "a parameter is repeated")
+        spi.record_call(request.args.get("action", ""), request.args.to_dict(), error.code)
         return jsonify(error.body()), error.status
     body, status = spi.answer(params, spi_settings())
     return jsonify(body), status
 
 
-def login_free(params: dict[str, str]):
+def login_free(params: dict[str, str], repeated: bool = False):
     try:
-        login = sso.verify_login_free(params, login_free_settings())
+        login = sso.verify_login_free(params, login_free_settings(), repeated)
     except sso.LoginFreeRefused as refusal:
         current = flow.current_login()
         if refusal.reason == "replayed" and current and current.instance_id == params.get("instanceId"):
