@@ -127,6 +127,21 @@ def test_an_spi_call_with_a_repeated_parameter_is_audited(client, app, db):
         assert (last_call(db).action, last_call(db).outcome) == ("releaseInstance", "InvalidParameter")
 
 
+def test_a_login_free_link_replayed_in_the_last_second_of_its_window_is_refused(app, monkeypatch):
+    """The window compares whole seconds, so it accepts a stamp until stamp + window + 1 s; the used
+    token was forgotten at stamp + window, and a replay in that last second logged in again."""
+    client = app.test_client()
+    instance_id = create_instance(client, app)
+    stamp = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+    query = signed_query(app, action="verify", instanceId=instance_id, timeStamp=spi_time(stamp))
+    monkeypatch.setattr(clock, "now", lambda: stamp + timedelta(seconds=299, microseconds=900_000))
+    assert client.get(f"/spi?{query}").status_code == 302
+    monkeypatch.setattr(clock, "now", lambda: stamp + timedelta(seconds=300, microseconds=500_000))
+    with TALLY.case("tampering"):
+        replay = app.test_client().get(f"/spi?{query}")
+        assert replay.status_code == 400 and "此免登链接已经使用过" in text_of(replay)
+
+
 def test_a_failure_on_the_login_free_entry_is_logged(client, app, monkeypatch, caplog):
     """The browser gets the styled page, and the cause is logged as for every other 500."""
     instance_id = create_instance(client, app)

@@ -83,7 +83,9 @@ def _verify(params: Mapping[str, str], settings: LoginFreeSettings) -> Marketpla
     # timeStamp has whole seconds: compare at that resolution so both window edges are inclusive.
     if abs(clock.now().replace(microsecond=0) - stamp) > window:
         raise LoginFreeRefused("outside_window")
-    _use_once(params["token"], stamp + window)
+    # Compared at whole seconds, the window accepts the stamp until one second after stamp + window:
+    # the token must be remembered that long, or its replay in that last second would pass.
+    _use_once(params["token"], stamp + window + timedelta(seconds=1))
     return _login_for(params)
 
 
