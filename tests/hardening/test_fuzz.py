@@ -157,7 +157,9 @@ class Route:
 
 def workspace_paths(arranged):
     ids = [str(i) for i in arranged.context.get("workspaces", [])]
-    segment = st.one_of(st.sampled_from(ids), st.integers(0, 10**30).map(str), hostile_url_text)
+    edges = [str(n) for n in (0, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 10**30)]  # the database's integer limits
+    segment = st.one_of(st.sampled_from(ids), st.sampled_from(edges), st.integers(0, 10**30).map(str),
+                        hostile_url_text)
     return segment.map(lambda s: "/bind/workspaces/" + _segment(s))
 
 

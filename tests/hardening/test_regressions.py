@@ -18,6 +18,7 @@ from wizard.services import codes, sso
 from ..conftest import BOTH_DATABASES
 from ..helpers import csrf_token, submit, text_of
 from ..marketplace import create_instance, enter_login_free, signed_query, spi_time
+from .states import Flow
 from .support import FORM, assert_styled_error, form_body, query_string
 from .tally import TALLY
 
@@ -82,6 +83,18 @@ def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
         response = client.post("/codes/send", data=form_body([("purpose", "bind_billing"), ("identifier", "a\x00")]),
                                content_type=FORM, headers={"X-CSRFToken": token})
         assert response.status_code == 400 and response.get_json()["ok"] is False
+
+
+@BOTH_DATABASES
+def test_a_workspace_number_beyond_the_database_integers_is_not_found_not_a_500(client, app, smtp):
+    """Found by the derandomized (CI) fuzzing: /bind/workspaces/2147483648 was "integer out of range"
+    on PostgreSQL."""
+    arranged = Flow(app, smtp).bound()
+    for number in (2**31, 2**63, 10**30):
+        with TALLY.case(CATEGORY):
+            response = arranged.client.post(f"/bind/workspaces/{number}", data={"csrf_token": arranged.token})
+            assert response.headers["Location"] == "/bind/workspaces"
+            assert "找不到该工作空间" in text_of(arranged.client.get("/bind/workspaces"))
 
 
 # ---- The SPI: every input answered in its own protocol, and audited ----

@@ -70,9 +70,14 @@ def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
         raise BindingRefused(ALREADY_BOUND)
 
 
+# Ids are 32-bit integers in the database: a larger number (from the URL) names no workspace, and
+# PostgreSQL would refuse to even compare it ("integer out of range").
+_LARGEST_ID = 2**31 - 1
+
+
 def bind_existing_workspace(instance: MarketplaceInstance, billing_account_id: int, workspace_id: int) -> Workspace:
     """B2 绑定: only a workspace of the customer's own billing-center account, free of live instances."""
-    workspace = db.session.get(Workspace, workspace_id)
+    workspace = db.session.get(Workspace, workspace_id) if workspace_id <= _LARGEST_ID else None
     if workspace is None or workspace.billing_account_id != billing_account_id:
         raise BindingRefused(_l("找不到该工作空间"))
     try:
