@@ -358,7 +358,7 @@ def test_every_tampered_request_is_refused_with_the_documented_error(world):
 def test_replayed_links_are_refused_everywhere_but_the_browser_that_used_them(world):
     app, now = world.app, clock.now()
     failures = []
-    for seconds in (5, 60, 299):
+    for seconds in (5, 60, 280):  # the last second of the window: test_regressions.py, with a frozen clock
         link = world.sign({"action": "verify", "instanceId": world.mine,
                            "timeStamp": spi_time(now - timedelta(seconds=seconds))})
         first = app.test_client()
