@@ -22,7 +22,7 @@ from wizard.models import MarketplaceInstance
 from wizard.services import registration
 
 from ..conftest import migrate_database, start_postgres
-from ..helpers import csrf_token, submit, text_of
+from ..helpers import submit, text_of
 from ..marketplace import login_free_url, order_params, signed_query
 from .conftest import build_app, dispose
 from .states import NEW_PASSWORD, Flow

@@ -11,7 +11,6 @@ from sqlalchemy.exc import OperationalError
 
 from wizard import clock
 from wizard.blueprints.market import views as market_views
-from wizard.extensions import db as _db
 from wizard.models import SpiCall
 from wizard.services import codes, sso
 
