@@ -50,6 +50,7 @@ from .support import (
     fuzz_settings,
     query_string,
     row_counts,
+    stays_on_site,
 )
 from .tally import TALLY
 
@@ -310,7 +311,10 @@ def test_a_form_never_fails_and_never_half_writes(fuzz_app, states, foreign_toke
             path, pairs, csrf, body = data.draw(requests(route, names, arranged))
             response, text, changed = exchange(fuzz_app, lambda: send(arranged.client, path, pairs, csrf, body,
                                                                        arranged.token, foreign_token))
-            if csrf != "valid":  # (404: a path no rule matches is not a form at all)
+            if response.status_code == 308:  # an argument holding "/": Werkzeug merges the slashes, on this site
+                assert route.path and stays_on_site(response.headers["Location"]), response.headers["Location"]
+                assert not changed, changed
+            elif csrf != "valid":  # (404: a path no rule matches is not a form at all)
                 assert response.status_code in ((400, 404, 413) if route.path else (400, 413)), response.status_code
                 if response.status_code == 400:
                     if route.json:
