@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, g, request
+from flask_babel import format_date, format_datetime, get_locale, get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from .choices import SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES
 
@@ -23,6 +25,35 @@ def next_url(default: str) -> str:
     return target if is_safe_redirect(target) else default
 
 
+def page_translations():
+    """The catalog of the page's locale, looked up once per request instead of once per string.
+
+    Flask-Babel resolves domain, locale and catalog on every `_()` (~30 µs; a page has dozens).
+    The cache is keyed on the locale object itself, so `force_locale` (an email in the page's
+    language) still switches catalogs.
+    """
+    request_globals = g._get_current_object()  # one proxy lookup instead of one per attribute
+    babel_state = getattr(request_globals, "_flask_babel", None)
+    locale = getattr(babel_state, "babel_locale", None) or get_locale()
+    cached = getattr(request_globals, "_page_translations", None)
+    if cached is None or cached[0] is not locale:
+        cached = request_globals._page_translations = (locale, get_translations())
+    return cached[1]
+
+
+@pass_eval_context
+def translate(eval_context, string: str, **variables) -> str:
+    """`_('中文', name=value)` in templates: the page's language, variables escaped where HTML is."""
+    text = page_translations().ugettext(string)
+    return (Markup(text) if eval_context.autoescape else text) % variables
+
+
+@pass_eval_context
+def translate_plural(eval_context, singular: str, plural: str, num: int, **variables) -> str:
+    text = page_translations().ungettext(singular, plural, num)
+    return (Markup(text) if eval_context.autoescape else text) % {"num": num, **variables}
+
+
 def _template_globals() -> dict:
     locale = get_locale()
     return {
@@ -37,6 +68,9 @@ def _template_globals() -> dict:
 
 def register_template_helpers(app: Flask) -> None:
     app.context_processor(_template_globals)
+    # Replaces the i18n extension's `_`/gettext/ngettext (same "newstyle" meaning): one call each,
+    # where the extension's alias and wrapper cost ~20 µs per string.
+    app.jinja_env.globals.update(_=translate, gettext=translate, ngettext=translate_plural)
     app.jinja_env.globals.update(format_datetime=format_datetime, format_date=format_date)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
