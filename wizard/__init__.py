@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
+from .i18n import lazy_gettext as _l
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -90,9 +90,11 @@ def register_errors(app: Flask) -> None:
 
 
 def register_templates(app: Flask) -> None:
+    from . import html_attributes
     from .templating import register_template_helpers
 
     register_template_helpers(app)
+    html_attributes.install()
 
 
 def register_commands(app: Flask) -> None:

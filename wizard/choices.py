@@ -1,8 +1,9 @@
 """The product's fixed vocabularies: sites, workspace languages and styles."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
+
+from .i18n import lazy_gettext as _l
 
 SITES = {
     "cn1": _l("中国区1（杭州）"),

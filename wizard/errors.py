@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
+from .i18n import lazy_gettext as _l
 
 ERROR_PAGES = {
     400: (_l("请求无效"), _l("页面无法处理这次提交。请返回上一页，刷新后重试。")),

@@ -10,12 +10,12 @@ from enum import Enum, IntEnum
 from functools import wraps
 
 from flask import current_app, redirect, render_template, session, url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .choices import DEFAULT_SITE, SITES
 from .extensions import db
+from .i18n import lazy_gettext as _l
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
 from .services import registration as registrations
 from .services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login

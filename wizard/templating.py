@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, get_locale
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from .choices import SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES
+from .i18n import page_translations
 
 
 def is_safe_redirect(target: str | None) -> bool:
@@ -23,22 +24,6 @@ def next_url(default: str) -> str:
     """The `next` the form carried, if it stays on this site; else `default`."""
     target = request.form.get("next")
     return target if is_safe_redirect(target) else default
-
-
-def page_translations():
-    """The catalog of the page's locale, looked up once per request instead of once per string.
-
-    Flask-Babel resolves domain, locale and catalog on every `_()` (~30 µs; a page has dozens).
-    The cache is keyed on the locale object itself, so `force_locale` (an email in the page's
-    language) still switches catalogs.
-    """
-    request_globals = g._get_current_object()  # one proxy lookup instead of one per attribute
-    babel_state = getattr(request_globals, "_flask_babel", None)
-    locale = getattr(babel_state, "babel_locale", None) or get_locale()
-    cached = getattr(request_globals, "_page_translations", None)
-    if cached is None or cached[0] is not locale:
-        cached = request_globals._page_translations = (locale, get_translations())
-    return cached[1]
 
 
 @pass_eval_context

@@ -1,11 +1,11 @@
 """Billing-center accounts and the binding of an Aliyun account to one of them (settlement)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import BillingAccount, CloudAccountBinding
 from .accounts import normalize_username
 

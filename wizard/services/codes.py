@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext, lazy_gettext as _l, lazy_ngettext as _ln
+from flask_babel import force_locale
 from sqlalchemy import and_, case, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,6 +48,7 @@ from .. import clock
 from ..db_types import Timestamp
 from ..email import check_mail_server, send_email
 from ..extensions import db
+from ..i18n import gettext, lazy_gettext as _l, lazy_ngettext as _ln
 from ..models import BillingAccount, GuanceAccount, VerificationCode as Code
 from .accounts import normalize_email, normalize_username
 

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Mapping
 
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, SsoNonce
 from .spi import SpiError, authenticate, parse_spi_time, record_call, required
 

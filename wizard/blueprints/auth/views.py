@@ -1,9 +1,9 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ...extensions import limiter
 from ...forms import LoginForm
+from ...i18n import gettext as _
 from ...services import accounts, workspaces
 from ...templating import is_safe_redirect
 from . import bp

@@ -1,10 +1,11 @@
 """The simulator's forms (it is another party, so its forms live with it)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.validators import InputRequired
+
+from ...i18n import lazy_gettext as _l
 
 
 class ActivateForm(FlaskForm):

@@ -1,8 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from ...i18n import gettext as _, lazy_gettext as _l
 from . import bp, orders
 from .buyers import ALI_UID, all_buyers, buyer_for, current_buyer, sign_in
 from .forms import ActionForm, ActivateForm, SwitchBuyerForm
