@@ -105,13 +105,13 @@ _ACTIVATION = (
     .select_from(MarketplaceInstance)
     .outerjoin(CloudAccountBinding, CloudAccountBinding.ali_uid == bindparam("ali_uid"))
     .outerjoin(MarketplaceRegistration, MarketplaceRegistration.ali_uid == bindparam("ali_uid"))
-    .options(joinedload(CloudAccountBinding.billing_account))
+    .options(joinedload(CloudAccountBinding.billing_account), joinedload(MarketplaceInstance.workspace))
     .where(MarketplaceInstance.instance_id == bindparam("instance_id"))
 )
 
 
 def load_activation(login: MarketplaceLogin) -> Activation | None:
-    """The instance, the Aliyun account's binding and billing-center account, and its registration.
+    """The instance and its workspace, the Aliyun account's binding and billing-center account, its registration.
 
     One query: every wizard page starts here, and on PostgreSQL each query is a round trip
     (three separate ones, plus a lazy load of the billing-center account, cost ~30% of G1).
