@@ -97,7 +97,9 @@ class WorkspaceMember(db.Model):
     __tablename__ = "workspace_member"
 
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id", ondelete="CASCADE"), primary_key=True)
+    # Indexed on its own: the key starts with workspace_id, and the console looks up by account.
+    account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
     role: Mapped[str] = mapped_column(String(16), default="owner")
     created_at: Mapped[datetime] = created_at_column()
 
@@ -133,7 +135,8 @@ class MarketplaceInstance(db.Model):
     trial: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     status: Mapped[str] = mapped_column(String(16), default="active")
-    workspace_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workspace.id"))
+    # Indexed for Workspace.instances (B2, the console): the partial unique index above serves only live rows.
+    workspace_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workspace.id"), index=True)
     bound_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     released_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
     created_at: Mapped[datetime] = created_at_column()
