@@ -1,5 +1,5 @@
 """Form fields render exactly as WTForms renders them, with the faster attribute writer installed."""
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from markupsafe import Markup
 from wtforms.widgets import core
 
@@ -9,6 +9,7 @@ names = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
 values = st.one_of(st.booleans(), st.none(), st.integers(), st.text(), st.text().map(Markup))
 
 
+@settings(deadline=None)  # a shared 2-core CI machine may pause any example
 @given(st.dictionaries(names, values, max_size=8))
 def test_the_same_attributes_as_wtforms_writes(attributes):
     assert html_params(**attributes) == wtforms_html_params(**attributes)
