@@ -82,6 +82,15 @@ def bind_billing(page: Page, smtp, username: str, email: str, shoot=None) -> Non
     expect(page).to_have_url(re.compile(r"/bind/workspaces$"))
 
 
+def reach_workspace_creation(page: Page, smtp, ali_uid: str) -> None:
+    """Buy, 免登, 有费用中心账号, bind the demo billing-center account that has no workspace, B2a."""
+    buy_and_enter(page, ali_uid)
+    choose(page, "bind")
+    dismiss_guide(page)
+    bind_billing(page, smtp, "demo_billing_empty", "empty@demo.guance.example")
+    page.locator("a[href='/workspace/new']").click()
+
+
 def bind_workspace(page: Page, name: str) -> None:
     """B2: 绑定 on the workspace's row, then 确定 in the confirmation."""
     page.get_by_role("row").filter(has_text=name).locator("a[href*='confirm=']").click()

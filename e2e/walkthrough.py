@@ -143,11 +143,7 @@ def test_bind_an_existing_workspace(page: Page, shoot, live_smtp):
 
 
 def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, live_smtp):
-    steps.buy_and_enter(page, "1380000000000004")
-    steps.choose(page, "bind")
-    steps.dismiss_guide(page)
-    steps.bind_billing(page, live_smtp, "demo_billing_empty", "empty@demo.guance.example")
-    page.locator("a[href='/workspace/new']").click()
+    steps.reach_workspace_creation(page, live_smtp, "1380000000000004")
     shoot("1-1-commercial-aliyun")
     page.locator("#name").fill("Demo Workspace")
     page.locator("#language-1").check()
@@ -162,11 +158,7 @@ def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, l
 
 
 def test_register_a_guance_account_and_create_a_workspace(page: Page, shoot, live_smtp):
-    steps.buy_and_enter(page, "1380000000000005")
-    steps.choose(page, "bind")
-    steps.dismiss_guide(page)
-    steps.bind_billing(page, live_smtp, "demo_billing_empty", "empty@demo.guance.example")
-    page.locator("a[href='/workspace/new']").click()
+    steps.reach_workspace_creation(page, live_smtp, "1380000000000005")
     page.locator("a[href$='tab=register']").click()
     shoot("1-2-commercial-aliyun")
     page.locator("#name").fill("New Customer")
