@@ -125,7 +125,7 @@ def markdown(results: dict) -> str:
     lines += _table(["Target", "Database", "Met", "Measured", "Missed by", "Ceiling on this machine"],
                     [[t["target"], LABELS[t["database"]], "yes" if t["met"] else "**no**", t["measured"],
                       "; ".join(t["misses"][:6]) + (" …" if len(t["misses"]) > 6 else "") or "—",
-                      t.get("ceiling") or "—"]
+                      t["ceiling"] or "—"]
                      for t in results["targets"]])
     lines += ["", "The ceilings come from this run's own bare-endpoint floor, on the same cores as the client: "
               "a target above its ceiling cannot be met by any page on this machine, however fast."]
