@@ -1,4 +1,5 @@
 """Entry point for gunicorn and `flask`: `gunicorn wsgi:app`."""
+
 import sys
 
 from wizard import create_app

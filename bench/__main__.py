@@ -1,4 +1,5 @@
 """`python -m bench`: serve, load, measure, and write bench/results/latest.{json,md} and latency.png."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,16 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json, latest.md, latency.png go")
     args = parser.parse_args(argv)
     options = Options(
-        databases=_names(args.databases, ("sqlite", "postgresql")), branches=_names(args.branches, BRANCHES),
-        users=args.users, shape=ServerShape(args.workers, args.threads), warmup=args.warmup,
-        page_seconds=args.page_seconds, branch_seconds=args.branch_seconds, pages=not args.no_pages,
-        scale_out=not args.no_scale_out, scale_out_seconds=args.scale_out_seconds,
+        databases=_names(args.databases, ("sqlite", "postgresql")),
+        branches=_names(args.branches, BRANCHES),
+        users=args.users,
+        shape=ServerShape(args.workers, args.threads),
+        warmup=args.warmup,
+        page_seconds=args.page_seconds,
+        branch_seconds=args.branch_seconds,
+        pages=not args.no_pages,
+        scale_out=not args.no_scale_out,
+        scale_out_seconds=args.scale_out_seconds,
     )
     return options, args.out
 

@@ -1,4 +1,5 @@
 """A browser, as far as the benchmark needs one: cookies, CSRF tokens from forms, timed requests."""
+
 from __future__ import annotations
 
 import itertools
@@ -133,8 +134,10 @@ class Browser:
     def expect(response: httpx.Response, status: int) -> httpx.Response:
         if response.status_code != status:
             where = response.headers.get("location", "")
-            raise FlowError(f"{response.request.method} {response.request.url.raw_path.decode()} answered "
-                            f"{response.status_code} (expected {status}) {where}".rstrip())
+            raise FlowError(
+                f"{response.request.method} {response.request.url.raw_path.decode()} answered "
+                f"{response.status_code} (expected {status}) {where}".rstrip()
+            )
         return response
 
 

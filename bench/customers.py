@@ -1,4 +1,5 @@
 """Simulated customers: each has its own Aliyun account, instance and accounts, so no two share a limit."""
+
 from __future__ import annotations
 
 import threading
@@ -68,17 +69,25 @@ def _records(branch: str, numbers: range, password_hash: str) -> list:
     records = []
     for number in numbers:
         customer = Customer(branch, number)
-        billing = BillingAccount(username=customer.billing_username, email=customer.billing_email,
-                                 password_hash=password_hash)
+        billing = BillingAccount(
+            username=customer.billing_username, email=customer.billing_email, password_hash=password_hash
+        )
         records.append(billing)
         if branch in ("bind", "create"):
-            owner = GuanceAccount(site=SITE, username=customer.owner_username, email=customer.owner_email,
-                                  password_hash=password_hash)
+            owner = GuanceAccount(
+                site=SITE, username=customer.owner_username, email=customer.owner_email, password_hash=password_hash
+            )
             records.append(owner)
         if branch == "bind":
             for index in range(WORKSPACES_PER_BILLING_ACCOUNT):
-                workspace = Workspace(name=f"{customer.tag} 工作空间 {index + 1}", language="zh", style="ops",
-                                      site=SITE, owner=owner, billing_account=billing)
+                workspace = Workspace(
+                    name=f"{customer.tag} 工作空间 {index + 1}",
+                    language="zh",
+                    style="ops",
+                    site=SITE,
+                    owner=owner,
+                    billing_account=billing,
+                )
                 workspace.members.append(WorkspaceMember(account=owner, role="owner"))
                 records.append(workspace)
     return records

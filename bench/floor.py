@@ -3,6 +3,7 @@
 GET /bare answers a constant; GET /form renders a template with a CSRF-protected form (which
 puts the CSRF token in a signed session cookie, as the product's pages do) and touches no database.
 """
+
 from __future__ import annotations
 
 import os

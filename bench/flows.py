@@ -4,6 +4,7 @@ Each step checks where the product sent the customer; anything else raises FlowE
 activation counts only when the customer really reached S1 (and, where an account was created,
 logged in with it).
 """
+
 from __future__ import annotations
 
 import re
@@ -32,14 +33,18 @@ def expect_at(response, path: str) -> None:
 
 # ---- Steps shared by the branches ----
 
+
 def arrive(browser: Browser, customer: Customer, market: Marketplace):
     """开通 on the marketplace (SPI createInstance), then 免登 (verify) to G1; returns G1."""
-    answer = browser.get(create_instance_path(market.isv_key, customer.ali_uid, customer.order_biz_id),
-                         route="GET /spi?action=createInstance").json()
+    answer = browser.get(
+        create_instance_path(market.isv_key, customer.ali_uid, customer.order_biz_id),
+        route="GET /spi?action=createInstance",
+    ).json()
     if answer.get("instanceId") != customer.order_biz_id:
         raise FlowError(f"createInstance answered {answer}")
-    entry = browser.get(login_free_path(market.isv_key, customer.order_biz_id), expect=302,
-                        route="GET /spi?action=verify")
+    entry = browser.get(
+        login_free_path(market.isv_key, customer.order_biz_id), expect=302, route="GET /spi?action=verify"
+    )
     expect_at(entry, "/activate/")
     return browser.follow(entry)
 
@@ -53,8 +58,12 @@ def choose(browser: Browser, g1, path: str, target: str):
 
 def send_code(browser: Browser, page, purpose: str, identifier: str) -> None:
     """获取验证码 as app.js sends it: POST /codes/send with the page's CSRF token in X-CSRFToken."""
-    answer = browser.post("/codes/send", expect=200, data={"purpose": purpose, "identifier": identifier},
-                          headers={"X-CSRFToken": csrf_token(page.text), "Accept": "application/json"})
+    answer = browser.post(
+        "/codes/send",
+        expect=200,
+        data={"purpose": purpose, "identifier": identifier},
+        headers={"X-CSRFToken": csrf_token(page.text), "Accept": "application/json"},
+    )
     if not answer.json().get("ok"):
         raise FlowError(f"获取验证码 refused: {answer.json()}")
 
@@ -100,8 +109,14 @@ def create_workspace(browser: Browser, tab: str, purpose: str, email: str, marke
     """B2a-c: the tab's form, 获取验证码 for its email, 创建; returns B3."""
     page = browser.get(f"/workspace/new?tab={tab}")
     send_code(browser, page, purpose, email)
-    data = {"name": "性能测试空间", "language": "zh", "email": email, "agreement": "y",
-            "code": market.inbox.take_code(email), **fields}
+    data = {
+        "name": "性能测试空间",
+        "language": "zh",
+        "email": email,
+        "agreement": "y",
+        "code": market.inbox.take_code(email),
+        **fields,
+    }
     created = browser.submit(page, f"/workspace/new?tab={tab}", data)
     expect_at(created, "/bind/workspaces")
     return browser.follow(created)
@@ -119,6 +134,7 @@ def log_in(browser: Browser, username: str) -> None:
 
 # ---- The branches ----
 
+
 def bind_existing(browser: Browser, customer: Customer, market: Marketplace) -> None:
     """有费用中心账号: bind the billing-center account, then one of its workspaces."""
     confirm_and_bind(browser, reach_b2(browser, customer, market))
@@ -134,8 +150,7 @@ def create_with_existing_account(browser: Browser, customer: Customer, market: M
 def register_workspace(browser: Browser, customer: Customer, market: Marketplace) -> None:
     """B2c: register a Guance account and its workspace, then log in with it."""
     reach_b2(browser, customer, market)
-    fields = {"username": customer.new_username, "password": PASSWORD, "confirm": PASSWORD,
-              "phone": "13800138000"}
+    fields = {"username": customer.new_username, "password": PASSWORD, "confirm": PASSWORD, "phone": "13800138000"}
     b3 = create_workspace(browser, "register", "register_workspace", customer.new_email, market, fields)
     finish(browser, b3)
     log_in(browser, customer.new_username)
@@ -144,8 +159,15 @@ def register_workspace(browser: Browser, customer: Customer, market: Marketplace
 def register_basic(browser: Browser, customer: Customer, market: Marketplace, r1):
     """R1 基本信息 with the email's code; returns R2."""
     send_code(browser, r1, "register", customer.new_email)
-    data = {"site": SITE, "username": customer.new_username, "password": PASSWORD, "confirm": PASSWORD,
-            "email": customer.new_email, "phone": "13800138000", "code": market.inbox.take_code(customer.new_email)}
+    data = {
+        "site": SITE,
+        "username": customer.new_username,
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "email": customer.new_email,
+        "phone": "13800138000",
+        "code": market.inbox.take_code(customer.new_email),
+    }
     saved = browser.submit(r1, "/register/basic", data)
     expect_at(saved, "/register/company")
     return browser.follow(saved)
@@ -160,8 +182,14 @@ def register_company(browser: Browser, r2):
 
 def register_activation(browser: Browser, r3) -> None:
     """R3 阿里云市场开通 with 同步创建费用中心账号: activated in one go, S1."""
-    data = {"method": "aliyun", "workspace_name": "性能测试空间", "workspace_language": "zh",
-            "workspace_style": "ops", "create_billing_account": "y", "agreement": "y"}
+    data = {
+        "method": "aliyun",
+        "workspace_name": "性能测试空间",
+        "workspace_language": "zh",
+        "workspace_style": "ops",
+        "create_billing_account": "y",
+        "agreement": "y",
+    }
     activated = browser.submit(r3, "/register/activation", data)
     expect_at(activated, "/activate/success")
     if "开通成功" not in browser.follow(activated).text:

@@ -1,11 +1,12 @@
 """Closed-loop load: N user threads, each with its own browser, repeating work until a deadline."""
+
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .browser import Browser, FlowError, Sample
 from .customers import Pool
@@ -42,8 +43,13 @@ class RunResult:
         return sum(self.failures.values())
 
 
-def run_users(browsers: list[Browser], work: Callable[[Browser], bool | None], duration: float,
-              warmup: float = 0.0, max_seconds: float | None = None) -> RunResult:
+def run_users(
+    browsers: list[Browser],
+    work: Callable[[Browser], bool | None],
+    duration: float,
+    warmup: float = 0.0,
+    max_seconds: float | None = None,
+) -> RunResult:
     """Each browser's thread calls work(browser) until the deadline or until work returns False.
 
     Samples and completions count from `warmup` seconds after the start; the run is bounded by
@@ -93,7 +99,7 @@ def _reason(error: Exception) -> str:
 
 def hammer(browsers: list[Browser], paths: list[str], route: str, duration: float, warmup: float) -> RunResult:
     """Every user GETs its page (paths[i]) again and again, with the session it was prepared with."""
-    path_of = {id(browser): path for browser, path in zip(browsers, paths)}
+    path_of = {id(browser): path for browser, path in zip(browsers, paths, strict=True)}
 
     def one_view(browser: Browser) -> None:
         browser.get(path_of[id(browser)], route=route)
@@ -101,8 +107,9 @@ def hammer(browsers: list[Browser], paths: list[str], route: str, duration: floa
     return run_users(browsers, one_view, duration, warmup)
 
 
-def activate(browsers: list[Browser], branch: str, pool: Pool, market: Marketplace, duration: float,
-             warmup: float) -> RunResult:
+def activate(
+    browsers: list[Browser], branch: str, pool: Pool, market: Marketplace, duration: float, warmup: float
+) -> RunResult:
     """Every user runs whole activations of one branch, a new customer each time, until the deadline."""
     flow = BRANCH_FLOWS[branch]
 

@@ -1,4 +1,5 @@
 """Verification codes as the customer reads them: from the SMTP sink's Maildir."""
+
 from __future__ import annotations
 
 import mailbox

@@ -1,4 +1,5 @@
 """One benchmark run: per database, the floors, the page sweep and every branch; then the scale-out."""
+
 from __future__ import annotations
 
 import math
@@ -116,8 +117,12 @@ def hashing_cost(rounds: int = 3) -> dict:
         begun = time.perf_counter()
         check_password_hash(stored, "Bench2026pass")
         check.append(time.perf_counter() - begun)
-    return {"method": stored.split("$", 1)[0], "rounds": rounds,
-            "generate_ms": median(generate) * 1000, "check_ms": median(check) * 1000}
+    return {
+        "method": stored.split("$", 1)[0],
+        "rounds": rounds,
+        "generate_ms": median(generate) * 1000,
+        "check_ms": median(check) * 1000,
+    }
 
 
 def _cpus() -> int:
@@ -151,20 +156,23 @@ class Context:
                 floor_runs = floors([floor_url], options.users, options.page_seconds, options.warmup)
                 result["floors"] = [page_summary(run, None) for run in floor_runs]
                 self.log("   floors: " + ", ".join(f"{p['route']} {p['rps']:.0f}/s" for p in result["floors"]))
-                page_runs, result["page_failures"] = sweep([product.url], options.users, options.page_seconds,
-                                                           options.warmup, pools, self.market)
+                page_runs, result["page_failures"] = sweep(
+                    [product.url], options.users, options.page_seconds, options.warmup, pools, self.market
+                )
                 result["pages"] = [page_summary(run, result["floors"]) for run in page_runs]
                 for failure in result["page_failures"]:
                     self.log(f"   left out: {failure}")
                 for page in result["pages"]:
                     self.log(f"   {page['route']:<40} {page['rps']:7.0f}/s  p95 {page['p95_ms']:6.1f} ms")
             for branch in options.branches:
-                result["branches"].append(self.measure_branch([product.url], branch, pools, result["floors"],
-                                                              options.branch_seconds))
+                result["branches"].append(
+                    self.measure_branch([product.url], branch, pools, result["floors"], options.branch_seconds)
+                )
         return result
 
-    def measure_branch(self, bases: list[str], branch: str, pools: dict[str, Pool], floor_pages: list[dict],
-                       seconds: float) -> dict:
+    def measure_branch(
+        self, bases: list[str], branch: str, pools: dict[str, Pool], floor_pages: list[dict], seconds: float
+    ) -> dict:
         browsers = [Browser(bases) for _ in range(self.options.users)]
         try:
             run = activate(browsers, branch, pools[branch], self.market, seconds, self.options.warmup)
@@ -172,8 +180,10 @@ class Context:
             for browser in browsers:
                 browser.close()
         summary = branch_summary(branch, run, pools[branch], floor_pages)
-        self.log(f"   {branch:<20} {summary['activations_per_s']:6.1f} activations/s, "
-                 f"{summary['completed']} completed, {summary['failed']} failed")
+        self.log(
+            f"   {branch:<20} {summary['activations_per_s']:6.1f} activations/s, "
+            f"{summary['completed']} completed, {summary['failed']} failed"
+        )
         for reason, count in summary["failures"].items():
             self.log(f"      {count} x {reason}")
         return summary
@@ -187,7 +197,11 @@ class Context:
         with ExitStack() as stack:
             instances = [self.serve(stack, url), self.serve(stack, url)]
             bases = [instance.url for instance in instances]
-            branches = [self.measure_branch(bases, branch, pools, [], options.scale_out_seconds)
-                        for branch in options.branches]
-        return {"instances": len(bases), "branches": branches,
-                "all_succeeded": all(b["failed"] == 0 and b["completed"] + b["finished_late"] > 0 for b in branches)}
+            branches = [
+                self.measure_branch(bases, branch, pools, [], options.scale_out_seconds) for branch in options.branches
+            ]
+        return {
+            "instances": len(bases),
+            "branches": branches,
+            "all_succeeded": all(b["failed"] == 0 and b["completed"] + b["finished_late"] > 0 for b in branches),
+        }

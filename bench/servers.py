@@ -2,6 +2,7 @@
 
 Everything started here is stopped by the ExitStack it is entered into, also on Ctrl-C or an error.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ class Secrets:
     isv_key: str
 
     @classmethod
-    def fresh(cls) -> "Secrets":
+    def fresh(cls) -> Secrets:
         return cls(secrets.token_hex(32), secrets.token_hex(16))
 
 
@@ -57,15 +58,32 @@ class Gunicorn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, ready_path: str) -> "Gunicorn":
+    def start(self, ready_path: str) -> Gunicorn:
         command = [
-            sys.executable, "-m", "gunicorn", self.target, "--bind", f"127.0.0.1:{self.port}",
-            "--worker-class", "gthread", "--workers", str(self.shape.workers), "--threads", str(self.shape.threads),
-            "--keep-alive", "5", "--log-level", "warning", "--error-logfile", str(self.log), "--no-control-socket",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            self.target,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(self.shape.workers),
+            "--threads",
+            str(self.shape.threads),
+            "--keep-alive",
+            "5",
+            "--log-level",
+            "warning",
+            "--error-logfile",
+            str(self.log),
+            "--no-control-socket",
         ]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **self.env},
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
+            )
         self._wait_ready(ready_path)
         return self
 
@@ -96,8 +114,12 @@ class Gunicorn:
 def product_env(database_url: str, mail_port: int, keys: Secrets) -> dict[str, str]:
     """Production configuration, with only the per-IP limits raised (see RAISED_LIMITS)."""
     return {
-        "APP_ENV": "production", "SECRET_KEY": keys.secret_key, "ISV_KEY": keys.isv_key,
-        "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_port),
+        "APP_ENV": "production",
+        "SECRET_KEY": keys.secret_key,
+        "ISV_KEY": keys.isv_key,
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mail_port),
         **RAISED_LIMITS,
     }
 
@@ -119,8 +141,9 @@ def serve_floor(stack: ExitStack, keys: Secrets, shape: ServerShape, log_dir: Pa
 def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
     """The SMTP sink in its own process (bench/sink.py); returns a SmtpSink that reads its Maildir."""
     maildir = directory / "maildir"
-    process = subprocess.Popen([sys.executable, "-m", "bench.sink", str(maildir)], cwd=ROOT, stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.sink", str(maildir)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     stack.callback(_stop, process)
     port = int(process.stdout.readline())
     return SmtpSink(controller=None, maildir=maildir, port=port)
@@ -170,8 +193,14 @@ def prepare_database(url: str, keys: Secrets, sizes: dict[str, int]) -> None:
 
     from .customers import seed
 
-    app = create_app({"APP_ENV": "production", "SECRET_KEY": keys.secret_key, "ISV_KEY": keys.isv_key,
-                      "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": keys.secret_key,
+            "ISV_KEY": keys.isv_key,
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
     with app.app_context():
         upgrade()
         seed(sizes)

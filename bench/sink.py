@@ -3,6 +3,7 @@
 In the benchmark's own process, the sink's event loop would wait for the GIL behind 16 client
 threads, and the product's 获取验证码 would be timed waiting on it rather than on its own work.
 """
+
 from __future__ import annotations
 
 import signal

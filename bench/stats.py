@@ -1,4 +1,5 @@
 """Numbers from samples: requests per second and latency percentiles, per route; ratios to the floors."""
+
 from __future__ import annotations
 
 import math
@@ -43,9 +44,15 @@ def ratios(rps: float, floor_pages: list[dict] | None) -> dict:
 
 def page_summary(run: PageRun, floor_pages: list[dict] | None) -> dict:
     stats = latency(run.result.samples, run.result.window.seconds)
-    return {"name": run.page.name, "route": run.page.route, "users": run.result.users,
-            "seconds": run.result.window.seconds, **stats, **ratios(stats["rps"], floor_pages),
-            "failures": dict(run.result.failures)}
+    return {
+        "name": run.page.name,
+        "route": run.page.route,
+        "users": run.result.users,
+        "seconds": run.result.window.seconds,
+        **stats,
+        **ratios(stats["rps"], floor_pages),
+        "failures": dict(run.result.failures),
+    }
 
 
 def route_summaries(samples: list[Sample], seconds: float, floor_pages: list[dict]) -> list[dict]:
@@ -56,8 +63,9 @@ def route_summaries(samples: list[Sample], seconds: float, floor_pages: list[dic
     summaries = []
     for route, route_samples in by_route.items():
         stats = latency(route_samples, seconds)
-        summaries.append({"route": route, **stats, **ratios(stats["rps"], floor_pages),
-                          "hashes_password": route in HASHING_ROUTES})
+        summaries.append(
+            {"route": route, **stats, **ratios(stats["rps"], floor_pages), "hashes_password": route in HASHING_ROUTES}
+        )
     return summaries
 
 
@@ -65,8 +73,12 @@ def branch_summary(branch: str, run: RunResult, pool: Pool, floor_pages: list[di
     durations = sorted(run.durations)
     seconds = run.window.seconds
     return {
-        "branch": branch, "users": run.users, "seconds": seconds,
-        "completed": run.completed, "finished_late": run.finished_late, "failed": run.failed,
+        "branch": branch,
+        "users": run.users,
+        "seconds": seconds,
+        "completed": run.completed,
+        "finished_late": run.finished_late,
+        "failed": run.failed,
         "failures": dict(run.failures),
         "activations_per_s": run.completed / seconds if seconds > 0 else 0.0,
         "activation_p50_ms": percentile(durations, 0.50) * 1000,

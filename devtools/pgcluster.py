@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL cluster on loopback: initdb into a temp dir, pg_ctl start, stop, delete."""
+
 from __future__ import annotations
 
 import glob
@@ -36,12 +37,22 @@ class PostgresCluster:
             command = ("runuser", "-u", self.run_as, "--", *command)
         subprocess.run(command, check=True, capture_output=True, text=True)
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         if self.run_as:
             account = pwd.getpwnam(self.run_as)
             os.chown(self.directory, account.pw_uid, account.pw_gid)
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                  "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
         self.pg_ctl("start")
         return self
 
@@ -72,8 +83,10 @@ class PostgresCluster:
     def pg_ctl(self, action: str) -> None:
         """Start or stop the server; fault tests stop and restart it in place (data kept)."""
         # Durability is pointless for a throwaway cluster; speed is not.
-        options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         if action == "stop":
             args = ["-m", "immediate"]
         else:

@@ -1,4 +1,5 @@
 """Free loopback ports for servers started by tests and the benchmark."""
+
 from __future__ import annotations
 
 import socket

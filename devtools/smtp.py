@@ -1,4 +1,5 @@
 """A real SMTP server on loopback for tests, end-to-end runs and the benchmark."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ class SmtpSink:
     port: int
 
     @classmethod
-    def start(cls, maildir: Path) -> "SmtpSink":
+    def start(cls, maildir: Path) -> SmtpSink:
         port = free_port()
         return cls(start_sink(maildir, port=port), Path(maildir), port)
 

@@ -1,8 +1,8 @@
 """Chromium (Debian's) against a live server with its own database, demo data and SMTP sink."""
+
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -19,8 +19,14 @@ VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
 # Without these, Chromium keeps calling Google's services, which this sandbox refuses.
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -103,8 +109,9 @@ def billing_account(live_app):
 
     def make(username: str, workspaces=()) -> str:
         with live_app.app_context():
-            add_billing_account(username, f"{username}@e2e.example", workspaces=workspaces,
-                                owner_username=f"{username}_owner")
+            add_billing_account(
+                username, f"{username}@e2e.example", workspaces=workspaces, owner_username=f"{username}_owner"
+            )
         return f"{username}@e2e.example"
 
     return make

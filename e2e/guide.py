@@ -3,6 +3,7 @@
 `python -m e2e.guide` (run by `make screenshots`) writes docs/activation-aliyun.md and
 docs/activation-aliyun.en.md; e2e/test_docs.py takes every screenshot this guide shows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,96 +32,153 @@ def h(level: int, zh: str, en: str) -> Step:
 
 
 GUIDE = Guide(
-    title={"zh": "阿里云云市场开通观测云商业版", "en": "Activating Guance Commercial Edition from Alibaba Cloud Marketplace"},
+    title={
+        "zh": "阿里云云市场开通观测云商业版",
+        "en": "Activating Guance Commercial Edition from Alibaba Cloud Marketplace",
+    },
     steps=[
-        Step("在阿里云云市场购买观测云之后，按下面的步骤开通观测云商业版：从云市场免登进入观测云，注册或绑定费用中心账号，"
-             "绑定或创建工作空间，最后用观测云账号登录。以下截图来自本项目的云市场模拟器和观测云开通向导。",
-             "After buying Guance on Alibaba Cloud Marketplace, activate the Commercial Edition as follows: go from "
-             "the marketplace to Guance with Login-free, register or bind a Billing Center Account, bind or create a "
-             "workspace, then log in with your Guance account. The screenshots come from this project's marketplace "
-             "simulator and Guance activation wizard."),
+        Step(
+            "在阿里云云市场购买观测云之后，按下面的步骤开通观测云商业版：从云市场免登进入观测云，注册或绑定费用中心账号，"
+            "绑定或创建工作空间，最后用观测云账号登录。以下截图来自本项目的云市场模拟器和观测云开通向导。",
+            "After buying Guance on Alibaba Cloud Marketplace, activate the Commercial Edition as follows: go from "
+            "the marketplace to Guance with Login-free, register or bind a Billing Center Account, bind or create a "
+            "workspace, then log in with your Guance account. The screenshots come from this project's marketplace "
+            "simulator and Guance activation wizard.",
+        ),
         h(2, "购买观测云", "Buy Guance"),
-        Step("打开云市场的观测云商品页，点击「立即开通」。", "Open the Guance product page on the marketplace and click "
-             "**Activate Now**.", "2-commercial-1107"),
-        Step("在「开通按量服务」对话框中阅读并勾选服务协议，点击「开通」。不勾选协议无法开通。",
-             "In the **Activate Pay-as-you-go Service** dialog, read and accept the agreement, then click "
-             "**Activate**. Without the agreement nothing is ordered.", "3-commercial-1107"),
-        Step("对话框提示「开通申请已提交」。点击「确认」前往「已购买的服务」。",
-             "The dialog confirms **Activation Request Submitted**. Click **Confirm** to go to **Purchased Services**.",
-             "4-commercial-1107"),
-        Step("「已购买的服务」列出新的观测云实例及其实例 ID。点击实例右侧的「免登」直接进入观测云，无需再次登录。",
-             "**Purchased Services** lists the new Guance instance with its instance ID. Click **Login-free** on its "
-             "row to go straight to Guance without signing in again.", "10.aliyun_market_1"),
+        Step(
+            "打开云市场的观测云商品页，点击「立即开通」。",
+            "Open the Guance product page on the marketplace and click **Activate Now**.",
+            "2-commercial-1107",
+        ),
+        Step(
+            "在「开通按量服务」对话框中阅读并勾选服务协议，点击「开通」。不勾选协议无法开通。",
+            "In the **Activate Pay-as-you-go Service** dialog, read and accept the agreement, then click "
+            "**Activate**. Without the agreement nothing is ordered.",
+            "3-commercial-1107",
+        ),
+        Step(
+            "对话框提示「开通申请已提交」。点击「确认」前往「已购买的服务」。",
+            "The dialog confirms **Activation Request Submitted**. Click **Confirm** to go to **Purchased Services**.",
+            "4-commercial-1107",
+        ),
+        Step(
+            "「已购买的服务」列出新的观测云实例及其实例 ID。点击实例右侧的「免登」直接进入观测云，无需再次登录。",
+            "**Purchased Services** lists the new Guance instance with its instance ID. Click **Login-free** on its "
+            "row to go straight to Guance without signing in again.",
+            "10.aliyun_market_1",
+        ),
         h(2, "选择开通方式", "Choose how to activate"),
-        Step("如果这个阿里云账号还没有绑定观测云费用中心账号，观测云会请您选择：没有费用中心账号时先注册，"
-             "已有费用中心账号时直接绑定。",
-             "If this Alibaba Cloud account is not yet bound to a Guance Billing Center Account, Guance asks you to "
-             "choose: register if you have no Billing Center Account, or bind the one you have.",
-             "10.aliyun_market_2"),
-        Step("费用中心账号是观测云用来管理商业版计费的独立账号，一个费用中心账号可以为多个工作空间结算。整体流程如下：",
-             "A Billing Center Account is the separate account Guance uses for Commercial Edition billing; one "
-             "Billing Center Account can pay for many workspaces. The whole process:", "17.process_1"),
+        Step(
+            "如果这个阿里云账号还没有绑定观测云费用中心账号，观测云会请您选择：没有费用中心账号时先注册，"
+            "已有费用中心账号时直接绑定。",
+            "If this Alibaba Cloud account is not yet bound to a Guance Billing Center Account, Guance asks you to "
+            "choose: register if you have no Billing Center Account, or bind the one you have.",
+            "10.aliyun_market_2",
+        ),
+        Step(
+            "费用中心账号是观测云用来管理商业版计费的独立账号，一个费用中心账号可以为多个工作空间结算。整体流程如下：",
+            "A Billing Center Account is the separate account Guance uses for Commercial Edition billing; one "
+            "Billing Center Account can pay for many workspaces. The whole process:",
+            "17.process_1",
+        ),
         h(2, "没有费用中心账号：注册", "No Billing Center Account: register"),
-        Step("选择「没有费用中心账号」并点击「下一步」，填写基本信息：站点、用户名、登录密码、邮箱（点击「获取验证码」后填入邮件中的验证码）"
-             "和手机号。下一步填写企业信息并同意协议，点击「注册」即创建观测云账号。",
-             "Choose **No Billing Center Account** and click **Next**. Fill in the basic information: site, "
-             "username, password, email (click **Get Code** and type the code from the email) and mobile number. "
-             "Then enter your company information, accept the agreement and click **Register**: your Guance account "
-             "is created.", "10.aliyun_market_3"),
-        Step("最后一步选择「阿里云市场开通」，填写工作空间名称、语言和风格；账号 ID 和商品实例 ID 已自动带入。保持勾选"
-             "「同步创建费用中心账号」并点击「开通」：费用中心账号（与观测云账号同用户名和密码）、阿里云账号绑定、"
-             "工作空间和实例绑定一次完成。",
-             "In the last step, **Activate via Alibaba Cloud Marketplace** is selected; enter the workspace name, "
-             "language and style — the account ID and instance ID are filled in for you. Keep **Create a Billing "
-             "Center Account at the Same Time** ticked and click **Activate**: the Billing Center Account (same "
-             "username and password), the binding of your Alibaba Cloud account, the workspace and the instance "
-             "binding are all done at once."),
+        Step(
+            "选择「没有费用中心账号」并点击「下一步」，填写基本信息：站点、用户名、登录密码、邮箱（点击「获取验证码」后填入邮件中的验证码）"
+            "和手机号。下一步填写企业信息并同意协议，点击「注册」即创建观测云账号。",
+            "Choose **No Billing Center Account** and click **Next**. Fill in the basic information: site, "
+            "username, password, email (click **Get Code** and type the code from the email) and mobile number. "
+            "Then enter your company information, accept the agreement and click **Register**: your Guance account "
+            "is created.",
+            "10.aliyun_market_3",
+        ),
+        Step(
+            "最后一步选择「阿里云市场开通」，填写工作空间名称、语言和风格；账号 ID 和商品实例 ID 已自动带入。保持勾选"
+            "「同步创建费用中心账号」并点击「开通」：费用中心账号（与观测云账号同用户名和密码）、阿里云账号绑定、"
+            "工作空间和实例绑定一次完成。",
+            "In the last step, **Activate via Alibaba Cloud Marketplace** is selected; enter the workspace name, "
+            "language and style — the account ID and instance ID are filled in for you. Keep **Create a Billing "
+            "Center Account at the Same Time** ticked and click **Activate**: the Billing Center Account (same "
+            "username and password), the binding of your Alibaba Cloud account, the workspace and the instance "
+            "binding are all done at once.",
+        ),
         h(2, "已有费用中心账号：绑定", "With a Billing Center Account: bind"),
-        Step("选择「有费用中心账号」并点击「下一步」，进入「绑定观测云工作空间」。第一次进入时会显示如何快速绑定的说明，"
-             "点击「知道了」关闭。右上角的站点决定之后新建工作空间所在的站点。",
-             "Choose **Have a Billing Center Account** and click **Next** to open **Bind Guance Workspace**. On the "
-             "first visit a short guide explains the steps; close it with **Got It**. The site at the top right is "
-             "where workspaces you create next will live.", "15.aliyun_register_1"),
+        Step(
+            "选择「有费用中心账号」并点击「下一步」，进入「绑定观测云工作空间」。第一次进入时会显示如何快速绑定的说明，"
+            "点击「知道了」关闭。右上角的站点决定之后新建工作空间所在的站点。",
+            "Choose **Have a Billing Center Account** and click **Next** to open **Bind Guance Workspace**. On the "
+            "first visit a short guide explains the steps; close it with **Got It**. The site at the top right is "
+            "where workspaces you create next will live.",
+            "15.aliyun_register_1",
+        ),
         h(3, "① 绑定费用中心账号", "① Bind the Billing Center Account"),
-        Step("输入费用中心账号的用户名，点击「获取验证码」，验证码会发送到该账号的邮箱。填入验证码后点击「绑定」。",
-             "Enter the Billing Center Account's username and click **Get Code**; the code goes to that account's "
-             "email. Type it and click **Bind**.", "10.market_aliyun_1"),
+        Step(
+            "输入费用中心账号的用户名，点击「获取验证码」，验证码会发送到该账号的邮箱。填入验证码后点击「绑定」。",
+            "Enter the Billing Center Account's username and click **Get Code**; the code goes to that account's "
+            "email. Type it and click **Bind**.",
+            "10.market_aliyun_1",
+        ),
         h(3, "② 绑定工作空间", "② Bind a workspace"),
-        Step("页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击后在确认框中点击「确定」。"
-             "已通过其他阿里云实例结算的工作空间不能再绑定。",
-             "The page lists the Billing Center Account's workspaces. Click **Bind** on a bindable one, then "
-             "**Confirm** in the confirmation. A workspace already settled through another Alibaba Cloud instance cannot "
-             "be bound again.", "15.aliyun_register_6.1"),
-        Step("回到「绑定观测云工作空间」，工作空间显示「已绑定」。点击「确定」。",
-             "Back on **Bind Guance Workspace**, the workspace shows **Bound**. Click **Confirm**.",
-             "15.aliyun_register_6"),
+        Step(
+            "页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击后在确认框中点击「确定」。"
+            "已通过其他阿里云实例结算的工作空间不能再绑定。",
+            "The page lists the Billing Center Account's workspaces. Click **Bind** on a bindable one, then "
+            "**Confirm** in the confirmation. A workspace already settled through another Alibaba Cloud instance cannot "
+            "be bound again.",
+            "15.aliyun_register_6.1",
+        ),
+        Step(
+            "回到「绑定观测云工作空间」，工作空间显示「已绑定」。点击「确定」。",
+            "Back on **Bind Guance Workspace**, the workspace shows **Bound**. Click **Confirm**.",
+            "15.aliyun_register_6",
+        ),
         h(3, "创建工作空间", "Create a workspace"),
-        Step("没有可绑定的工作空间时，点击「立即创建工作空间」。已有观测云账号时选择「有观测云账号」：",
-             "With no bindable workspace, click **Create Workspace Now**. If you already have a Guance account, "
-             "choose **Have a Guance Account**:", "1-1-commercial-aliyun"),
-        Step("填写工作空间名称，选择语言和风格，输入注册观测云账号时使用的邮箱，获取并填入验证码，同意协议后点击「创建」。"
-             "创建后回到绑定页面，新工作空间显示「已选择」。",
-             "Enter the workspace name, choose its language and style, enter the email of your Guance account, get "
-             "and type the code, accept the agreement and click **Create**. Back on the bind page, the new "
-             "workspace shows **Selected**.", "15.aliyun_register_5"),
-        Step("还没有观测云账号时选择「没有观测云账号」：", "If you have no Guance account yet, choose **No Guance "
-             "Account**:", "1-2-commercial-aliyun"),
-        Step("填写工作空间名称和语言，以及新观测云账号的用户名、密码、邮箱和验证码（手机号选填），同意协议后点击"
-             "「注册并创建工作空间」。账号和工作空间一次创建完成，并绑定到实例。",
-             "Enter the workspace name and language and the new account's username, password, email and code "
-             "(mobile number optional), accept the agreement and click **Register and Create Workspace**. The "
-             "account and the workspace are created together and bound to the instance.", "15.aliyun_register_3"),
+        Step(
+            "没有可绑定的工作空间时，点击「立即创建工作空间」。已有观测云账号时选择「有观测云账号」：",
+            "With no bindable workspace, click **Create Workspace Now**. If you already have a Guance account, "
+            "choose **Have a Guance Account**:",
+            "1-1-commercial-aliyun",
+        ),
+        Step(
+            "填写工作空间名称，选择语言和风格，输入注册观测云账号时使用的邮箱，获取并填入验证码，同意协议后点击「创建」。"
+            "创建后回到绑定页面，新工作空间显示「已选择」。",
+            "Enter the workspace name, choose its language and style, enter the email of your Guance account, get "
+            "and type the code, accept the agreement and click **Create**. Back on the bind page, the new "
+            "workspace shows **Selected**.",
+            "15.aliyun_register_5",
+        ),
+        Step(
+            "还没有观测云账号时选择「没有观测云账号」：",
+            "If you have no Guance account yet, choose **No Guance Account**:",
+            "1-2-commercial-aliyun",
+        ),
+        Step(
+            "填写工作空间名称和语言，以及新观测云账号的用户名、密码、邮箱和验证码（手机号选填），同意协议后点击"
+            "「注册并创建工作空间」。账号和工作空间一次创建完成，并绑定到实例。",
+            "Enter the workspace name and language and the new account's username, password, email and code "
+            "(mobile number optional), accept the agreement and click **Register and Create Workspace**. The "
+            "account and the workspace are created together and bound to the instance.",
+            "15.aliyun_register_3",
+        ),
         h(2, "开通成功", "Activated"),
-        Step("点击「确定」后显示「开通成功」，列出工作空间、费用中心账号、阿里云账号 ID 和商品实例 ID。",
-             "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center Account, the "
-             "Alibaba Cloud account ID and the instance ID.", "15.aliyun_register_7"),
-        Step("再点击「确定」前往观测云登录页（/login/pwd），选择站点并用观测云账号登录。首页显示工作空间、商业版、"
-             "阿里云账号结算信息，以及「从安装 DataKit 开始」。",
-             "Click **Confirm** again to go to the Guance login page (/login/pwd); choose the site and log in with your "
-             "Guance account. The first page shows the workspace, Commercial Edition, the Alibaba Cloud settlement "
-             "and **Start with Installing DataKit**.", "1-free-start-1109"),
-        Step("之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
-             "Later, **Login-free** from **Purchased Services** goes straight to the success page."),
+        Step(
+            "点击「确定」后显示「开通成功」，列出工作空间、费用中心账号、阿里云账号 ID 和商品实例 ID。",
+            "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center Account, the "
+            "Alibaba Cloud account ID and the instance ID.",
+            "15.aliyun_register_7",
+        ),
+        Step(
+            "再点击「确定」前往观测云登录页（/login/pwd），选择站点并用观测云账号登录。首页显示工作空间、商业版、"
+            "阿里云账号结算信息，以及「从安装 DataKit 开始」。",
+            "Click **Confirm** again to go to the Guance login page (/login/pwd); choose the site and log in with your "
+            "Guance account. The first page shows the workspace, Commercial Edition, the Alibaba Cloud settlement "
+            "and **Start with Installing DataKit**.",
+            "1-free-start-1109",
+        ),
+        Step(
+            "之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
+            "Later, **Login-free** from **Purchased Services** goes straight to the success page.",
+        ),
     ],
 )
 

@@ -2,6 +2,7 @@
 
 Shared by the documentation walkthrough (both languages) and the behaviour tests.
 """
+
 from __future__ import annotations
 
 import re

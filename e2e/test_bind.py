@@ -1,4 +1,5 @@
 """The whole bind path by keyboard only (every branch with the mouse is in e2e/walkthrough.py)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """获取验证码 with JavaScript in Chromium: no reload, the answer in the live region, the countdown."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,9 @@ def code_page_url(tmp_path_factory, live_smtp):
     """A live server with the test page built as a wizard page is; a 3-second cooldown."""
     path = tmp_path_factory.mktemp("e2e-codes") / "wizard.db"
     migrate_database(f"sqlite:///{path}")
-    app = create_app(settings_for_tests(f"sqlite:///{path}", live_smtp, SESSION_COOKIE_SECURE=False,
-                                        CODE_RESEND_SECONDS=3))
+    app = create_app(
+        settings_for_tests(f"sqlite:///{path}", live_smtp, SESSION_COOKIE_SECURE=False, CODE_RESEND_SECONDS=3)
+    )
     app.register_blueprint(code_pages)
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
@@ -70,8 +72,9 @@ def test_a_refusal_is_announced_in_the_live_region(page: Page, code_page_url, li
     expect(page.locator("#send_code")).to_have_text("获取验证码")
 
 
-def test_without_javascript_the_button_posts_the_page_and_enter_still_means_next(browser: Browser, code_page_url,
-                                                                                  live_smtp):
+def test_without_javascript_the_button_posts_the_page_and_enter_still_means_next(
+    browser: Browser, code_page_url, live_smtp
+):
     context = browser.new_context(java_script_enabled=False, locale="zh-CN")
     page = context.new_page()
     page.goto(code_page_url)
@@ -87,4 +90,3 @@ def test_without_javascript_the_button_posts_the_page_and_enter_still_means_next
     page.get_by_label("验证码", exact=True).press("Enter")
     expect(page.get_by_text("验证通过")).to_be_visible()
     context.close()
-

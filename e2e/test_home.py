@@ -1,4 +1,5 @@
 """The front page in a real browser, with Chinese glyphs rendered."""
+
 from playwright.sync_api import Page, expect
 
 

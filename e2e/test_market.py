@@ -1,4 +1,5 @@
 """The marketplace as the customer sees it: the agreement, a bad link, and the instance's lifecycle."""
+
 from __future__ import annotations
 
 import re

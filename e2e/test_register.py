@@ -1,4 +1,5 @@
 """The registration path in Chromium beyond the documented walkthrough (e2e/test_docs.py): bad input, unticked R3."""
+
 import re
 
 from playwright.sync_api import Page, expect

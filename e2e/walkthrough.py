@@ -5,11 +5,12 @@ parallel). Each language gets a fresh server with the demo data, a server clock 
 moment and fixed verification codes, so a rerun takes the same pictures. Codes are still read from
 the real SMTP sink. In Chinese, axe-core checks every page on the way.
 """
+
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -22,7 +23,7 @@ from . import steps
 from .conftest import SCREENSHOTS, VIEWPORT, LiveServer
 from .guide import SCREENSHOTS as DOCUMENTED
 
-START = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 DEMO_PASSWORD = "Demo2026pass"
 BROWSER_LOCALES = {"zh": "zh-CN", "en": "en-US"}
 SERIOUS = {"serious", "critical"}
@@ -65,8 +66,12 @@ def walkthrough(request, tmp_path_factory, live_smtp):
 def page(browser, walkthrough):
     """A fresh browser in the walkthrough's language; the page's Date.now() holds still, so 获取验证码's
     countdown (computed from a deadline) shows the same number in every run."""
-    context = browser.new_context(base_url=walkthrough.server.url, viewport=VIEWPORT,
-                                  locale=BROWSER_LOCALES[walkthrough.language], timezone_id="Asia/Shanghai")
+    context = browser.new_context(
+        base_url=walkthrough.server.url,
+        viewport=VIEWPORT,
+        locale=BROWSER_LOCALES[walkthrough.language],
+        timezone_id="Asia/Shanghai",
+    )
     context.add_cookies([{"name": "lang", "value": walkthrough.language, "url": walkthrough.server.url}])
     context.clock.set_fixed_time(START)
     page = context.new_page()

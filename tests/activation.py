@@ -1,4 +1,5 @@
 """A small helper that walks a customer through the bind path, as a browser would (CSRF included)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -13,14 +14,23 @@ from .marketplace import enter_login_free
 PASSWORD = "Secret123"
 
 
-def add_billing_account(username="acme_billing", email="billing@acme.example", workspaces=("生产环境", "测试环境"),
-                        owner_username="acme_owner", site="cn1") -> BillingAccount:
+def add_billing_account(
+    username="acme_billing",
+    email="billing@acme.example",
+    workspaces=("生产环境", "测试环境"),
+    owner_username="acme_owner",
+    site="cn1",
+) -> BillingAccount:
     """A billing-center account with `workspaces`, all owned by one Guance account."""
     billing = BillingAccount(username=username, email=email, password_hash=generate_password_hash(PASSWORD))
     owner = _db.session.scalar(select(GuanceAccount).filter_by(site=site, username=owner_username))
     if owner is None:
-        owner = GuanceAccount(site=site, username=owner_username, email=f"{owner_username}@acme.example",
-                              password_hash=generate_password_hash(PASSWORD))
+        owner = GuanceAccount(
+            site=site,
+            username=owner_username,
+            email=f"{owner_username}@acme.example",
+            password_hash=generate_password_hash(PASSWORD),
+        )
     for name in workspaces:
         workspace = Workspace(name=name, language="zh", style="ops", site=site, owner=owner, billing_account=billing)
         workspace.members.append(WorkspaceMember(account=owner))

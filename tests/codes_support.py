@@ -3,40 +3,20 @@
 The wizard pages that will use 获取验证码 do not exist yet, so these two stand in for them, using
 the form mixin, the macro and the page helpers exactly as wizard/blueprints/codes documents.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 
-import pytest
 from flask import Blueprint, redirect, render_template_string, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 
-from wizard import clock
 from wizard.blueprints.codes import code_is_valid, handle_send_code, send_limit
 from wizard.forms import CodeFieldsMixin, email_validators, strip, username_validators
 
+from .conftest import FrozenClock  # noqa: F401  (used by e2e)
 from .helpers import csrf_token
-
-
-class FrozenClock:
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch) -> FrozenClock:
-    """wizard.clock.now stands still until the test moves it."""
-    frozen = FrozenClock()
-    monkeypatch.setattr(clock, "now", frozen.now)
-    return frozen
 
 
 class EmailPageForm(CodeFieldsMixin, FlaskForm):
@@ -103,8 +83,11 @@ def username_page():
 def send_json(client, purpose: str, identifier: str, **headers):
     """POST /codes/send as app.js does: form fields, the CSRF token in X-CSRFToken."""
     token = csrf_token(client.get("/test/codes/email").data)
-    return client.post("/codes/send", data={"purpose": purpose, "identifier": identifier},
-                       headers={"X-CSRFToken": token, "Accept": "application/json", **headers})
+    return client.post(
+        "/codes/send",
+        data={"purpose": purpose, "identifier": identifier},
+        headers={"X-CSRFToken": token, "Accept": "application/json", **headers},
+    )
 
 
 def code_fragment(html: str) -> str:

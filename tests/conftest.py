@@ -4,6 +4,7 @@ A test runs on SQLite unless it asks for both databases:
 
     @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 """
+
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import socket
 import threading
 import uuid
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from flask_migrate import upgrade
 
 from devtools.pgcluster import PostgresCluster, find_bindir
 from devtools.smtp import SmtpSink
-from wizard import create_app
+from wizard import clock, create_app
 from wizard.extensions import db as _db
 
 BOTH_DATABASES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
@@ -182,3 +184,22 @@ def db(app):
     with app.app_context():
         yield _db
         _db.session.remove()
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch) -> FrozenClock:
+    """wizard.clock.now stands still until the test moves it."""
+    frozen = FrozenClock()
+    monkeypatch.setattr(clock, "now", frozen.now)
+    return frozen

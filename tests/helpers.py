@@ -1,4 +1,5 @@
 """Small helpers that let tests submit forms the way a browser does, CSRF token included."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Test helpers that act as Alibaba Cloud: signed SPI calls and login-free links."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -31,9 +32,15 @@ def call_spi(client, app, **params):
 def order_params(ali_uid: str = "1380000000000001", order_biz_id: str | None = None, **extra) -> dict:
     number = next(_orders)
     return {
-        "action": "createInstance", "aliUid": ali_uid, "orderBizId": order_biz_id or f"biz{number:06d}",
-        "orderId": f"order{number:06d}", "productCode": "cmgj00053362", "skuId": "yuncode5336200001",
-        "trial": "false", "expiredOn": spi_time(clock.now() + timedelta(days=365)), **extra,
+        "action": "createInstance",
+        "aliUid": ali_uid,
+        "orderBizId": order_biz_id or f"biz{number:06d}",
+        "orderId": f"order{number:06d}",
+        "productCode": "cmgj00053362",
+        "skuId": "yuncode5336200001",
+        "trial": "false",
+        "expiredOn": spi_time(clock.now() + timedelta(days=365)),
+        **extra,
     }
 
 

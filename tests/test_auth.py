@@ -1,4 +1,5 @@
 """L1 /login/pwd: the credentials created in the wizard log in; the console shows the settlement."""
+
 import pytest
 
 from .activation import PASSWORD, activate_by_binding, add_billing_account
@@ -27,8 +28,17 @@ def test_the_credentials_log_in_and_the_console_shows_the_settlement(client, act
     response = log_in(client)
     assert response.headers["Location"] == "/console/"
     page = text_of(client.get("/console/"))
-    for text in ("生产环境", "商业版", "阿里云账号结算", "1380000000000001", activated, "已开通", "运维", "中国区1（杭州）",
-                 "从安装 DataKit 开始"):
+    for text in (
+        "生产环境",
+        "商业版",
+        "阿里云账号结算",
+        "1380000000000001",
+        activated,
+        "已开通",
+        "运维",
+        "中国区1（杭州）",
+        "从安装 DataKit 开始",
+    ):
         assert text in page, text
     assert "从安装 DataKit 开始" in text_of(client.get("/console/datakit"))
 
@@ -73,9 +83,10 @@ def test_the_console_requires_a_login(client):
     assert response.status_code == 302 and response.headers["Location"] == "/login/pwd?next=%2Fconsole%2F"
 
 
-@pytest.mark.parametrize("target, expected", [("/console/datakit", "/console/datakit"),
-                                              ("https://evil.example/", "/console/"),
-                                              ("//evil.example", "/console/")])
+@pytest.mark.parametrize(
+    "target, expected",
+    [("/console/datakit", "/console/datakit"), ("https://evil.example/", "/console/"), ("//evil.example", "/console/")],
+)
 def test_login_returns_only_to_pages_of_this_site(client, activated, target, expected):
     response = submit(client, f"/login/pwd?next={target}", OWNER)
     assert response.headers["Location"] == expected

@@ -1,4 +1,5 @@
 """The benchmark's machinery, briefly: gunicorn, SMTP sink, one branch, a report. No timing is asserted."""
+
 import json
 
 from bench.report import write_reports
@@ -7,8 +8,16 @@ from bench.servers import ServerShape
 
 
 def test_a_short_benchmark_completes_activations_and_writes_a_report(tmp_path):
-    options = Options(databases=("sqlite",), branches=("bind",), users=2, shape=ServerShape(workers=1, threads=4),
-                      warmup=0.0, branch_seconds=2.0, pages=False, scale_out=False)
+    options = Options(
+        databases=("sqlite",),
+        branches=("bind",),
+        users=2,
+        shape=ServerShape(workers=1, threads=4),
+        warmup=0.0,
+        branch_seconds=2.0,
+        pages=False,
+        scale_out=False,
+    )
     results = run(options, log=lambda _line: None)
     paths = write_reports(results, tmp_path)
 

@@ -1,4 +1,5 @@
 """The bind path: B0/B1 bind a billing-center account, B2/B3 bind a workspace, S1 success."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -36,6 +37,7 @@ def instance_workspace(db, instance_id):
 
 
 # ---- B0 / B1 ----
+
 
 def test_the_chooser_leads_to_the_bind_page(client, arrived):
     response = submit(client, "/activate/", {"path": "bind"})
@@ -79,8 +81,7 @@ def test_bad_usernames_are_explained_next_to_the_field(client, arrived, username
     assert message in page
 
 
-def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(client, db, smtp, arrived,
-                                                                             monkeypatch):
+def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(client, db, smtp, arrived, monkeypatch):
     from wizard.services import billing as billing_service
 
     other = add_billing_account("other_billing", "other@acme.example", workspaces=())
@@ -120,6 +121,7 @@ def test_binding_to_a_second_account_is_refused_by_the_service(db, billing, app)
 
 
 # ---- B2 / B3 ----
+
 
 def test_b2_lists_the_workspaces_as_bindable(client, smtp, arrived):
     bind_billing(client, smtp)
@@ -186,6 +188,7 @@ def test_the_site_selector_is_kept(client, smtp, arrived):
 
 # ---- Guards, double submits, second tabs ----
 
+
 @pytest.mark.parametrize("path", ["/bind/workspaces", "/workspace/new", "/activate/success"])
 def test_later_steps_redirect_to_where_the_customer_really_is(client, arrived, path):
     assert client.get(path).headers["Location"] == "/activate/"
@@ -234,7 +237,7 @@ def test_two_aliyun_accounts_racing_for_one_workspace_one_wins(app, db, smtp):
         return text_of(client.get("/bind/workspaces"))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = list(pool.map(bind, zip(clients, pages)))
+        outcomes = list(pool.map(bind, zip(clients, pages, strict=True)))
     db.session.expire_all()
     bound = db.session.scalars(select(MarketplaceInstance).where(MarketplaceInstance.workspace_id == target)).all()
     assert len(bound) == 1

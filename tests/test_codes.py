@@ -1,9 +1,11 @@
 """Verification codes: issued, mailed over real SMTP, verified once, against guessing and abuse."""
+
 from __future__ import annotations
 
 import mailbox
 import threading
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +18,6 @@ from wizard.extensions import db as _db
 from wizard.models import BillingAccount, GuanceAccount, VerificationCode
 from wizard.services import codes
 
-from .codes_support import frozen_clock  # noqa: F401  (fixture)
 from .conftest import BOTH_DATABASES, settings_for_tests
 
 EMAIL = "alice@example.com"
@@ -82,6 +83,7 @@ def in_threads(app, work, count=2) -> list[str]:
 
 # ---- Arrives, works once ----
 
+
 def test_a_code_arrives_by_email_and_works_exactly_once(db, smtp):
     sent = send("  Alice@Example.com ")
     assert str(sent.message) == "验证码已发送，请查收邮件" and sent.retry_after == 60
@@ -120,6 +122,7 @@ def test_the_email_is_written_in_the_language_of_the_page(db, smtp):
 
 
 # ---- Guessing ----
+
 
 def test_five_wrong_codes_void_the_code_even_for_the_right_one(db, smtp):
     send()
@@ -162,6 +165,7 @@ def test_no_code_requested_reads_like_an_expired_one(db):
 
 
 # ---- Resending ----
+
 
 def test_a_resend_waits_for_the_cooldown_and_says_how_long(db, smtp, frozen_clock):
     send()
@@ -249,6 +253,7 @@ def test_a_resent_code_dies_with_the_tries_it_took_over(db, smtp, frozen_clock):
 
 # ---- Existence is never revealed ----
 
+
 def known_and_unknown(db, purpose):
     if purpose == "bind_billing":
         db.session.add(BillingAccount(username="acme_billing", email="Billing@Acme.example", password_hash="x"))
@@ -279,7 +284,7 @@ def test_an_unknown_account_goes_through_every_step_but_the_mail(db, smtp, froze
     guess = "000000" if code != "000000" else "111111"
     frozen_clock.advance(10)
     for attempt in (lambda i: send(i, purpose), lambda i: check(guess, i, purpose)):
-        assert refusal_of(lambda: attempt(known)) == refusal_of(lambda: attempt(unknown))
+        assert refusal_of(partial(attempt, known)) == refusal_of(partial(attempt, unknown))
     known_row, unknown_row = (rows(codes.key_for(purpose, i))[0] for i in (known, unknown))
     assert comparable(known_row) == comparable(unknown_row)
     check(code, known, purpose)
@@ -294,6 +299,7 @@ def test_billing_usernames_are_case_insensitive(db, smtp):
 
 
 # ---- SMTP down, slow, back ----
+
 
 def test_smtp_down_then_up_gives_the_message_then_the_code_without_a_cooldown(database, smtp_server, tmp_path):
     port = free_port()
@@ -345,6 +351,7 @@ def test_a_silent_smtp_server_gives_the_message_instead_of_hanging(database, smt
 
 # ---- Storage ----
 
+
 def test_the_database_holds_no_plaintext_code(app, db, smtp, frozen_clock):
     db.session.add(BillingAccount(username="acme_billing", email="billing@acme.example", password_hash="x"))
     db.session.commit()
@@ -354,11 +361,15 @@ def test_the_database_holds_no_plaintext_code(app, db, smtp, frozen_clock):
     send("acme_billing", "bind_billing")
     send("bob@example.com", "register_workspace")
     check(smtp.last_code(EMAIL))
-    sent = {message_code for message_code in (smtp.last_code(EMAIL), smtp.last_code("billing@acme.example"),
-                                              smtp.last_code("bob@example.com"))}
+    sent = {
+        smtp.last_code(EMAIL),
+        smtp.last_code("billing@acme.example"),
+        smtp.last_code("bob@example.com"),
+    }
     sent |= {codes_in(message.text) for message in smtp.messages(EMAIL)}
-    cells = [str(value) for table in db.metadata.sorted_tables
-             for row in db.session.execute(table.select()) for value in row]
+    cells = [
+        str(value) for table in db.metadata.sorted_tables for row in db.session.execute(table.select()) for value in row
+    ]
     assert any(EMAIL in cell for cell in cells)  # the search does find what is stored
     assert len(sent) >= 3
     for code in sent:
@@ -393,10 +404,15 @@ def test_prune_deletes_only_the_codes_no_rule_looks_at(app, db, smtp, frozen_clo
 def test_the_limits_are_settings_read_from_the_environment():
     settings = config.load(environ={"CODE_RESEND_SECONDS": "30", "CODE_SENDS_PER_IP_PER_HOUR": "100"})
     assert (settings["CODE_RESEND_SECONDS"], settings["CODE_SENDS_PER_IP_PER_HOUR"]) == (30, 100)
-    assert (settings["CODE_TTL_SECONDS"], settings["CODE_MAX_ATTEMPTS"], settings["CODE_SENDS_PER_KEY_PER_HOUR"]) == (600, 5, 5)
+    assert (settings["CODE_TTL_SECONDS"], settings["CODE_MAX_ATTEMPTS"], settings["CODE_SENDS_PER_KEY_PER_HOUR"]) == (
+        600,
+        5,
+        5,
+    )
 
 
 # ---- Concurrency ----
+
 
 @BOTH_DATABASES
 def test_two_verifications_of_one_code_at_once_give_exactly_one_success(app, db, smtp, monkeypatch):
@@ -469,8 +485,9 @@ def test_the_database_allows_one_send_in_flight_per_key(db):
 
 def test_a_send_abandoned_mid_way_frees_its_address_after_the_cooldown(db, smtp, frozen_clock):
     moment = frozen_clock.now()
-    db.session.add(VerificationCode(email=EMAIL, purpose="register", code_hash="x" * 64, sent_at=moment,
-                                    expires_at=moment))
+    db.session.add(
+        VerificationCode(email=EMAIL, purpose="register", code_hash="x" * 64, sent_at=moment, expires_at=moment)
+    )
     db.session.commit()
     with pytest.raises(codes.CooldownActive):
         send()

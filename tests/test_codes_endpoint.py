@@ -1,4 +1,5 @@
 """POST /codes/send: 获取验证码 without a reload, in JSON, behind CSRF and a per-IP limit."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from devtools.ports import free_port
 from wizard.models import BillingAccount
 
-from .codes_support import code_pages, frozen_clock, send_json  # noqa: F401  (fixture)
+from .codes_support import code_pages, send_json
 from .helpers import csrf_token
 
 
@@ -50,8 +51,9 @@ def test_the_endpoint_needs_the_csrf_token(client, smtp):
     assert forged.status_code == 400
     assert smtp.messages() == []
     token = csrf_token(client.get("/test/codes/email").data)
-    as_field = client.post("/codes/send", data={"csrf_token": token, "purpose": "register",
-                                                "identifier": "alice@example.com"})
+    as_field = client.post(
+        "/codes/send", data={"csrf_token": token, "purpose": "register", "identifier": "alice@example.com"}
+    )
     assert as_field.status_code == 200 and len(smtp.messages()) == 1
 
 

@@ -1,4 +1,5 @@
 """获取验证码 without JavaScript, on a page built exactly as a wizard page plugs it in."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ import pytest
 from devtools.ports import free_port
 from wizard.models import BillingAccount
 
-from .codes_support import code_fragment, code_pages, frozen_clock, send_json, status_of  # noqa: F401
+from .codes_support import code_fragment, code_pages, send_json, status_of
 from .helpers import submit, text_of
 
 PAGE = "/test/codes/email"
@@ -39,13 +40,20 @@ def test_the_code_field_has_its_label_button_and_live_region(client):
     assert 'autocomplete="one-time-code"' in fragment and 'inputmode="numeric"' in fragment
     button = re.search(r"<button[^>]*data-code-send[^>]*>([^<]*)</button>", fragment, re.S)
     assert button.group(1) == "获取验证码"
-    for attribute in ('type="submit"', 'name="send_code"', "formnovalidate", 'data-source="email"',
-                      'data-purpose="register"', 'data-endpoint="/codes/send"', 'data-countdown="重新发送({seconds}s)"'):
+    for attribute in (
+        'type="submit"',
+        'name="send_code"',
+        "formnovalidate",
+        'data-source="email"',
+        'data-purpose="register"',
+        'data-endpoint="/codes/send"',
+        'data-countdown="重新发送({seconds}s)"',
+    ):
         assert attribute in button.group(0), attribute
     assert re.search(r'id="code-status"[^>]*role="status"', fragment)
     assert 'aria-describedby="code-status"' in fragment
     assert " style=" not in html and "<script>" not in html
-    form = html[html.index('<form class="form"'):]
+    form = html[html.index('<form class="form"') :]
     first_submit = re.search(r'<(?:button|input)[^>]*type="submit"[^>]*>', form).group(0)
     assert 'name="submit"' in first_submit  # Enter in a field presses 下一步, not 获取验证码
 
@@ -95,8 +103,9 @@ def test_the_right_code_passes_once_and_a_wrong_one_is_an_error_next_to_the_code
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     html = text_of(submit(client, PAGE, {**TYPED, "code": wrong}))
     assert re.search(r'<p class="field-error" id="code-error">\s*<span>验证码错误，还可以尝试 4 次</span>', html)
-    assert re.search(r'<input[^>]*aria-describedby="code-status code-error"[^>]*aria-invalid="true"', html) \
-        or re.search(r'<input[^>]*aria-invalid="true"[^>]*aria-describedby="code-status code-error"', html)
+    assert re.search(
+        r'<input[^>]*aria-describedby="code-status code-error"[^>]*aria-invalid="true"', html
+    ) or re.search(r'<input[^>]*aria-invalid="true"[^>]*aria-describedby="code-status code-error"', html)
     assert 'role="alert"' in html and "验证码：验证码错误" in html  # the error summary lists it too
     full_width = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     response = submit(client, PAGE, {**TYPED, "code": full_width})

@@ -1,4 +1,5 @@
 """Settings: defaults, then the environment, then the mapping given to create_app."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -60,16 +61,18 @@ def test_production_refuses_the_development_secret():
 
 
 def test_production_with_secrets_hides_the_dev_mailbox_and_secures_cookies():
-    app = create_app({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "ISV_KEY": "k" * 16,
-                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "ISV_KEY": "k" * 16, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert "devmail" not in app.blueprints
 
 
 def test_wsgi_start_up_without_secret_stops_with_one_line(tmp_path):
     environ = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "ISV_KEY": "k" * 16}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "Configuration error: SECRET_KEY must be set in the environment when APP_ENV=production."

@@ -1,5 +1,6 @@
 """The database itself keeps data unique, whatever the Python code above it checks."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +26,15 @@ def billing_account(username="billing"):
 
 
 def instance(instance_id, workspace=None, status="active"):
-    return MarketplaceInstance(instance_id=instance_id, ali_uid="1380000000000009", order_id=f"o-{instance_id}",
-                               product_code="cmgj00053362", sku_id="pay-as-you-go", workspace=workspace,
-                               status=status)
+    return MarketplaceInstance(
+        instance_id=instance_id,
+        ali_uid="1380000000000009",
+        order_id=f"o-{instance_id}",
+        product_code="cmgj00053362",
+        sku_id="pay-as-you-go",
+        workspace=workspace,
+        status=status,
+    )
 
 
 def add_all(db, *rows):
@@ -111,7 +118,7 @@ def test_marketplace_orders_are_unique(db, column):
 
 @BOTH_DATABASES
 def test_timestamps_come_back_timezone_aware(db):
-    moment = datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
     add_all(db, instance("order-1"))
     row = db.session.query(MarketplaceInstance).one()
     row.expires_at = moment

@@ -1,4 +1,5 @@
 """Demo data for every branch, created idempotently, credentials printed."""
+
 from sqlalchemy import func, select
 
 from wizard.blueprints.market.models import MarketUser

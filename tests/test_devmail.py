@@ -1,4 +1,5 @@
 """A real SMTP message, sent by Flask-Mail, lands in the development mailbox."""
+
 import smtplib
 
 import pytest
@@ -41,8 +42,9 @@ def test_the_mailbox_can_be_emptied_by_post(app, client, smtp):
 
 
 def test_the_mailbox_does_not_exist_in_production(database, smtp_server):
-    app = create_app(settings_for_tests(database, smtp_server, APP_ENV="production",
-                                        SECRET_KEY="s" * 32, ISV_KEY="k" * 16))
+    app = create_app(
+        settings_for_tests(database, smtp_server, APP_ENV="production", SECRET_KEY="s" * 32, ISV_KEY="k" * 16)
+    )
     assert app.test_client().get("/dev/mail/").status_code == 404
 
 

@@ -1,4 +1,5 @@
 """Styled error pages in the page's language, never a stack trace."""
+
 import logging
 
 import pytest
@@ -50,7 +51,7 @@ def test_error_pages_are_styled_and_in_chinese(client, method, path, status, tit
     response = getattr(client, method)(path)
     assert response.status_code == status
     page = text_of(response)
-    assert f"<h1 id=\"error-title\">{title}</h1>" in page
+    assert f'<h1 id="error-title">{title}</h1>' in page
     assert "Traceback" not in page and "secret internal detail" not in page
     assert 'lang="zh-CN"' in page
 

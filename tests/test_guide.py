@@ -1,14 +1,28 @@
 """The activation guide in docs/ is the one e2e/guide.py writes, and it shows every documented screenshot."""
+
 import pytest
 
 from e2e import guide
 
 # The screenshot names the product's documentation uses (SPEC.md), each shown by the guide.
 DOCUMENTED = {
-    "2-commercial-1107", "3-commercial-1107", "4-commercial-1107", "10.aliyun_market_1", "10.aliyun_market_2",
-    "17.process_1", "10.aliyun_market_3", "15.aliyun_register_1", "10.market_aliyun_1", "15.aliyun_register_6.1",
-    "15.aliyun_register_6", "15.aliyun_register_7", "1-1-commercial-aliyun", "15.aliyun_register_5",
-    "1-2-commercial-aliyun", "15.aliyun_register_3", "1-free-start-1109",
+    "2-commercial-1107",
+    "3-commercial-1107",
+    "4-commercial-1107",
+    "10.aliyun_market_1",
+    "10.aliyun_market_2",
+    "17.process_1",
+    "10.aliyun_market_3",
+    "15.aliyun_register_1",
+    "10.market_aliyun_1",
+    "15.aliyun_register_6.1",
+    "15.aliyun_register_6",
+    "15.aliyun_register_7",
+    "1-1-commercial-aliyun",
+    "15.aliyun_register_5",
+    "1-2-commercial-aliyun",
+    "15.aliyun_register_3",
+    "1-free-start-1109",
 }
 
 

@@ -1,4 +1,5 @@
 """The front page says what the product is and where to start."""
+
 from .helpers import text_of
 
 

@@ -1,5 +1,7 @@
 """Form fields render exactly as WTForms renders them, with the faster attribute writer installed."""
-from hypothesis import given, settings, strategies as st
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 from wtforms.widgets import core
 
@@ -17,8 +19,9 @@ def test_the_same_attributes_as_wtforms_writes(attributes):
 
 def test_hostile_values_stay_inside_their_attribute():
     written = html_params(value='"><script>', title=Markup('a "quoted" b'), data_x="&", aria_label="<")
-    assert written == ('aria-label="&lt;" data-x="&amp;" title="a &quot;quoted&quot; b" '
-                       'value="&#34;&gt;&lt;script&gt;"')
+    assert written == (
+        'aria-label="&lt;" data-x="&amp;" title="a &quot;quoted&quot; b" value="&#34;&gt;&lt;script&gt;"'
+    )
 
 
 def render_login_form() -> list[str]:

@@ -8,10 +8,11 @@
 - The language comes from the header's switch (a cookie), then Accept-Language, else Chinese.
 - Dates and times are formatted for the locale, in the server's time zone.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -53,6 +54,7 @@ TEMPLATE_ALLOWLIST = {"中文", "English", "cmgj00053362", "name@example.com"}
 
 
 # ---- Reading what a person sees ----
+
 
 class VisibleText(HTMLParser):
     """Text nodes and user-visible attributes, outside <code>/<script>/<style>.
@@ -109,6 +111,7 @@ def visible_texts(markup: str, language: str | None = None) -> list[str]:
 
 # ---- (a) The English catalog is complete and up to date ----
 
+
 def extracted_messages() -> dict[str, object]:
     """msgid -> message (a str, or a (singular, plural) tuple) as `make translations-update` extracts them."""
     with open(ROOT / "babel.cfg", encoding="utf-8") as config:
@@ -155,7 +158,9 @@ def test_the_english_catalog_has_no_obsolete_message(code_messages, catalog):
 
 
 def test_every_english_message_is_translated_and_reviewed(catalog):
-    untranslated = [msgid for msgid, message in entries(catalog).items() if not all(form.strip() for form in forms_of(message))]
+    untranslated = [
+        msgid for msgid, message in entries(catalog).items() if not all(form.strip() for form in forms_of(message))
+    ]
     fuzzy = [msgid for msgid, message in entries(catalog).items() if message.fuzzy]
     assert not untranslated, f"untranslated: {untranslated}"
     assert not fuzzy, f"marked fuzzy (check the translation, then remove the flag): {fuzzy}"
@@ -163,8 +168,11 @@ def test_every_english_message_is_translated_and_reviewed(catalog):
 
 def test_plural_messages_stay_plural(code_messages, catalog):
     found = entries(catalog)
-    differing = [msgid for msgid, message in code_messages.items()
-                 if msgid in found and as_key(found[msgid].id) != as_key(message)]
+    differing = [
+        msgid
+        for msgid, message in code_messages.items()
+        if msgid in found and as_key(found[msgid].id) != as_key(message)
+    ]
     assert not differing, f"singular/plural form differs from the code (run make translations-update): {differing}"
 
 
@@ -208,29 +216,60 @@ def template_paths() -> list[Path]:
 @pytest.mark.parametrize("path", template_paths(), ids=lambda path: str(path.relative_to(TEMPLATES)))
 def test_templates_have_no_text_outside_the_translation_functions(path):
     literal = JINJA.sub(" ", path.read_text(encoding="utf-8"))
-    offending = [text for text in visible_texts(literal)
-                 if text not in TEMPLATE_ALLOWLIST and (CJK.search(text) or LATIN_WORD.search(text))]
+    offending = [
+        text
+        for text in visible_texts(literal)
+        if text not in TEMPLATE_ALLOWLIST and (CJK.search(text) or LATIN_WORD.search(text))
+    ]
     assert not offending, f"wrap in {{{{ _('…') }}}}: {offending}"
 
 
 def test_the_template_check_sees_what_it_should():
-    markup = JINJA.sub(" ", "<p>{{ _('好') }}</p><p>待翻译</p><input type=submit value=Send>"
-                            "<a title='看'>{# 注释 #}</a><code>datakit monitor</code>")
+    markup = JINJA.sub(
+        " ",
+        "<p>{{ _('好') }}</p><p>待翻译</p><input type=submit value=Send>"
+        "<a title='看'>{# 注释 #}</a><code>datakit monitor</code>",
+    )
     assert visible_texts(markup) == ["待翻译", "Send", "看"]
 
 
 # ---- (c) Every page of every flow, in each language ----
 
-UID_REGISTER, UID_BIND, UID_CREATE, UID_DIRECT = "1380000000000101", "1380000000000102", "1380000000000103", "1380000000000104"
+UID_REGISTER, UID_BIND, UID_CREATE, UID_DIRECT = (
+    "1380000000000101",
+    "1380000000000102",
+    "1380000000000103",
+    "1380000000000104",
+)
 PASSWORD = "Passw0rd2026"
-REGISTRANT = {"site": "cn1", "username": "walker", "password": PASSWORD, "confirm": PASSWORD,
-              "email": "walker@newcorp.example", "phone": "13800138000"}
+REGISTRANT = {
+    "site": "cn1",
+    "username": "walker",
+    "password": PASSWORD,
+    "confirm": PASSWORD,
+    "email": "walker@newcorp.example",
+    "phone": "13800138000",
+}
 DIRECT = {**REGISTRANT, "username": "direct", "email": "direct@newcorp.example"}
 COMPANY = {"company_name": "Newcorp Ltd", "agreement": "y"}
-WORKSPACE = {"method": "aliyun", "workspace_name": "Production", "workspace_language": "en",
-             "workspace_style": "ops", "create_billing_account": "y", "agreement": "y"}
-NEW_ACCOUNT = {"name": "Sandbox", "language": "en", "username": "builder", "password": PASSWORD, "confirm": PASSWORD,
-               "email": "builder@newcorp.example", "phone": "", "agreement": "y"}
+WORKSPACE = {
+    "method": "aliyun",
+    "workspace_name": "Production",
+    "workspace_language": "en",
+    "workspace_style": "ops",
+    "create_billing_account": "y",
+    "agreement": "y",
+}
+NEW_ACCOUNT = {
+    "name": "Sandbox",
+    "language": "en",
+    "username": "builder",
+    "password": PASSWORD,
+    "confirm": PASSWORD,
+    "email": "builder@newcorp.example",
+    "phone": "",
+    "agreement": "y",
+}
 PAGE_LANG = {"en": "en", "zh": "zh-CN"}
 
 
@@ -257,8 +296,9 @@ class Walk:
 
     def json_message(self, label: str, page_url: str, purpose: str, identifier: str) -> None:
         token = csrf_token(self.client.get(page_url).data)
-        answer = self.client.post("/codes/send", data={"purpose": purpose, "identifier": identifier},
-                                  headers={"X-CSRFToken": token})
+        answer = self.client.post(
+            "/codes/send", data={"purpose": purpose, "identifier": identifier}, headers={"X-CSRFToken": token}
+        )
         self.pages.append((label, answer.get_json()["message"]))
 
     # -- the marketplace --
@@ -341,7 +381,9 @@ def walk_everything(client, app, db, smtp, language: str) -> Walk:
     walk.post("B1 all empty", "/bind/billing", {})
     walk.post("B1 site switched", "/bind/billing", {"site": "cn2", "next": "/bind/billing"}, action="/bind/site")
     walk.keep("B1 code sent", send_code(client, "/bind/billing", {"username": "acme_billing"}))
-    walk.post("B2 workspaces", "/bind/billing", {"username": "acme_billing", "code": smtp.last_code("billing@acme.example")})
+    walk.post(
+        "B2 workspaces", "/bind/billing", {"username": "acme_billing", "code": smtp.last_code("billing@acme.example")}
+    )
     production = db.session.scalar(select(Workspace.id).filter_by(name="Production"))
     walk.get("B2 confirm dialog", f"/bind/workspaces?confirm={production}")
     walk.post("B3 bound", f"/bind/workspaces?confirm={production}", action=f"/bind/workspaces/{production}")
@@ -359,13 +401,19 @@ def walk_everything(client, app, db, smtp, language: str) -> Walk:
     walk.login_free("G1 create path", order)
     walk.post("B1", "/activate/", {"path": "bind"})
     send_code(client, "/bind/billing", {"username": "empty_billing"})
-    walk.post("B2 nothing to bind", "/bind/billing", {"username": "empty_billing", "code": smtp.last_code("empty@acme.example")})
+    walk.post(
+        "B2 nothing to bind",
+        "/bind/billing",
+        {"username": "empty_billing", "code": smtp.last_code("empty@acme.example")},
+    )
     walk.get("B2b existing account", "/workspace/new?tab=existing")
     walk.post("B2b all empty", "/workspace/new?tab=existing", {})
     walk.get("B2c no account", "/workspace/new?tab=register")
     walk.post("B2c bad choices", "/workspace/new?tab=register", {**NEW_ACCOUNT, "language": "fr", "email": "x"})
     walk.keep("B2c code sent", send_code(client, "/workspace/new?tab=register", {"email": NEW_ACCOUNT["email"]}))
-    walk.post("B3 created", "/workspace/new?tab=register", {**NEW_ACCOUNT, "code": smtp.last_code(NEW_ACCOUNT["email"])})
+    walk.post(
+        "B3 created", "/workspace/new?tab=register", {**NEW_ACCOUNT, "code": smtp.last_code(NEW_ACCOUNT["email"])}
+    )
     walk.get("S1 created", "/activate/success")
 
     # R3 without a billing-center account: settled by Guance directly
@@ -375,12 +423,18 @@ def walk_everything(client, app, db, smtp, language: str) -> Walk:
     send_code(client, "/register/basic", {"email": DIRECT["email"]})
     submit(client, "/register/basic", {**DIRECT, "code": smtp.last_code(DIRECT["email"])})
     walk.post("R3 after R2", "/register/company", COMPANY)
-    walk.post("R3 finished without billing", "/register/activation",
-              {**WORKSPACE, "workspace_name": "Direct", "create_billing_account": None})
+    walk.post(
+        "R3 finished without billing",
+        "/register/activation",
+        {**WORKSPACE, "workspace_name": "Direct", "create_billing_account": None},
+    )
 
     # Refusals and error pages
-    walk.get("login-free refused: bad token", "/spi?action=verify&instanceId=1&timeStamp=2026-01-01%2000:00:00&token=0",
-             status=400)
+    walk.get(
+        "login-free refused: bad token",
+        "/spi?action=verify&instanceId=1&timeStamp=2026-01-01%2000:00:00&token=0",
+        status=400,
+    )
     stranger = app.test_client()
     if language == "en":
         stranger.set_cookie("lang", "en")
@@ -463,13 +517,15 @@ def test_every_page_reads_in_one_language(client, app, db, smtp, language, chine
 
 # ---- (d) The switch persists across the flow and into the emails ----
 
+
 def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emails(client, app, db, smtp):
     from .marketplace import enter_login_free
 
     enter_login_free(client, app, UID_REGISTER)
     assert html_lang(text_of(client.get("/activate/"))) == "zh-CN"
-    switched = submit(client, "/activate/", {"lang": "en", "next": "/activate/"}, action="/language",
-                      follow_redirects=True)
+    switched = submit(
+        client, "/activate/", {"lang": "en", "next": "/activate/"}, action="/language", follow_redirects=True
+    )
     assert html_lang(text_of(switched)) == "en" and "Activate Guance Commercial Edition" in text_of(switched)
 
     page = text_of(submit(client, "/activate/", {"path": "register"}, follow_redirects=True))
@@ -487,14 +543,22 @@ def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emai
     assert not CJK.search(email.subject + email.text + email.html)
 
     code = smtp.last_code(REGISTRANT["email"])
-    for url, data in (("/register/basic", {**REGISTRANT, "code": code}), ("/register/company", COMPANY),
-                      ("/register/activation", WORKSPACE)):
+    for url, data in (
+        ("/register/basic", {**REGISTRANT, "code": code}),
+        ("/register/company", COMPANY),
+        ("/register/activation", WORKSPACE),
+    ):
         page = text_of(submit(client, url, data, follow_redirects=True))
         assert html_lang(page) == "en", url
     assert "Activated successfully" in page and "China 1 (Hangzhou)" in page
 
-    back = submit(client, "/activate/success", {"lang": "zh", "next": "/activate/success"}, action="/language",
-                  follow_redirects=True)
+    back = submit(
+        client,
+        "/activate/success",
+        {"lang": "zh", "next": "/activate/success"},
+        action="/language",
+        follow_redirects=True,
+    )
     assert html_lang(text_of(back)) == "zh-CN" and "开通成功" in text_of(back)
 
 
@@ -505,12 +569,14 @@ def test_a_code_asked_for_without_reload_follows_the_page_language(client, app, 
     client.set_cookie("lang", "en")
     submit(client, "/activate/", {"path": "register"})
     token = csrf_token(client.get("/register/basic").data)
-    answer = client.post("/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]},
-                         headers={"X-CSRFToken": token})
+    answer = client.post(
+        "/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]}, headers={"X-CSRFToken": token}
+    )
     assert answer.get_json()["message"] == "Verification code sent. Please check your email"
     assert smtp.messages(REGISTRANT["email"])[0].subject.startswith("Guance verification code")
-    again = client.post("/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]},
-                        headers={"X-CSRFToken": token})
+    again = client.post(
+        "/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]}, headers={"X-CSRFToken": token}
+    )
     assert re.fullmatch(r"Please wait \d+ seconds before getting a new code", again.get_json()["message"])
 
 
@@ -528,7 +594,10 @@ def test_counts_are_plural_aware_in_english(app):
 
 # ---- (e) How the language is chosen ----
 
-HOME_TITLE = {"en": "Activate Guance Commercial Edition via Alibaba Cloud Marketplace", "zh": "阿里云云市场开通观测云商业版"}
+HOME_TITLE = {
+    "en": "Activate Guance Commercial Edition via Alibaba Cloud Marketplace",
+    "zh": "阿里云云市场开通观测云商业版",
+}
 
 
 @pytest.mark.parametrize(
@@ -556,9 +625,10 @@ def test_the_language_is_the_switch_then_the_browser_then_chinese(client, cookie
 
 # ---- Dates and times for the locale, in the server's time zone ----
 
+
 def test_dates_follow_the_locale_in_the_configured_time_zone(client, app, db, monkeypatch):
     # 16:30 UTC is already the next day in Shanghai (BABEL_DEFAULT_TIMEZONE): the date shows that.
-    moment = datetime(2026, 1, 1, 16, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 1, 1, 16, 30, tzinfo=UTC)
     monkeypatch.setattr(clock, "now", lambda: moment)
     Walk(client, app).buy(UID_REGISTER)
     chinese = text_of(client.get("/market/instances"))

@@ -1,4 +1,5 @@
 """The marketplace simulator: buy, see the instance, 免登, close, and the lifecycle menu."""
+
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx

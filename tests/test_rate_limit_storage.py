@@ -1,4 +1,5 @@
 """Rate limits counted in memory stay exact, and never fail, when gunicorn's threads hit them at once."""
+
 import pickle
 import sys
 import threading

@@ -1,4 +1,5 @@
 """The registration path: G1 没有费用中心账号, R1 基本信息, R2 企业信息, R3 选择开通方式, then S1 or B0."""
+
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -28,13 +29,32 @@ from .marketplace import create_instance, enter_login_free, login_free_url
 UID = "1380000000000001"
 EMAIL = "ops@newcorp.example"
 PASSWORD = "Passw0rd2026"
-BASIC = {"site": "cn1", "username": "newcorp", "password": PASSWORD, "confirm": PASSWORD, "email": EMAIL,
-         "phone": "13800138000"}
+BASIC = {
+    "site": "cn1",
+    "username": "newcorp",
+    "password": PASSWORD,
+    "confirm": PASSWORD,
+    "email": EMAIL,
+    "phone": "13800138000",
+}
 COMPANY = {"company_name": "新公司科技有限公司", "agreement": "y"}
-ACTIVATION = {"method": "aliyun", "workspace_name": "生产环境", "workspace_language": "zh", "workspace_style": "ops",
-              "create_billing_account": "y", "agreement": "y"}
-TABLES = (GuanceAccount, BillingAccount, CloudAccountBinding, Workspace, WorkspaceMember, MarketplaceRegistration,
-          RegistrationDraft)
+ACTIVATION = {
+    "method": "aliyun",
+    "workspace_name": "生产环境",
+    "workspace_language": "zh",
+    "workspace_style": "ops",
+    "create_billing_account": "y",
+    "agreement": "y",
+}
+TABLES = (
+    GuanceAccount,
+    BillingAccount,
+    CloudAccountBinding,
+    Workspace,
+    WorkspaceMember,
+    MarketplaceRegistration,
+    RegistrationDraft,
+)
 
 
 @pytest.fixture
@@ -69,8 +89,7 @@ def counts(db) -> dict:
     """Rows of every table the path writes, and how many registrations and instances are done."""
     db.session.expire_all()
     rows = {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in TABLES}
-    rows["completed"] = db.session.scalar(
-        select(func.count()).where(MarketplaceRegistration.completed_at.is_not(None)))
+    rows["completed"] = db.session.scalar(select(func.count()).where(MarketplaceRegistration.completed_at.is_not(None)))
     rows["bound"] = db.session.scalar(select(func.count()).where(MarketplaceInstance.workspace_id.is_not(None)))
     return rows
 
@@ -100,6 +119,7 @@ def later(monkeypatch, **delta):
 
 # ---- G1 ----
 
+
 def test_the_chooser_leads_to_registration(client, arrived):
     page = text_of(client.get("/activate/"))
     assert "没有费用中心账号" in page and "什么是费用中心账号？" in page
@@ -108,6 +128,7 @@ def test_the_chooser_leads_to_registration(client, arrived):
 
 # ---- The whole path ----
 
+
 def test_the_whole_path_activates_in_one_go(client, app, db, smtp, arrived):
     register(client, smtp)
     response = fill_activation(client)
@@ -115,7 +136,11 @@ def test_the_whole_path_activates_in_one_go(client, app, db, smtp, arrived):
 
     account = the(db, GuanceAccount, username="newcorp")
     assert (account.site, account.email, account.phone, account.company_name) == (
-        "cn1", EMAIL, "13800138000", "新公司科技有限公司")
+        "cn1",
+        EMAIL,
+        "13800138000",
+        "新公司科技有限公司",
+    )
     billing = the(db, BillingAccount, username="newcorp")
     assert (billing.email, billing.password_hash) == (EMAIL, account.password_hash)
     assert the(db, CloudAccountBinding, ali_uid=UID).billing_account_id == billing.id
@@ -148,8 +173,16 @@ def test_each_page_shows_its_step_and_its_fields(client, smtp, arrived):
     assert fill_company(client).headers["Location"] == "/register/activation"
 
     r3 = text_of(client.get("/register/activation"))
-    for label in ("阿里云市场开通", "工作空间名称", "工作空间语言", "工作空间风格", "账号 ID", "商品实例 ID",
-                  "同步创建费用中心账号", "开通"):
+    for label in (
+        "阿里云市场开通",
+        "工作空间名称",
+        "工作空间语言",
+        "工作空间风格",
+        "账号 ID",
+        "商品实例 ID",
+        "同步创建费用中心账号",
+        "开通",
+    ):
         assert label in r3, label
     assert re.search(rf'<input class="input" id="ali-uid" value="{UID}" readonly', r3)
     assert re.search(rf'<input class="input" id="instance-id" value="{arrived}" readonly', r3)
@@ -276,7 +309,7 @@ def test_r2_explains_each_bad_input_next_to_its_field(client, db, smtp, arrived,
     if field != "company_name":
         assert value_of(page, "company_name") == "新公司科技有限公司"
     if field in ("industry", "company_size", "contact_name"):
-        assert "<details class=\"more-info\" open>" in page  # the error is not hidden in a closed 更多信息
+        assert '<details class="more-info" open>' in page  # the error is not hidden in a closed 更多信息
     assert counts(db)["guance_account"] == 0
 
 
@@ -303,6 +336,7 @@ def test_r3_explains_each_bad_input_next_to_its_field(client, db, smtp, arrived,
 
 
 # ---- Usernames and emails already taken ----
+
 
 def add_guance_account(db, username="newcorp", email="someone@else.example", site="cn1"):
     db.session.add(GuanceAccount(site=site, username=username, email=email, password_hash=generate_password_hash("x")))
@@ -368,6 +402,7 @@ def test_a_billing_center_username_already_used_refuses_r3_and_creates_nothing(c
 
 # ---- Without 同步创建费用中心账号 ----
 
+
 def test_unticked_creates_a_guance_settled_workspace_and_points_to_b0(client, app, db, smtp, arrived):
     register(client, smtp)
     response = fill_activation(client, create_billing_account=None)
@@ -388,6 +423,7 @@ def test_unticked_creates_a_guance_settled_workspace_and_points_to_b0(client, ap
 
 
 # ---- Leaving and coming back; never twice ----
+
 
 def test_leaving_after_r2_and_coming_back_through_login_free_resumes_at_r3(client, app, db, smtp, arrived):
     register(client, smtp)
@@ -450,6 +486,7 @@ def test_two_tabs_pressing_kaitong_at_once_activate_once(app, db, smtp, with_bil
 
 # ---- Guards ----
 
+
 @pytest.mark.parametrize("page", ["/register/company", "/register/activation", "/register/finished"])
 def test_a_later_step_before_r1_redirects_to_r1(client, arrived, page):
     assert client.get(page).headers["Location"] == "/register/basic"
@@ -506,6 +543,7 @@ def test_a_bound_aliyun_account_does_not_register(client, db, arrived):
 
 # ---- One transaction per step ----
 
+
 def exploding(real):
     def explode(*args, **kwargs):
         real(*args, **kwargs)
@@ -523,8 +561,9 @@ FAILURES = [
 
 @BOTH_DATABASES
 @pytest.mark.parametrize("inside, steps_before, step, then", FAILURES, ids=["R2", "R3"])
-def test_a_failure_inside_a_step_leaves_nothing_of_it(client, db, smtp, arrived, monkeypatch, inside, steps_before,
-                                                      step, then):
+def test_a_failure_inside_a_step_leaves_nothing_of_it(
+    client, db, smtp, arrived, monkeypatch, inside, steps_before, step, then
+):
     steps_before(client, smtp)
     before = counts(db)
     monkeypatch.setattr(registrations, inside, exploding(getattr(registrations, inside)))

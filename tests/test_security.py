@@ -1,4 +1,5 @@
 """Security defaults: headers on every response, cookie flags, CSRF on every form."""
+
 import re
 
 import pytest
@@ -11,7 +12,8 @@ from .helpers import csrf_token, submit
 def get_routes(app) -> list[str]:
     """Every GET route without URL parameters."""
     return sorted(
-        rule.rule for rule in app.url_map.iter_rules()
+        rule.rule
+        for rule in app.url_map.iter_rules()
         if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"
     )
 

@@ -1,4 +1,5 @@
 """The SPI endpoint: every action, the token over all parameters, idempotency, audit."""
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -101,7 +102,10 @@ def test_a_missing_parameter_is_named(client, app, db, name):
     response = call_spi(client, app, **params)
     assert response.status_code == 400
     assert response.get_json() == {
-        "success": False, "code": "MissingParameter", "parameter": name, "message": f"parameter {name} is required"
+        "success": False,
+        "code": "MissingParameter",
+        "parameter": name,
+        "message": f"parameter {name} is required",
     }
     assert instance_count(db) == 0
 
@@ -157,14 +161,24 @@ def test_release_is_final_and_idempotent(client, app, db):
         response = call_spi(client, app, action="releaseInstance", instanceId=instance_id, isRefund="false")
         assert response.get_json() == {"success": True}
     assert db.session.scalar(select(MarketplaceInstance.status)) == "released"
-    renew = call_spi(client, app, action="renewInstance", instanceId=instance_id, orderId="r", expiredOn=spi_time(clock.now()))
+    renew = call_spi(
+        client, app, action="renewInstance", instanceId=instance_id, orderId="r", expiredOn=spi_time(clock.now())
+    )
     assert (renew.status_code, renew.get_json()["code"]) == (409, "InstanceReleased")
 
 
 @pytest.mark.parametrize("action", ["renewInstance", "upgradeInstance", "expiredInstance", "releaseInstance"])
 def test_lifecycle_of_an_unknown_instance(client, app, action):
-    response = call_spi(client, app, action=action, instanceId="nope", orderId="o", skuId="s",
-                        expiredOn=spi_time(clock.now()), isRefund="false")
+    response = call_spi(
+        client,
+        app,
+        action=action,
+        instanceId="nope",
+        orderId="o",
+        skuId="s",
+        expiredOn=spi_time(clock.now()),
+        isRefund="false",
+    )
     assert (response.status_code, response.get_json()["code"]) == (404, "InstanceNotFound")
 
 

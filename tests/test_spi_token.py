@@ -1,4 +1,5 @@
 """The SPI token rule, against Alibaba's public example and the cases that must fail."""
+
 import hashlib
 
 import pytest

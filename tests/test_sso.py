@@ -1,4 +1,5 @@
 """The login-free entry: signature, time window, single use, instance state, fresh session, routing."""
+
 from datetime import timedelta
 
 import pytest
@@ -78,8 +79,9 @@ def test_timestamps_just_inside_the_window_are_accepted(client, app, seconds):
 @pytest.mark.parametrize("seconds", [-302, 302, -86400])
 def test_timestamps_just_outside_the_window_are_refused(client, app, seconds):
     instance_id = create_instance(client, app)
-    page = refused(client.get(login_free_url(app, instance_id, clock.now() + timedelta(seconds=seconds))),
-                   "免登链接已过期")
+    page = refused(
+        client.get(login_free_url(app, instance_id, clock.now() + timedelta(seconds=seconds))), "免登链接已过期"
+    )
     assert BACK_TO_MARKET in page
 
 
@@ -115,8 +117,10 @@ def test_a_malformed_timestamp_is_refused(client, app):
     url = login_free_url(app, instance_id).split("?")[0]
     from .marketplace import signed_query
 
-    refused(client.get(f"{url}?{signed_query(app, action='verify', instanceId=instance_id, timeStamp='tomorrow')}"),
-            "时间格式不正确")
+    refused(
+        client.get(f"{url}?{signed_query(app, action='verify', instanceId=instance_id, timeStamp='tomorrow')}"),
+        "时间格式不正确",
+    )
 
 
 def test_an_unknown_instance_is_refused(client, app):

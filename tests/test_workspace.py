@@ -1,4 +1,5 @@
 """B2a-B2c: create a workspace with an existing Guance account, or register one at the same time."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -28,8 +29,9 @@ def solo(db):
     """A Guance account on 中国区1（杭州） with no workspace yet."""
     from werkzeug.security import generate_password_hash
 
-    account = GuanceAccount(site="cn1", username="solo", email="solo@acme.example",
-                            password_hash=generate_password_hash(PASSWORD))
+    account = GuanceAccount(
+        site="cn1", username="solo", email="solo@acme.example", password_hash=generate_password_hash(PASSWORD)
+    )
     db.session.add(account)
     db.session.commit()
     return account
@@ -47,8 +49,16 @@ def bound_workspace(db, instance_id):
 
 
 EXISTING_FORM = {"name": "新空间", "language": "en", "style": "test", "email": "solo@acme.example", "agreement": "y"}
-REGISTER_FORM = {"name": "新空间", "language": "zh", "username": "newbie", "password": "Passw0rd1",
-                 "confirm": "Passw0rd1", "email": "newbie@acme.example", "phone": "", "agreement": "y"}
+REGISTER_FORM = {
+    "name": "新空间",
+    "language": "zh",
+    "username": "newbie",
+    "password": "Passw0rd1",
+    "confirm": "Passw0rd1",
+    "email": "newbie@acme.example",
+    "phone": "",
+    "agreement": "y",
+}
 
 
 def create_existing(client, smtp, **changes):
@@ -141,7 +151,10 @@ def test_a_valid_phone_is_kept(client, db, smtp, bound, phone):
 
 @pytest.mark.parametrize(
     "changes, message",
-    [({"username": "acme_owner"}, "该用户名在此站点已被使用"), ({"email": "acme_owner@acme.example"}, "该邮箱在此站点已注册")],
+    [
+        ({"username": "acme_owner"}, "该用户名在此站点已被使用"),
+        ({"email": "acme_owner@acme.example"}, "该邮箱在此站点已注册"),
+    ],
 )
 def test_a_username_or_email_taken_on_the_site_creates_nothing(client, db, smtp, bound, changes, message):
     page = text_of(create_registering(client, smtp, **changes))

@@ -1,8 +1,10 @@
 """Guance Commercial Edition activation through the Alibaba Cloud Marketplace."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event

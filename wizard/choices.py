@@ -1,4 +1,5 @@
 """The product's fixed vocabularies: sites, workspace languages and styles."""
+
 from __future__ import annotations
 
 from wtforms.fields.choices import SelectChoice
@@ -24,7 +25,7 @@ class Endonym(str):
 
     lang: str
 
-    def __new__(cls, name: str, lang: str) -> "Endonym":
+    def __new__(cls, name: str, lang: str) -> Endonym:
         endonym = super().__new__(cls, name)
         endonym.lang = lang
         return endonym
@@ -60,5 +61,7 @@ INSTANCE_STATUSES = ("active", "expired", "released")
 
 def choices(vocabulary: dict) -> list[SelectChoice]:
     """Options for a WTForms SelectField or RadioField, in the vocabulary's order."""
-    return [SelectChoice(value, label, render_kw={"lang": label.lang} if isinstance(label, Endonym) else {})
-            for value, label in vocabulary.items()]
+    return [
+        SelectChoice(value, label, render_kw={"lang": label.lang} if isinstance(label, Endonym) else {})
+        for value, label in vocabulary.items()
+    ]

@@ -1,4 +1,5 @@
 """Command-line tools: `flask demo seed` and `flask serve` (what `make run` starts)."""
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def seed() -> None:
         click.echo(f"  aliUid {ali_uid}  {name}")
     click.echo("Guance side (site 中国区1（杭州）):")
     for login in logins:
-        click.echo(f"  {login.kind:<24} {login.username:<20} {login.email:<30} password {login.password}  ({login.note})")
+        click.echo(
+            f"  {login.kind:<24} {login.username:<20} {login.email:<30} password {login.password}  ({login.note})"
+        )
 
 
 @spi.command("sign")
@@ -60,10 +63,19 @@ def serve(port: int, workers: int, threads: int) -> None:
         environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port))
         click.echo(f"SMTP sink on 127.0.0.1:{mail_port}; messages at http://127.0.0.1:{port}/dev/mail")
     command = [
-        sys.executable, "-m", "gunicorn", "wsgi:app",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", str(threads),
-        "--access-logfile", "-", "--no-control-socket",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "wsgi:app",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--access-logfile",
+        "-",
+        "--no-control-socket",
     ]
     gunicorn = subprocess.Popen(command, env=environ)
     try:

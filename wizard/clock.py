@@ -1,8 +1,9 @@
 """The one source of "now" (UTC, timezone-aware), so tests can move the clock."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

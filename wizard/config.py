@@ -1,9 +1,11 @@
 """Settings in three layers: these defaults, then the environment, then the mapping given to create_app."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -134,7 +136,7 @@ def database_uri(url: str) -> str:
     """Accept the usual postgres:// and postgresql:// spellings and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -3,6 +3,7 @@
 Both functions raise what smtplib raises (OSError, smtplib.SMTPException) when the server is
 down, refuses, or stays silent: callers decide what the user sees.
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -1,4 +1,5 @@
 """Styled error pages: a clear sentence in the page's language, never a stack trace."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template

@@ -1,4 +1,5 @@
 """Flask extensions, created once here and bound to an application in create_app."""
+
 from __future__ import annotations
 
 import smtplib

@@ -3,6 +3,7 @@
 The session is only a cursor: it carries the signed marketplace login (and, later, ids of what
 was verified); every page asks this module where the user really is, from the database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -121,8 +122,9 @@ def load_activation(login: MarketplaceLogin) -> Activation | None:
         return None
     instance, binding, registration = row
     # A registration matters only until the Aliyun account is bound (see Activation.entry_endpoint).
-    return Activation(login=login, instance=instance, binding=binding,
-                      registration=registration if binding is None else None)
+    return Activation(
+        login=login, instance=instance, binding=binding, registration=registration if binding is None else None
+    )
 
 
 def entry_url(login: MarketplaceLogin) -> str:
@@ -158,6 +160,7 @@ def wizard_page(*stages: Stage):
 
 
 # ---- The registration path: R1 基本信息, R2 企业信息, R3 选择开通方式 ----
+
 
 class RegisterStep(IntEnum):
     """How far the registration of an unbound Aliyun account is; the values number REGISTER_STEPS."""

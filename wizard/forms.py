@@ -1,4 +1,5 @@
 """All WTForms forms of the flow, with messages in the page's language."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -106,9 +107,12 @@ def lower(value):
 
 def new_username_field() -> StringField:
     return StringField(
-        _l("用户名"), filters=[lower],
-        validators=[DataRequired(message=_l("请输入用户名")),
-                    Regexp(USERNAME_PATTERN, message=_l("用户名为 3–32 位，以字母开头，可包含字母、数字、_ . -"))],
+        _l("用户名"),
+        filters=[lower],
+        validators=[
+            DataRequired(message=_l("请输入用户名")),
+            Regexp(USERNAME_PATTERN, message=_l("用户名为 3–32 位，以字母开头，可包含字母、数字、_ . -")),
+        ],
         render_kw={"autocomplete": "username"},
     )
 
@@ -122,14 +126,19 @@ def password_strength(_form, field) -> None:
 def new_password_fields() -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         _l("登录密码"),
-        validators=[DataRequired(message=_l("请输入登录密码")), Length(max=128, message=_l("密码不能超过 128 位")),
-                    password_strength],
+        validators=[
+            DataRequired(message=_l("请输入登录密码")),
+            Length(max=128, message=_l("密码不能超过 128 位")),
+            password_strength,
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("确认密码"),
-        validators=[DataRequired(message=_l("请再次输入登录密码")),
-                    EqualTo("password", message=_l("两次输入的密码不一致"))],
+        validators=[
+            DataRequired(message=_l("请再次输入登录密码")),
+            EqualTo("password", message=_l("两次输入的密码不一致")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     return password, confirm
@@ -139,9 +148,15 @@ def phone_field(required: bool = False) -> StringField:
     """Mainland mobile numbers (11 digits) or an international number written +<country code>…"""
     presence = DataRequired(message=_l("请输入手机号")) if required else Optional()
     return StringField(
-        _l("手机号"), filters=[code_digits],
-        validators=[presence, Regexp(r"^(1[3-9][0-9]{9}|\+[1-9][0-9]{7,14})$",
-                                     message=_l("请输入有效的手机号，如 13800138000 或 +85261234567"))],
+        _l("手机号"),
+        filters=[code_digits],
+        validators=[
+            presence,
+            Regexp(
+                r"^(1[3-9][0-9]{9}|\+[1-9][0-9]{7,14})$",
+                message=_l("请输入有效的手机号，如 13800138000 或 +85261234567"),
+            ),
+        ],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
 
@@ -155,25 +170,37 @@ def agreement_field() -> BooleanField:
 
 def workspace_name_field() -> StringField:
     return StringField(
-        _l("工作空间名称"), filters=[strip],
-        validators=[DataRequired(message=_l("请输入工作空间名称")),
-                    Length(max=64, message=_l("工作空间名称不能超过 64 个字符"))],
+        _l("工作空间名称"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("请输入工作空间名称")),
+            Length(max=64, message=_l("工作空间名称不能超过 64 个字符")),
+        ],
     )
 
 
 def workspace_language_field() -> RadioField:
-    return RadioField(_l("工作空间语言"), choices=choices(WORKSPACE_LANGUAGES), default="zh",
-                      validators=[InputRequired(message=_l("请选择工作空间语言"))])
+    return RadioField(
+        _l("工作空间语言"),
+        choices=choices(WORKSPACE_LANGUAGES),
+        default="zh",
+        validators=[InputRequired(message=_l("请选择工作空间语言"))],
+    )
 
 
 def workspace_style_field() -> SelectField:
-    return SelectField(_l("工作空间风格"), choices=choices(WORKSPACE_STYLES), default="default",
-                       validators=[InputRequired(message=_l("请选择工作空间风格"))])
+    return SelectField(
+        _l("工作空间风格"),
+        choices=choices(WORKSPACE_STYLES),
+        default="default",
+        validators=[InputRequired(message=_l("请选择工作空间风格"))],
+    )
 
 
-def site_field(label=_l("站点")) -> SelectField:
-    return SelectField(label, choices=choices(SITES), default="cn1",
-                       validators=[InputRequired(message=_l("请选择站点"))])
+def site_field(label=None) -> SelectField:
+    return SelectField(
+        label or _l("站点"), choices=choices(SITES), default="cn1", validators=[InputRequired(message=_l("请选择站点"))]
+    )
 
 
 def placed_here(field: UnboundField) -> UnboundField:
@@ -183,6 +210,7 @@ def placed_here(field: UnboundField) -> UnboundField:
 
 
 # ---- The bind path: B0-B2c ----
+
 
 class SiteForm(FlaskForm):
     """B0's 站点 selector: the site of workspaces created later."""
@@ -200,8 +228,9 @@ class GuideForm(FlaskForm):
 class BindBillingForm(CodeFieldsMixin, FlaskForm):
     """B1 绑定费用中心账号: the account's username, proved by a code sent to its email."""
 
-    username = StringField(_l("用户名"), filters=[lower], validators=username_validators(),
-                           render_kw={"autocomplete": "username"})
+    username = StringField(
+        _l("用户名"), filters=[lower], validators=username_validators(), render_kw={"autocomplete": "username"}
+    )
     submit = SubmitField(_l("绑定"))
 
 
@@ -217,8 +246,13 @@ class ExistingAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
     name = workspace_name_field()
     language = workspace_language_field()
     style = workspace_style_field()
-    email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(),
-                        description=_l("注册观测云账号时使用的邮箱"), render_kw={"autocomplete": "email"})
+    email = StringField(
+        _l("邮箱"),
+        filters=[strip],
+        validators=email_validators(),
+        description=_l("注册观测云账号时使用的邮箱"),
+        render_kw={"autocomplete": "email"},
+    )
     code = placed_here(CodeFieldsMixin.code)
     agreement = agreement_field()
     submit = SubmitField(_l("创建"))
@@ -240,21 +274,33 @@ class NewAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
 
 # ---- L1 ----
 
+
 class LoginForm(FlaskForm):
     site = site_field()
-    username = StringField(_l("用户名"), filters=[lower], validators=[DataRequired(message=_l("请输入用户名"))],
-                           render_kw={"autocomplete": "username"})
-    password = PasswordField(_l("密码"), validators=[DataRequired(message=_l("请输入密码"))],
-                             render_kw={"autocomplete": "current-password"})
+    username = StringField(
+        _l("用户名"),
+        filters=[lower],
+        validators=[DataRequired(message=_l("请输入用户名"))],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("密码"), validators=[DataRequired(message=_l("请输入密码"))], render_kw={"autocomplete": "current-password"}
+    )
     submit = SubmitField(_l("登录"))
 
 
 # ---- The registration path: R1-R3 ----
 
+
 def optional_choice_field(label, vocabulary: dict) -> SelectField:
     """A select that may stay at 请选择 (stored as None)."""
-    return SelectField(label, choices=[SelectChoice("", _l("请选择")), *choices(vocabulary)], default="",
-                       filters=[lambda value: value or None], validators=[Optional()])
+    return SelectField(
+        label,
+        choices=[SelectChoice("", _l("请选择")), *choices(vocabulary)],
+        default="",
+        filters=[lambda value: value or None],
+        validators=[Optional()],
+    )
 
 
 class RegisterBasicForm(CodeFieldsMixin, FlaskForm):
@@ -273,14 +319,19 @@ class RegisterCompanyForm(FlaskForm):
     """R2 企业信息: the company name, 更多信息 (optional), the agreement; 注册 creates the Guance account."""
 
     company_name = StringField(
-        _l("企业名称"), filters=[strip],
-        validators=[DataRequired(message=_l("请输入企业名称")), Length(max=128, message=_l("企业名称不能超过 128 个字符"))],
+        _l("企业名称"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("请输入企业名称")),
+            Length(max=128, message=_l("企业名称不能超过 128 个字符")),
+        ],
         render_kw={"autocomplete": "organization"},
     )
     industry = optional_choice_field(_l("所属行业"), INDUSTRIES)
     company_size = optional_choice_field(_l("企业规模"), COMPANY_SIZES)
     contact_name = StringField(
-        _l("联系人姓名"), filters=[strip, lambda value: value or None],
+        _l("联系人姓名"),
+        filters=[strip, lambda value: value or None],
         validators=[Optional(), Length(max=64, message=_l("联系人姓名不能超过 64 个字符"))],
         render_kw={"autocomplete": "name"},
     )
@@ -291,8 +342,12 @@ class RegisterCompanyForm(FlaskForm):
 class RegisterActivationForm(FlaskForm):
     """R3 选择开通方式: 阿里云市场开通, the workspace, and whether to create the billing-center account."""
 
-    method = RadioField(_l("开通方式"), choices=choices({"aliyun": _l("阿里云市场开通")}), default="aliyun",
-                        validators=[InputRequired(message=_l("请选择开通方式"))])
+    method = RadioField(
+        _l("开通方式"),
+        choices=choices({"aliyun": _l("阿里云市场开通")}),
+        default="aliyun",
+        validators=[InputRequired(message=_l("请选择开通方式"))],
+    )
     workspace_name = workspace_name_field()
     workspace_language = workspace_language_field()
     workspace_style = workspace_style_field()

@@ -5,6 +5,7 @@ attribute on the benchmark machine); a wizard page renders 20 to 60 attributes, 
 a tenth of B1's time. This writes the same text with an f-string and `escape`.
 tests/test_html_attributes.py holds it to WTForms' own output.
 """
+
 from __future__ import annotations
 
 from markupsafe import Markup, escape

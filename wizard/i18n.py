@@ -4,6 +4,7 @@ Flask-Babel resolves domain, locale and catalog on every call (~35 µs); a page 
 strings (labels, choices, messages), so these resolve the catalog once and then cost a dict lookup.
 Same meaning as Flask-Babel's functions of the same names.
 """
+
 from __future__ import annotations
 
 from babel.support import NullTranslations

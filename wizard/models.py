@@ -1,8 +1,8 @@
 """The Guance side's data. The marketplace simulator keeps its own tables in blueprints/market."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -36,14 +36,14 @@ class GuanceAccount(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(256))
-    phone: Mapped[Optional[str]] = mapped_column(String(32))
-    company_name: Mapped[Optional[str]] = mapped_column(String(128))
-    industry: Mapped[Optional[str]] = mapped_column(String(64))
-    company_size: Mapped[Optional[str]] = mapped_column(String(32))
-    contact_name: Mapped[Optional[str]] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    company_name: Mapped[str | None] = mapped_column(String(128))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    company_size: Mapped[str | None] = mapped_column(String(32))
+    contact_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
 
-    memberships: Mapped[list["WorkspaceMember"]] = relationship(back_populates="account")
+    memberships: Mapped[list[WorkspaceMember]] = relationship(back_populates="account")
 
 
 class BillingAccount(db.Model):
@@ -57,8 +57,8 @@ class BillingAccount(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = created_at_column()
 
-    workspaces: Mapped[list["Workspace"]] = relationship(back_populates="billing_account")
-    cloud_bindings: Mapped[list["CloudAccountBinding"]] = relationship(back_populates="billing_account")
+    workspaces: Mapped[list[Workspace]] = relationship(back_populates="billing_account")
+    cloud_bindings: Mapped[list[CloudAccountBinding]] = relationship(back_populates="billing_account")
 
 
 class CloudAccountBinding(db.Model):
@@ -84,13 +84,13 @@ class Workspace(db.Model):
     site: Mapped[str] = mapped_column(String(8))
     owner_account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id"), index=True)
     # None: settled by Guance directly, without a billing-center account.
-    billing_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("billing_account.id"), index=True)
+    billing_account_id: Mapped[int | None] = mapped_column(ForeignKey("billing_account.id"), index=True)
     created_at: Mapped[datetime] = created_at_column()
 
     owner: Mapped[GuanceAccount] = relationship()
-    billing_account: Mapped[Optional[BillingAccount]] = relationship(back_populates="workspaces")
-    members: Mapped[list["WorkspaceMember"]] = relationship(back_populates="workspace", cascade="all, delete-orphan")
-    instances: Mapped[list["MarketplaceInstance"]] = relationship(back_populates="workspace")
+    billing_account: Mapped[BillingAccount | None] = relationship(back_populates="workspaces")
+    members: Mapped[list[WorkspaceMember]] = relationship(back_populates="workspace", cascade="all, delete-orphan")
+    instances: Mapped[list[MarketplaceInstance]] = relationship(back_populates="workspace")
 
 
 class WorkspaceMember(db.Model):
@@ -98,8 +98,9 @@ class WorkspaceMember(db.Model):
 
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
     # Indexed on its own: the key starts with workspace_id, and the console looks up by account.
-    account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("guance_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     role: Mapped[str] = mapped_column(String(16), default="owner")
     created_at: Mapped[datetime] = created_at_column()
 
@@ -133,16 +134,16 @@ class MarketplaceInstance(db.Model):
     product_code: Mapped[str] = mapped_column(String(64))
     sku_id: Mapped[str] = mapped_column(String(64))
     trial: Mapped[bool] = mapped_column(default=False)
-    expires_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
     status: Mapped[str] = mapped_column(String(16), default="active")
     # Indexed for Workspace.instances (B2, the console): the partial unique index above serves only live rows.
-    workspace_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workspace.id"), index=True)
-    bound_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
-    released_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id"), index=True)
+    bound_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    released_at: Mapped[datetime | None] = mapped_column(Timestamp())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
 
-    workspace: Mapped[Optional[Workspace]] = relationship(back_populates="instances")
+    workspace: Mapped[Workspace | None] = relationship(back_populates="instances")
 
 
 class SsoNonce(db.Model):
@@ -197,9 +198,9 @@ class VerificationCode(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(Timestamp())
-    delivered_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
-    consumed_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
-    voided_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    consumed_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    voided_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
 class RegistrationDraft(db.Model):
@@ -233,12 +234,12 @@ class MarketplaceRegistration(db.Model):
     ali_uid: Mapped[str] = mapped_column(String(32), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id", ondelete="CASCADE"), unique=True)
     # The workspace R3 created; set together with completed_at.
-    workspace_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workspace.id", ondelete="SET NULL"))
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
-    completed_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
     account: Mapped[GuanceAccount] = relationship()
-    workspace: Mapped[Optional[Workspace]] = relationship()
+    workspace: Mapped[Workspace | None] = relationship()
 
     @property
     def completed(self) -> bool:

@@ -7,6 +7,7 @@ scale-out run) or corrupts the threading module's bookkeeping. Fixed upstream in
 alisaifee/limits#352, not yet released. Defining this class registers it for the `memory`
 scheme in place of the original, so `RATELIMIT_STORAGE_URI=memory://` gets it.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Response headers every page carries, input no page can use, and the Flask-Login account loader."""
+
 from __future__ import annotations
 
 from flask import Response, abort, current_app, request
@@ -43,8 +44,11 @@ def add_security_headers(response: Response) -> Response:
 def _usable(path: str, *fields) -> bool:
     """No NUL in the path, nor in any name or value (repeated ones included), and every name there:
     a hostile multipart body can leave one None, which Flask-WTF's CSRF check fails on with a 500."""
-    return "\x00" not in path and all(name is not None and "\x00" not in f"{name}{value}"
-                                       for multidict in fields for name, value in multidict.items(multi=True))
+    return "\x00" not in path and all(
+        name is not None and "\x00" not in f"{name}{value}"
+        for multidict in fields
+        for name, value in multidict.items(multi=True)
+    )
 
 
 def refuse_unusable_input() -> None:

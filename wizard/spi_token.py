@@ -3,12 +3,13 @@
 Take every parameter except `token` (URL-decoded values), sort by name, join as `k=v&k=v`,
 append `&key=<ISV key>`, MD5, lower-case hex. Signed over whatever parameters arrive.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 

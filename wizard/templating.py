@@ -1,4 +1,5 @@
 """What every template can use: the current language, the site names, the language switch."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

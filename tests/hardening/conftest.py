@@ -3,6 +3,7 @@
 Every test module here sets `pytestmark = pytest.mark.hardening` and `CATEGORY` (see tally.py);
 the summary of cases and failures per category is printed at the end of the run.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -50,6 +51,7 @@ def module_database(request, tmp_path_factory):
 
 
 # ---- Figures ----
+
 
 def _category(item) -> str | None:
     return getattr(item.module, "CATEGORY", None) if item.get_closest_marker("hardening") else None

@@ -2,6 +2,7 @@
 
 Every arrangement uses a new Aliyun account and new names, so many states can share one database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -99,8 +100,14 @@ class Flow:
         return self.sink.last_code(recipient)
 
     def basic_info(self, n: int) -> dict:
-        return {"site": "cn1", "username": f"corp{n}", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                "email": f"ops{n}@corp.example", "phone": "13800138000"}
+        return {
+            "site": "cn1",
+            "username": f"corp{n}",
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "email": f"ops{n}@corp.example",
+            "phone": "13800138000",
+        }
 
     def register_company(self) -> Arranged:
         client, uid, instance_id = self.arrive()
@@ -115,8 +122,13 @@ class Flow:
         arranged = self.register_company()
         response = submit(arranged.client, "/register/company", {"company_name": "测试公司", "agreement": "y"})
         assert response.headers.get("Location") == "/register/activation"
-        return self.finish("register_activation", arranged.client, ali_uid=arranged.ali_uid,
-                           instance_id=arranged.instance_id, context=arranged.context)
+        return self.finish(
+            "register_activation",
+            arranged.client,
+            ali_uid=arranged.ali_uid,
+            instance_id=arranged.instance_id,
+            context=arranged.context,
+        )
 
     def billing_account(self, workspaces=("生产环境", "测试环境")) -> dict:
         """A billing-center account with `workspaces`, all owned by one Guance account on cn1."""
@@ -124,18 +136,23 @@ class Flow:
         names = {"username": f"billing{n}", "email": f"billing{n}@acme.example", "owner": f"owner{n}"}
         with self.app.app_context():
             billing = BillingAccount(username=names["username"], email=names["email"], password_hash=QUICK_HASH)
-            owner = GuanceAccount(site="cn1", username=names["owner"], email=f"{names['owner']}@acme.example",
-                                  password_hash=QUICK_HASH)
+            owner = GuanceAccount(
+                site="cn1", username=names["owner"], email=f"{names['owner']}@acme.example", password_hash=QUICK_HASH
+            )
             for name in workspaces:
-                workspace = Workspace(name=f"{name}{n}", language="zh", style="ops", site="cn1", owner=owner,
-                                      billing_account=billing)
+                workspace = Workspace(
+                    name=f"{name}{n}", language="zh", style="ops", site="cn1", owner=owner, billing_account=billing
+                )
                 workspace.members.append(WorkspaceMember(account=owner))
                 _db.session.add(workspace)
             _db.session.add_all([billing, owner])
             _db.session.commit()
             names["id"] = billing.id
-            names["workspaces"] = list(_db.session.scalars(
-                select(Workspace.id).filter_by(billing_account_id=billing.id).order_by(Workspace.id)))
+            names["workspaces"] = list(
+                _db.session.scalars(
+                    select(Workspace.id).filter_by(billing_account_id=billing.id).order_by(Workspace.id)
+                )
+            )
             _db.session.remove()
         return names
 
@@ -161,15 +178,21 @@ class Flow:
         workspace = arranged.context["workspaces"][0]
         response = arranged.client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": arranged.token})
         assert response.status_code == 302
-        return self.finish("activated", arranged.client, ali_uid=arranged.ali_uid,
-                           instance_id=arranged.instance_id, context=arranged.context)
+        return self.finish(
+            "activated",
+            arranged.client,
+            ali_uid=arranged.ali_uid,
+            instance_id=arranged.instance_id,
+            context=arranged.context,
+        )
 
     def guance_account(self, site="cn1") -> dict:
         n = self.serial()
         account = {"site": site, "username": f"user{n}", "email": f"user{n}@acme.example", "password": PASSWORD}
         with self.app.app_context():
-            _db.session.add(GuanceAccount(site=site, username=account["username"], email=account["email"],
-                                          password_hash=QUICK_HASH))
+            _db.session.add(
+                GuanceAccount(site=site, username=account["username"], email=account["email"], password_hash=QUICK_HASH)
+            )
             _db.session.commit()
             _db.session.remove()
         return account

@@ -1,15 +1,63 @@
 """Hostile values for Hypothesis: any Unicode, NUL, unpaired surrogates, bidi marks, emoji, ~100k strings."""
+
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
 NASTY = [
-    "", " ", "\x00", "a\x00b", "\x00" * 8, "\u202e", "\u200f", "\u202eevil\u202c", "\u200b", "\ufeff", "\ufffd",
-    "😀", "👩‍👩‍👧‍👦", "𝕏𝔂𝔃", "İ", "ß", "ﬀ", "Ω", "\r\n", "\n", "\t", "\x7f", "\x1b[31m", "\u2028", "\u3000",
-    "０１２３４５", "١٢٣٤٥٦", "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' OR '1'='1",
-    "'; DROP TABLE guance_account; --", "{{ 7*7 }}", "${7*7}", "%00", "%s%s%s%n", "../../etc/passwd", "\\",
-    "//evil.example", "javascript:alert(1)", "null", "None", "true", "false", "[]", "{}", "0", "-1", "1e309",
-    "NaN", "99999999999999999999999999", "\ud800", "a\udfffb", "\udbff\udfff",
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\x00" * 8,
+    "\u202e",
+    "\u200f",
+    "\u202eevil\u202c",
+    "\u200b",
+    "\ufeff",
+    "\ufffd",
+    "😀",
+    "👩‍👩‍👧‍👦",
+    "𝕏𝔂𝔃",
+    "İ",
+    "ß",
+    "ﬀ",
+    "Ω",
+    "\r\n",
+    "\n",
+    "\t",
+    "\x7f",
+    "\x1b[31m",
+    "\u2028",
+    "\u3000",
+    "０１２３４５",
+    "١٢٣٤٥٦",
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "' OR '1'='1",
+    "'; DROP TABLE guance_account; --",
+    "{{ 7*7 }}",
+    "${7*7}",
+    "%00",
+    "%s%s%s%n",
+    "../../etc/passwd",
+    "\\",
+    "//evil.example",
+    "javascript:alert(1)",
+    "null",
+    "None",
+    "true",
+    "false",
+    "[]",
+    "{}",
+    "0",
+    "-1",
+    "1e309",
+    "NaN",
+    "99999999999999999999999999",
+    "\ud800",
+    "a\udfffb",
+    "\udbff\udfff",
 ]
 
 # Lone surrogates (sent as their invalid UTF-8 bytes, see support.encode).
@@ -21,8 +69,11 @@ def _repeat_to(seed: str, length: int) -> str:
 
 
 # Very long values, up to about 100k characters (built by repetition: drawing each one is slow).
-long_text = st.builds(_repeat_to, st.text(min_size=1, max_size=6) | st.sampled_from(["a", "😀", "\x00", "字"]),
-                      st.integers(min_value=1_000, max_value=100_000))
+long_text = st.builds(
+    _repeat_to,
+    st.text(min_size=1, max_size=6) | st.sampled_from(["a", "😀", "\x00", "字"]),
+    st.integers(min_value=1_000, max_value=100_000),
+)
 
 
 def hostile(max_length: int) -> st.SearchStrategy[str]:

@@ -1,4 +1,5 @@
 """What every hardening test checks: rows, consistency, clean answers; and how hostile requests are built."""
+
 from __future__ import annotations
 
 import os
@@ -17,12 +18,17 @@ CI = os.environ.get("CI") == "1"
 def fuzz_settings(max_examples: int) -> settings:
     """Explicit and bounded; in CI derandomized (the same examples every run) and without an example store."""
     return settings(
-        max_examples=max_examples, deadline=None, derandomize=CI, database=None if CI else settings.default.database,
-        suppress_health_check=list(HealthCheck), print_blob=True,
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=CI,
+        database=None if CI else settings.default.database,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
     )
 
 
 # ---- The database: row counts, and rules that hold whatever happened ----
+
 
 def table_names(app) -> list[str]:
     with app.app_context():
@@ -34,7 +40,7 @@ def row_counts(app) -> dict[str, int]:
     names = table_names(app)
     query = "SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
     with app.app_context(), _db.engine.connect() as connection:
-        return dict(zip(names, connection.execute(text(query)).one()))
+        return dict(zip(names, connection.execute(text(query)).one(), strict=True))
 
 
 def changed_tables(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -43,24 +49,30 @@ def changed_tables(before: dict[str, int], after: dict[str, int]) -> dict[str, t
 
 # Each query counts rows that break a rule no request may break, whatever it sent.
 INVARIANTS = {
-    "a verification code left half-sent (neither delivered nor voided)":
-        "SELECT count(*) FROM verification_code WHERE delivered_at IS NULL AND voided_at IS NULL",
-    "a workspace whose owner is not its member":
+    "a verification code left half-sent (neither delivered nor voided)": (
+        "SELECT count(*) FROM verification_code WHERE delivered_at IS NULL AND voided_at IS NULL"
+    ),
+    "a workspace whose owner is not its member": (
         "SELECT count(*) FROM workspace w WHERE NOT EXISTS (SELECT 1 FROM workspace_member m "
-        "WHERE m.workspace_id = w.id AND m.account_id = w.owner_account_id)",
-    "a completed registration without its workspace":
-        "SELECT count(*) FROM marketplace_registration WHERE completed_at IS NOT NULL AND workspace_id IS NULL",
-    "an instance bound to a workspace its Aliyun account does not settle through":
+        "WHERE m.workspace_id = w.id AND m.account_id = w.owner_account_id)"
+    ),
+    "a completed registration without its workspace": (
+        "SELECT count(*) FROM marketplace_registration WHERE completed_at IS NOT NULL AND workspace_id IS NULL"
+    ),
+    "an instance bound to a workspace its Aliyun account does not settle through": (
         "SELECT count(*) FROM marketplace_instance i JOIN workspace w ON w.id = i.workspace_id "
         "LEFT JOIN cloud_account_binding b ON b.ali_uid = i.ali_uid "
         "WHERE b.billing_account_id IS NULL OR w.billing_account_id IS NULL "
-        "OR b.billing_account_id != w.billing_account_id",
-    "a workspace settled through two live instances":
+        "OR b.billing_account_id != w.billing_account_id"
+    ),
+    "a workspace settled through two live instances": (
         "SELECT count(*) FROM (SELECT workspace_id FROM marketplace_instance WHERE workspace_id IS NOT NULL "
-        "AND status != 'released' GROUP BY workspace_id HAVING count(*) > 1) AS doubled",
-    "a marketplace order shown as opened whose instance the Guance side does not know":
+        "AND status != 'released' GROUP BY workspace_id HAVING count(*) > 1) AS doubled"
+    ),
+    "a marketplace order shown as opened whose instance the Guance side does not know": (
         "SELECT count(*) FROM market_order o WHERE o.status != 'pending' AND NOT EXISTS "
-        "(SELECT 1 FROM marketplace_instance i WHERE i.instance_id = o.instance_id)",
+        "(SELECT 1 FROM marketplace_instance i WHERE i.instance_id = o.instance_id)"
+    ),
 }
 
 
@@ -68,7 +80,7 @@ def inconsistencies(app) -> list[str]:
     query = "SELECT " + ", ".join(f"({sql})" for sql in INVARIANTS.values())
     with app.app_context(), _db.engine.connect() as connection:
         found = connection.execute(text(query)).one()
-    return [f"{rule}: {count}" for rule, count in zip(INVARIANTS, found) if count]
+    return [f"{rule}: {count}" for rule, count in zip(INVARIANTS, found, strict=True) if count]
 
 
 def assert_consistent(app) -> None:
@@ -78,8 +90,10 @@ def assert_consistent(app) -> None:
 
 # ---- Answers ----
 
-LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|sqlalchemy\.|psycopg\.|werkzeug\.exceptions|"
-                   r"Werkzeug Debugger|DataError|OperationalError|IntegrityError")
+LEAKS = re.compile(
+    r"Traceback \(most recent call last\)|File \"/|sqlalchemy\.|psycopg\.|werkzeug\.exceptions|"
+    r"Werkzeug Debugger|DataError|OperationalError|IntegrityError"
+)
 
 
 def assert_clean(response, *, allowed_statuses=None) -> str:
@@ -114,14 +128,17 @@ def assert_styled_error(response, status: int, title: str) -> str:
 
 # ---- Requests built by hand, so any character (even an unpaired surrogate) can be sent ----
 
+
 def encode(text: str) -> bytes:
     """UTF-8, with unpaired surrogates kept as their (invalid) three bytes: what a hostile client can send."""
     return text.encode("utf-8", "surrogatepass")
 
 
 def form_body(pairs: list[tuple[str, str]]) -> bytes:
-    return b"&".join(quote_from_bytes(encode(name), safe="").encode() + b"=" +
-                     quote_from_bytes(encode(value), safe="").encode() for name, value in pairs)
+    return b"&".join(
+        quote_from_bytes(encode(name), safe="").encode() + b"=" + quote_from_bytes(encode(value), safe="").encode()
+        for name, value in pairs
+    )
 
 
 def query_string(pairs: list[tuple[str, str]]) -> str:
@@ -132,6 +149,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 # ---- Clients ----
+
 
 def snapshot_cookies(client) -> dict:
     return dict(client._cookies)
@@ -148,6 +166,7 @@ def session_of(client) -> dict:
 
 # ---- Where a browser would go ----
 
+
 def browser_destination(location: str, page: str = "http://localhost/bind/billing") -> tuple[str, str]:
     """(scheme, host) a browser resolves a Location header to, WHATWG-style: leading and trailing
     C0 controls and spaces stripped, tabs and newlines removed, backslashes read as slashes."""
@@ -159,5 +178,7 @@ def browser_destination(location: str, page: str = "http://localhost/bind/billin
 
 def stays_on_site(location: str) -> bool:
     """On this site whether the page was served over HTTP or HTTPS (where "http:x" is another host)."""
-    return all(browser_destination(location, f"{scheme}://localhost/bind/billing") == (scheme, "localhost")
-               for scheme in ("http", "https"))
+    return all(
+        browser_destination(location, f"{scheme}://localhost/bind/billing") == (scheme, "localhost")
+        for scheme in ("http", "https")
+    )

@@ -4,6 +4,7 @@ A test counts each case it executes with `TALLY.case(category)` (a failure is an
 the block), or adds a batch it ran itself with `TALLY.add`. A hardening test that fails outside any
 counted case (a fixture, say) still adds one failure to its category (see conftest.py).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -60,8 +61,10 @@ class Tally:
             if not count.cases and not count.failures:
                 continue
             details = ", ".join(f"{amount} {what}" for what, amount in sorted(count.details.items()))
-            lines.append(f"{label:<{width}}  {count.cases:>6} cases, {count.failures} failures"
-                         + (f"  ({details})" if details else ""))
+            lines.append(
+                f"{label:<{width}}  {count.cases:>6} cases, {count.failures} failures"
+                + (f"  ({details})" if details else "")
+            )
         return lines
 
 

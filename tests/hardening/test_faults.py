@@ -4,6 +4,7 @@ Each fault must give a clear answer (a message on the page, the styled 503, or J
 never a 500 or a stack trace, leave nothing half-written, and let the customer carry on once the
 fault is gone.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,6 +56,7 @@ def code_status(page: str) -> str:
 
 # ---- SMTP down, SMTP silent: 获取验证码 on the real pages ----
 
+
 @pytest.fixture
 def mail_app(database, sink):
     app = build_app(database, sink)
@@ -68,22 +70,42 @@ def mail_pages(flow: Flow) -> list[tuple]:
     owner = flow.guance_account()
     basic = flow.basic_info(flow.serial())
     billing = flow.billing_account(workspaces=())
-    registering = {"name": "新空间", "language": "zh", "username": "newbie", "password": NEW_PASSWORD,
-                   "confirm": NEW_PASSWORD, "phone": "13800138000", "agreement": "y"}
+    registering = {
+        "name": "新空间",
+        "language": "zh",
+        "username": "newbie",
+        "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+        "phone": "13800138000",
+        "agreement": "y",
+    }
     return [
         ("/register/basic", unbound, "email", basic["email"], basic, ("username", "email", "phone")),
         ("/bind/billing", unbound, "username", billing["username"], {}, ("username",)),
         ("/bind/billing", unbound, "username", "nobody_at_all", {}, ("username",)),  # the same answer
-        ("/workspace/new?tab=existing", bound, "email", owner["email"], {"name": "新空间", "style": "ops"},
-         ("name", "email")),
-        ("/workspace/new?tab=register", bound, "email", "newbie@acme.example", registering,
-         ("name", "username", "email", "phone")),
+        (
+            "/workspace/new?tab=existing",
+            bound,
+            "email",
+            owner["email"],
+            {"name": "新空间", "style": "ops"},
+            ("name", "email"),
+        ),
+        (
+            "/workspace/new?tab=register",
+            bound,
+            "email",
+            "newbie@acme.example",
+            registering,
+            ("name", "username", "email", "phone"),
+        ),
     ]
 
 
 @pytest.mark.parametrize("fault", ["down", "silent"])
-def test_mail_down_or_silent_gives_the_message_keeps_the_input_and_writes_nothing(mail_app, sink, silent_smtp_port,
-                                                                                  fault):
+def test_mail_down_or_silent_gives_the_message_keeps_the_input_and_writes_nothing(
+    mail_app, sink, silent_smtp_port, fault
+):
     flow = Flow(mail_app, sink)
     mail = mail_app.extensions["mail"]
     for page, arranged, source, identifier, typed, kept in mail_pages(flow):
@@ -115,13 +137,17 @@ def test_mail_down_answers_the_json_endpoint_with_503_and_its_message(mail_app, 
     mail_app.extensions["mail"].port = free_port()
     for purpose, identifier in (("register", "ops@corp.example"), ("bind_billing", "nobody_at_all")):
         with TALLY.case(CATEGORY):
-            response = arranged.client.post("/codes/send", data={"purpose": purpose, "identifier": identifier},
-                                            headers={"X-CSRFToken": arranged.token})
+            response = arranged.client.post(
+                "/codes/send",
+                data={"purpose": purpose, "identifier": identifier},
+                headers={"X-CSRFToken": arranged.token},
+            )
             assert response.status_code == 503
             assert response.get_json() == {"ok": False, "message": SEND_FAILED, "retry_after": None}
 
 
 # ---- PostgreSQL stopped and started again in the middle of a flow ----
+
 
 @pytest.fixture(scope="module")
 def own_cluster():
@@ -157,22 +183,41 @@ def while_down(app, client, token: str) -> list[tuple[str, object, set]]:
         ("home page", lambda: client.get("/"), {200}),
         ("a static file", lambda: client.get("/static/css/app.css"), {200}),
         ("the login page", lambda: client.get("/login/pwd"), {200}),
-        ("the language switch", lambda: client.post("/language", data={"lang": "zh", "csrf_token": token,
-                                                                       "next": "/register/company"}), {302}),
+        (
+            "the language switch",
+            lambda: client.post("/language", data={"lang": "zh", "csrf_token": token, "next": "/register/company"}),
+            {302},
+        ),
         ("R2, opened", lambda: client.get("/register/company"), {503}),
-        ("R2, sent", lambda: client.post("/register/company", data={"company_name": "测试公司", "agreement": "y",
-                                                                    "csrf_token": token}), {503}),
+        (
+            "R2, sent",
+            lambda: client.post(
+                "/register/company", data={"company_name": "测试公司", "agreement": "y", "csrf_token": token}
+            ),
+            {503},
+        ),
         ("R1", lambda: client.get("/register/basic"), {503}),
         ("G1", lambda: client.get("/activate/"), {503}),
         ("B1", lambda: client.get("/bind/billing"), {503}),
         ("S1", lambda: client.get("/activate/success"), {503}),
         ("the marketplace", lambda: client.get("/market/"), {503}),
         ("已购买的服务", lambda: client.get("/market/instances"), {503}),
-        ("a login", lambda: client.post("/login/pwd", data={"site": "cn1", "username": "someone",
-                                                            "password": "Passw0rd1", "csrf_token": token}), {503}),
-        ("获取验证码 (JSON)", lambda: client.post("/codes/send", data={"purpose": "register",
-                                                                    "identifier": "ops@corp.example"},
-                                                headers={"X-CSRFToken": token}), {503}),
+        (
+            "a login",
+            lambda: client.post(
+                "/login/pwd", data={"site": "cn1", "username": "someone", "password": "Passw0rd1", "csrf_token": token}
+            ),
+            {503},
+        ),
+        (
+            "获取验证码 (JSON)",
+            lambda: client.post(
+                "/codes/send",
+                data={"purpose": "register", "identifier": "ops@corp.example"},
+                headers={"X-CSRFToken": token},
+            ),
+            {503},
+        ),
         ("the SPI", lambda: client.get(spi_call), {503}),
         ("免登", lambda: client.get(login_free_url(app, "biz-anything")), {503}),
         ("the development mailbox", lambda: client.get("/dev/mail/"), {200}),
@@ -210,13 +255,23 @@ def test_postgresql_stopped_mid_flow_gives_503_and_the_customer_carries_on(outag
         assert row_counts(outage_app) == before
         response = submit(client, "/register/company", {"company_name": "测试公司", "agreement": "y"})
         assert response.headers["Location"] == "/register/activation"
-        response = submit(client, "/register/activation", {"method": "aliyun", "workspace_name": "生产环境",
-                                                           "workspace_language": "zh", "workspace_style": "ops",
-                                                           "create_billing_account": "y", "agreement": "y"})
+        response = submit(
+            client,
+            "/register/activation",
+            {
+                "method": "aliyun",
+                "workspace_name": "生产环境",
+                "workspace_language": "zh",
+                "workspace_style": "ops",
+                "create_billing_account": "y",
+                "agreement": "y",
+            },
+        )
         assert response.headers["Location"] == "/activate/success"
         assert "开通成功" in text_of(client.get("/activate/success"))
-        login = submit(client, "/login/pwd", {"site": "cn1", "username": arranged.context["username"],
-                                              "password": NEW_PASSWORD})
+        login = submit(
+            client, "/login/pwd", {"site": "cn1", "username": arranged.context["username"], "password": NEW_PASSWORD}
+        )
         assert login.headers["Location"] == "/console/"
         assert "生产环境" in text_of(client.get("/console/"))
         assert_consistent(outage_app)
@@ -227,8 +282,14 @@ def test_postgresql_stopped_inside_a_step_leaves_nothing_of_it(outage_app, own_c
     """R3 writes four tables in one transaction; the database stops after the workspace is written."""
     flow = Flow(outage_app, sink)
     arranged = flow.register_activation()
-    data = {"method": "aliyun", "workspace_name": "生产环境", "workspace_language": "zh", "workspace_style": "ops",
-            "create_billing_account": "y", "agreement": "y"}
+    data = {
+        "method": "aliyun",
+        "workspace_name": "生产环境",
+        "workspace_language": "zh",
+        "workspace_style": "ops",
+        "create_billing_account": "y",
+        "agreement": "y",
+    }
     real_add_workspace = registration.add_workspace
 
     def add_workspace_then_stop(*args, **kwargs):
@@ -253,6 +314,7 @@ def test_postgresql_stopped_inside_a_step_leaves_nothing_of_it(outage_app, own_c
 
 # ---- The SPI out of the marketplace's reach ----
 
+
 def failing_transports(app) -> dict[str, httpx.BaseTransport]:
     """Ways the Guance side can fail the marketplace's createInstance."""
     real = httpx.WSGITransport(app=app)
@@ -264,8 +326,9 @@ def failing_transports(app) -> dict[str, httpx.BaseTransport]:
     return {
         "connection refused": httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused"))),
         "timeout": httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r))),
-        "503 in JSON": httpx.MockTransport(lambda r: httpx.Response(503, json={"success": False,
-                                                                              "code": "ServiceUnavailable"})),
+        "503 in JSON": httpx.MockTransport(
+            lambda r: httpx.Response(503, json={"success": False, "code": "ServiceUnavailable"})
+        ),
         "500 in HTML": httpx.MockTransport(lambda r: httpx.Response(500, text="<h1>Internal Server Error</h1>")),
         "200 without instanceId": httpx.MockTransport(lambda r: httpx.Response(200, json={"appInfo": {}})),
         "answered, but the answer lost": httpx.MockTransport(answered_but_lost),
@@ -295,10 +358,21 @@ def market_app(database, sink):
     dispose(app)
 
 
-@pytest.mark.parametrize("failure", ["connection refused", "timeout", "503 in JSON", "500 in HTML",
-                                     "200 without instanceId", "answered, but the answer lost", "a silent server"])
-def test_an_unreachable_spi_leaves_the_order_opening_and_it_is_retried_until_it_succeeds(market_app, sink,
-                                                                                         silent_smtp_port, failure):
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "connection refused",
+        "timeout",
+        "503 in JSON",
+        "500 in HTML",
+        "200 without instanceId",
+        "answered, but the answer lost",
+        "a silent server",
+    ],
+)
+def test_an_unreachable_spi_leaves_the_order_opening_and_it_is_retried_until_it_succeeds(
+    market_app, sink, silent_smtp_port, failure
+):
     app = market_app
     working = app.config["SPI_TRANSPORT"]
     if failure == "a silent server":  # a real socket that never answers: the simulator's timeout ends the wait
@@ -350,4 +424,3 @@ def test_lifecycle_calls_the_guance_side_cannot_take_change_nothing(market_app, 
     with TALLY.case(CATEGORY):
         submit(client, "/market/instances", action=f"/market/instances/{order_id}/release")
         assert order_of(app, order_id).status == "released"
-

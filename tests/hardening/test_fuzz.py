@@ -5,13 +5,14 @@ repeated or sent as files, bodies of the wrong type; with a valid CSRF token and
 wizard state the form belongs to. Never a 500 or a stack trace, and no table changes unless the
 request was legitimately accepted (then only the tables that step writes, and every invariant holds).
 """
+
 from __future__ import annotations
 
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from hypothesis import given
@@ -54,8 +55,10 @@ from .support import (
 )
 from .tally import TALLY
 
-pytestmark = [pytest.mark.hardening,
-              pytest.mark.parametrize("module_database", ["sqlite", "postgresql"], indirect=True, scope="module")]
+pytestmark = [
+    pytest.mark.hardening,
+    pytest.mark.parametrize("module_database", ["sqlite", "postgresql"], indirect=True, scope="module"),
+]
 CATEGORY = "fuzz"
 # Examples per route and state. PostgreSQL is production's database (and the stricter one: it
 # cannot even compare a NUL), so it gets the most; SQLite runs `make run` and the demo.
@@ -69,6 +72,7 @@ def examples(module_database) -> str:
 
 
 # ---- The application under fuzzing, and its states arranged once (again when a case moved them on) ----
+
 
 class States:
     def __init__(self, flow: Flow) -> None:
@@ -107,10 +111,12 @@ def foreign_token(states):
 
 # ---- What each POST route expects, where it belongs, and what a success may write ----
 
+
 def redirect_to(*paths: str, outcome: str = "moved") -> Callable:
     def accepted(response, body, arranged, app):
         location = response.headers.get("Location", "")
         return outcome if response.status_code == 302 and location.split("?")[0] in paths else None
+
     return accepted
 
 
@@ -133,6 +139,7 @@ def instance_bound(response, body, arranged, app):
 def either(*checks: Callable) -> Callable:
     def accepted(*args):
         return next((outcome for check in checks if (outcome := check(*args))), None)
+
     return accepted
 
 
@@ -159,8 +166,7 @@ class Route:
 def workspace_paths(arranged):
     ids = [str(i) for i in arranged.context.get("workspaces", [])]
     edges = [str(n) for n in (0, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 10**30)]  # the database's integer limits
-    segment = st.one_of(st.sampled_from(ids), st.sampled_from(edges), st.integers(0, 10**30).map(str),
-                        hostile_url_text)
+    segment = st.one_of(st.sampled_from(ids), st.sampled_from(edges), st.integers(0, 10**30).map(str), hostile_url_text)
     return segment.map(lambda s: "/bind/workspaces/" + _segment(s))
 
 
@@ -185,48 +191,107 @@ WORKSPACE_WRITES = frozenset({"guance_account", "workspace", "workspace_member",
 MARKET_WRITES = frozenset({"market_order", "marketplace_instance", "spi_call"})
 
 ROUTES = [
-    Route("/activate/", (ChoosePathForm,), ("unbound",), redirect_to("/register/basic", "/bind/billing", outcome="kept")),
-    Route("/register/basic", (RegisterBasicForm,), ("unbound", "register_company"),
-          either(redirect_to("/register/company"), code_sent), frozenset({"registration_draft", "verification_code"})),
-    Route("/register/company", (RegisterCompanyForm,), ("register_company",), redirect_to("/register/activation"),
-          frozenset({"guance_account", "marketplace_registration", "registration_draft"})),
-    Route("/register/activation", (RegisterActivationForm,), ("register_activation",),
-          redirect_to("/activate/success", "/register/finished"),
-          frozenset({"billing_account", "cloud_account_binding", "workspace", "workspace_member"})),
-    Route("/bind/billing", (BindBillingForm,), ("unbound",), either(redirect_to("/bind/workspaces"), code_sent),
-          frozenset({"cloud_account_binding", "verification_code"})),
-    Route("/bind/workspaces/<int:workspace_id>", (BindWorkspaceForm,), ("bound",), instance_bound,
-          path=workspace_paths),
+    Route(
+        "/activate/", (ChoosePathForm,), ("unbound",), redirect_to("/register/basic", "/bind/billing", outcome="kept")
+    ),
+    Route(
+        "/register/basic",
+        (RegisterBasicForm,),
+        ("unbound", "register_company"),
+        either(redirect_to("/register/company"), code_sent),
+        frozenset({"registration_draft", "verification_code"}),
+    ),
+    Route(
+        "/register/company",
+        (RegisterCompanyForm,),
+        ("register_company",),
+        redirect_to("/register/activation"),
+        frozenset({"guance_account", "marketplace_registration", "registration_draft"}),
+    ),
+    Route(
+        "/register/activation",
+        (RegisterActivationForm,),
+        ("register_activation",),
+        redirect_to("/activate/success", "/register/finished"),
+        frozenset({"billing_account", "cloud_account_binding", "workspace", "workspace_member"}),
+    ),
+    Route(
+        "/bind/billing",
+        (BindBillingForm,),
+        ("unbound",),
+        either(redirect_to("/bind/workspaces"), code_sent),
+        frozenset({"cloud_account_binding", "verification_code"}),
+    ),
+    Route(
+        "/bind/workspaces/<int:workspace_id>", (BindWorkspaceForm,), ("bound",), instance_bound, path=workspace_paths
+    ),
     Route("/bind/site", (SiteForm,), ("unbound", "bound", "activated"), any_redirect, fields=("next",)),
     Route("/bind/guide", (GuideForm,), ("anonymous", "unbound"), any_redirect, fields=("next",)),
-    Route("/workspace/new", (ExistingAccountWorkspaceForm, NewAccountWorkspaceForm), ("bound",),
-          either(redirect_to("/bind/workspaces"), code_sent), WORKSPACE_WRITES, query=("tab",)),
+    Route(
+        "/workspace/new",
+        (ExistingAccountWorkspaceForm, NewAccountWorkspaceForm),
+        ("bound",),
+        either(redirect_to("/bind/workspaces"), code_sent),
+        WORKSPACE_WRITES,
+        query=("tab",),
+    ),
     Route("/login/pwd", (LoginForm,), ("anonymous", "logged_in"), any_redirect, query=("next", "site")),
     Route("/logout", (), ("logged_in", "anonymous"), any_redirect),
     Route("/language", (), ("anonymous",), any_redirect, fields=("lang", "next")),
-    Route("/codes/send", (CodeRequestForm,), ("anonymous", "unbound"), json_ok, frozenset({"verification_code"}),
-          json=True),
+    Route(
+        "/codes/send",
+        (CodeRequestForm,),
+        ("anonymous", "unbound"),
+        json_ok,
+        frozenset({"verification_code"}),
+        json=True,
+    ),
     Route("/market/buyer", (SwitchBuyerForm,), ("buyer",), any_redirect),
     Route("/market/activate", (ActivateForm,), ("buyer",), any_redirect, MARKET_WRITES),
-    Route("/market/orders/<order_id>/retry", (ActionForm,), ("buyer",), any_redirect, MARKET_WRITES,
-          path=retry_paths),
-    Route("/market/instances/<order_id>/<operation>", (ActionForm,), ("buyer",), any_redirect, MARKET_WRITES,
-          path=lifecycle_paths),
+    Route("/market/orders/<order_id>/retry", (ActionForm,), ("buyer",), any_redirect, MARKET_WRITES, path=retry_paths),
+    Route(
+        "/market/instances/<order_id>/<operation>",
+        (ActionForm,),
+        ("buyer",),
+        any_redirect,
+        MARKET_WRITES,
+        path=lifecycle_paths,
+    ),
     Route("/dev/mail/clear", (), ("anonymous",), any_redirect),
 ]
 CASES = [pytest.param(route, state, id=route.id(state)) for route in ROUTES for state in route.states]
 
 # Plausible values by field name, so that some cases pass the first checks and reach deeper ones.
 PLAUSIBLE = {
-    "path": ["register", "bind"], "site": ["cn1", "cn4", "us1"], "username": ["newcorp", "acme_owner"],
-    "password": [NEW_PASSWORD, "Secret123"], "confirm": [NEW_PASSWORD], "email": ["ops@newcorp.example"],
-    "code": ["123456", "000000", "１２３４５６"], "phone": ["13800138000", "+85261234567"],
-    "company_name": ["新公司科技有限公司"], "industry": ["finance"], "company_size": ["1-49"], "contact_name": ["王小明"],
-    "agreement": ["y", "on", "false", ""], "method": ["aliyun"], "workspace_name": ["生产环境"], "name": ["生产环境"],
-    "workspace_language": ["zh", "en"], "language": ["zh", "en"], "workspace_style": ["ops", "default"],
-    "style": ["ops", "dev"], "create_billing_account": ["y", ""], "send_code": ["1"], "submit": ["1"],
-    "next": ["/bind/billing", "/", "//evil.example"], "lang": ["zh", "en"], "purpose": list(PURPOSES),
-    "identifier": ["ops@newcorp.example", "acme_billing"], "ali_uid": ["1380000000000001"], "tab": ["existing", "register"],
+    "path": ["register", "bind"],
+    "site": ["cn1", "cn4", "us1"],
+    "username": ["newcorp", "acme_owner"],
+    "password": [NEW_PASSWORD, "Secret123"],
+    "confirm": [NEW_PASSWORD],
+    "email": ["ops@newcorp.example"],
+    "code": ["123456", "000000", "１２３４５６"],
+    "phone": ["13800138000", "+85261234567"],
+    "company_name": ["新公司科技有限公司"],
+    "industry": ["finance"],
+    "company_size": ["1-49"],
+    "contact_name": ["王小明"],
+    "agreement": ["y", "on", "false", ""],
+    "method": ["aliyun"],
+    "workspace_name": ["生产环境"],
+    "name": ["生产环境"],
+    "workspace_language": ["zh", "en"],
+    "language": ["zh", "en"],
+    "workspace_style": ["ops", "default"],
+    "style": ["ops", "dev"],
+    "create_billing_account": ["y", ""],
+    "send_code": ["1"],
+    "submit": ["1"],
+    "next": ["/bind/billing", "/", "//evil.example"],
+    "lang": ["zh", "en"],
+    "purpose": list(PURPOSES),
+    "identifier": ["ops@newcorp.example", "acme_billing"],
+    "ali_uid": ["1380000000000001"],
+    "tab": ["existing", "register"],
 }
 
 
@@ -253,8 +318,11 @@ def requests(draw, route: Route, names: list[str], arranged):
     pairs += draw(st.lists(st.tuples(field_names, hostile_text), max_size=2))
     csrf = draw(st.sampled_from(["valid", "valid", "valid", "missing", "garbage", "foreign", "empty"]))
     path = draw(route.path(arranged)) if route.path else route.rule
-    query = [(name, draw(values_for(PLAUSIBLE.get(name, []), hostile_url_text))) for name in route.query
-             if draw(st.booleans())]
+    query = [
+        (name, draw(values_for(PLAUSIBLE.get(name, []), hostile_url_text)))
+        for name in route.query
+        if draw(st.booleans())
+    ]
     if query:
         path += "?" + query_string(query)
     body = draw(st.sampled_from(["urlencoded", "urlencoded", "urlencoded", "multipart", "json"]))
@@ -268,9 +336,12 @@ def send(client, path, pairs, csrf, body, token, foreign):
     if body == "urlencoded":
         return client.post(path, data=form_body(pairs), content_type=FORM)
     if body == "json":
-        data = {name: value for name, value in pairs}
-        return client.post(path, data=json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"),
-                           content_type="application/json")
+        data = dict(pairs)
+        return client.post(
+            path,
+            data=json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"),
+            content_type="application/json",
+        )
     # multipart, one field a file where text is expected; unpaired surrogates cannot be encoded here
     clean = [(n.encode("utf-8", "replace").decode(), v.encode("utf-8", "replace").decode()) for n, v in pairs]
     data = {}
@@ -309,8 +380,9 @@ def test_a_form_never_fails_and_never_half_writes(fuzz_app, states, foreign_toke
         with TALLY.case(CATEGORY):
             arranged = states.back_to(state)
             path, pairs, csrf, body = data.draw(requests(route, names, arranged))
-            response, text, changed = exchange(fuzz_app, lambda: send(arranged.client, path, pairs, csrf, body,
-                                                                       arranged.token, foreign_token))
+            response, text, changed = exchange(
+                fuzz_app, lambda: send(arranged.client, path, pairs, csrf, body, arranged.token, foreign_token)
+            )
             if response.status_code == 308:  # an argument holding "/": Werkzeug merges the slashes, on this site
                 # (Werkzeug writes the absolute URL with the request's own scheme: http in the test client)
                 location = response.headers["Location"]
@@ -342,25 +414,40 @@ def test_a_form_never_fails_and_never_half_writes(fuzz_app, states, foreign_toke
 
 QUERY_NAMES = ["next", "site", "tab", "confirm", "aliUid", "release", "to", "verified", "lang"]
 PAGE_STATES = {
-    "/activate/": "unbound", "/register/basic": "unbound", "/register/company": "register_company",
-    "/register/activation": "register_activation", "/register/finished": "register_activation",
-    "/bind/billing": "unbound", "/bind/workspaces": "bound", "/workspace/new": "bound",
-    "/activate/success": "activated", "/console/": "logged_in", "/console/datakit": "logged_in",
+    "/activate/": "unbound",
+    "/register/basic": "unbound",
+    "/register/company": "register_company",
+    "/register/activation": "register_activation",
+    "/register/finished": "register_activation",
+    "/bind/billing": "unbound",
+    "/bind/workspaces": "bound",
+    "/workspace/new": "bound",
+    "/activate/success": "activated",
+    "/console/": "logged_in",
+    "/console/datakit": "logged_in",
 }
 
 
 def page_paths(app, arranged) -> st.SearchStrategy[str]:
     """Every GET rule but the SPI, its arguments either real (the state's) or anything at all."""
-    real = {"order_id": arranged.context.get("orders", ["1"])[0], "filename": "css/app.css",
-            "workspace_id": str((arranged.context.get("workspaces") or [1])[0]), "operation": "renew"}
+    real = {
+        "order_id": arranged.context.get("orders", ["1"])[0],
+        "filename": "css/app.css",
+        "workspace_id": str((arranged.context.get("workspaces") or [1])[0]),
+        "operation": "renew",
+    }
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule == "/spi":
             continue
-        arguments = {name: st.one_of(st.just(real.get(name, "1")), hostile_url_text.map(_segment))
-                     for name in rule.arguments}
-        paths.append(st.fixed_dictionaries(arguments).map(
-            lambda values, rule=rule: re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule.rule)))
+        arguments = {
+            name: st.one_of(st.just(real.get(name, "1")), hostile_url_text.map(_segment)) for name in rule.arguments
+        }
+        paths.append(
+            st.fixed_dictionaries(arguments).map(
+                lambda values, rule=rule: re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule.rule)
+            )
+        )
     return st.one_of(paths)
 
 
@@ -386,12 +473,36 @@ def test_pages_answer_any_query_cleanly(fuzz_app, states, examples, state):
 # ---- The SPI: random actions and parameters, signed correctly or not ----
 
 SPI_ACTIONS = ["createInstance", "renewInstance", "upgradeInstance", "expiredInstance", "releaseInstance", "verify"]
-SPI_NAMES = ["aliUid", "orderBizId", "orderId", "productCode", "skuId", "trial", "expiredOn", "template",
-             "instanceId", "isRefund", "timeStamp"]
-SPI_CODES = {"InvalidToken", "MissingParameter", "InvalidParameter", "UnknownAction", "InstanceNotFound",
-             "InstanceReleased", "OrderConflict"}
-SPI_PLAUSIBLE = {"aliUid": ["1380000000000001"], "trial": ["true", "false"], "isRefund": ["false"],
-                 "expiredOn": ["2030-01-01 00:00:00"], "productCode": ["cmgj00053362"], "skuId": ["yuncode5336200001"]}
+SPI_NAMES = [
+    "aliUid",
+    "orderBizId",
+    "orderId",
+    "productCode",
+    "skuId",
+    "trial",
+    "expiredOn",
+    "template",
+    "instanceId",
+    "isRefund",
+    "timeStamp",
+]
+SPI_CODES = {
+    "InvalidToken",
+    "MissingParameter",
+    "InvalidParameter",
+    "UnknownAction",
+    "InstanceNotFound",
+    "InstanceReleased",
+    "OrderConflict",
+}
+SPI_PLAUSIBLE = {
+    "aliUid": ["1380000000000001"],
+    "trial": ["true", "false"],
+    "isRefund": ["false"],
+    "expiredOn": ["2030-01-01 00:00:00"],
+    "productCode": ["cmgj00053362"],
+    "skuId": ["yuncode5336200001"],
+}
 
 
 @st.composite
@@ -403,8 +514,9 @@ def spi_calls(draw, key: str, instances: list[str]):
     signing = draw(st.sampled_from(["signed", "signed", "missing", "random", "hostile"]))
     pairs = list(params.items())
     if signing == "signed":  # over the values as the server decodes them (invalid UTF-8 read as U+FFFD)
-        received = {encode(n).decode("utf-8", "replace"): encode(v).decode("utf-8", "replace")
-                    for n, v in params.items()}
+        received = {
+            encode(n).decode("utf-8", "replace"): encode(v).decode("utf-8", "replace") for n, v in params.items()
+        }
         pairs.append(("token", spi_token.sign(received, key)))
     elif signing == "random":
         pairs.append(("token", draw(st.text("0123456789abcdef", min_size=32, max_size=32))))

@@ -5,6 +5,7 @@ barrier lines them up before they send; a second barrier, placed inside the prod
 of decision (after the reads, before the write), makes them all arrive there together, so the
 database (its constraints and conditional updates) is what decides, not the timing.
 """
+
 from __future__ import annotations
 
 import threading
@@ -34,8 +35,11 @@ from .states import NEW_PASSWORD, Flow
 from .support import assert_clean, assert_consistent
 from .tally import TALLY
 
-pytestmark = [pytest.mark.hardening, pytest.mark.postgres,
-              pytest.mark.parametrize("module_database", ["postgresql"], indirect=True, scope="module")]
+pytestmark = [
+    pytest.mark.hardening,
+    pytest.mark.postgres,
+    pytest.mark.parametrize("module_database", ["postgresql"], indirect=True, scope="module"),
+]
 CATEGORY = "races"
 REPEAT = 3
 
@@ -43,8 +47,12 @@ REPEAT = 3
 @pytest.fixture(scope="module")
 def race_app(module_database, sink):
     # Enough connections for every request of a race to hold one at the barrier at the same time.
-    app = build_app(module_database, sink, **UNLIMITED,
-                    SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 30, "max_overflow": 10})
+    app = build_app(
+        module_database,
+        sink,
+        **UNLIMITED,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 30, "max_overflow": 10},
+    )
     yield app
     dispose(app)
 
@@ -125,6 +133,7 @@ def repeated(work, times: int = REPEAT):
 
 # ---- The marketplace calls createInstance twenty times for one order ----
 
+
 def test_twenty_concurrent_create_instance_calls_make_one_instance(race_app, monkeypatch):
     def race():
         params = order_params(order_biz_id=f"race{flow_serial()}")
@@ -134,8 +143,13 @@ def test_twenty_concurrent_create_instance_calls_make_one_instance(race_app, mon
         assert [(a.status_code, a.get_json()["instanceId"]) for a in answers] == [(200, params["orderBizId"])] * 20
         instance = MarketplaceInstance.instance_id == params["orderBizId"]
         assert count_of(race_app, MarketplaceInstance, instance) == 1
-        audited = count_of(race_app, SpiCall, SpiCall.outcome == "ok", SpiCall.action == "createInstance",
-                           SpiCall.params["orderBizId"].as_string() == params["orderBizId"])
+        audited = count_of(
+            race_app,
+            SpiCall,
+            SpiCall.outcome == "ok",
+            SpiCall.action == "createInstance",
+            SpiCall.params["orderBizId"].as_string() == params["orderBizId"],
+        )
         assert audited == 20
         assert_consistent(race_app)
 
@@ -151,6 +165,7 @@ def flow_serial() -> int:
 
 # ---- Two Aliyun accounts, ten tabs each, bind the same workspace ----
 
+
 def test_twenty_binds_of_one_workspace_by_two_aliyun_accounts_bind_it_once(race_app, flow, monkeypatch):
     def race():
         shared = flow.billing_account(workspaces=("共享空间",))
@@ -161,15 +176,20 @@ def test_twenty_binds_of_one_workspace_by_two_aliyun_accounts_bind_it_once(race_
             flow.bind_directly(uid, shared)
             accounts.append(flow.finish("bound", client, ali_uid=uid, instance_id=instance_id))
         calls, opened = [], [tabs(race_app, arranged, 10) for arranged in accounts]
-        for arranged, its_tabs in zip(accounts, opened):
+        for arranged, its_tabs in zip(accounts, opened, strict=True):
             for tab in its_tabs:
-                calls.append(lambda tab=tab, token=arranged.token: tab.post(f"/bind/workspaces/{target}",
-                                                                            data={"csrf_token": token}))
+                calls.append(
+                    lambda tab=tab, token=arranged.token: tab.post(
+                        f"/bind/workspaces/{target}", data={"csrf_token": token}
+                    )
+                )
         with lined_up(monkeypatch, workspaces, "bind_instance", 20):
             answers = together(calls)
         assert all(a.status_code == 302 for a in answers)
-        bound = [scalar(race_app, select(MarketplaceInstance.workspace_id).filter_by(instance_id=a.instance_id))
-                 for a in accounts]
+        bound = [
+            scalar(race_app, select(MarketplaceInstance.workspace_id).filter_by(instance_id=a.instance_id))
+            for a in accounts
+        ]
         assert sorted(bound, key=str) == sorted([target, None], key=str), bound
         for tab in opened[bound.index(None)]:  # each of the other account's tabs says why
             assert "已通过其他阿里云商品实例结算" in text_of(tab.get("/bind/workspaces"))
@@ -180,13 +200,16 @@ def test_twenty_binds_of_one_workspace_by_two_aliyun_accounts_bind_it_once(race_
 
 # ---- Two tabs finishing the same step ----
 
+
 def two_tabs_same_code(flow, arranged, page: str, source: str, identifier: str, recipient: str, data: dict):
     """Both tabs hold the page and the one code the mailbox got; they submit it at the same moment."""
     first, second = tabs(flow.app, arranged, 2)
     code = flow.code_for(first, page, source, identifier, recipient, **data)
     token = csrf_token(first.get(page).data)
-    return [lambda tab=tab: tab.post(page, data={**data, source: identifier, "code": code, "csrf_token": token})
-            for tab in (first, second)]
+    return [
+        lambda tab=tab: tab.post(page, data={**data, source: identifier, "code": code, "csrf_token": token})
+        for tab in (first, second)
+    ]
 
 
 def one_success(answers, location: str) -> None:
@@ -212,12 +235,20 @@ def test_two_tabs_creating_a_workspace_with_an_existing_account_create_one(race_
 
 def test_two_tabs_both_past_the_code_still_create_one_workspace(race_app, flow, monkeypatch):
     """Defence in depth: were both tabs let through the code check, the database still binds once."""
+
     def race():
         arranged = flow.bound(workspaces=())
         owner = flow.guance_account()
         page = "/workspace/new?tab=existing"
-        data = {"name": "新空间", "language": "zh", "style": "ops", "agreement": "y", "email": owner["email"],
-                "code": "123456", "csrf_token": arranged.token}
+        data = {
+            "name": "新空间",
+            "language": "zh",
+            "style": "ops",
+            "agreement": "y",
+            "email": owner["email"],
+            "code": "123456",
+            "csrf_token": arranged.token,
+        }
         monkeypatch.setattr(workspace_views, "code_is_valid", lambda *args: True)
         with lined_up(monkeypatch, workspaces, "bind_instance", 2):
             answers = together([lambda tab=tab: tab.post(page, data=data) for tab in tabs(race_app, arranged, 2)])
@@ -241,13 +272,22 @@ def assert_one_workspace_bound(app, arranged) -> None:
 
 def registering_form(flow) -> dict:
     n = flow.serial()
-    return {"name": "新空间", "language": "zh", "username": f"newbie{n}", "password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD, "email": f"newbie{n}@acme.example", "phone": "", "agreement": "y"}
+    return {
+        "name": "新空间",
+        "language": "zh",
+        "username": f"newbie{n}",
+        "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+        "email": f"newbie{n}@acme.example",
+        "phone": "",
+        "agreement": "y",
+    }
 
 
 @pytest.mark.parametrize("past_the_code", [False, True], ids=["same-code", "both-past-the-code"])
-def test_two_tabs_registering_and_creating_make_one_account_and_one_workspace(race_app, flow, monkeypatch,
-                                                                               past_the_code):
+def test_two_tabs_registering_and_creating_make_one_account_and_one_workspace(
+    race_app, flow, monkeypatch, past_the_code
+):
     def race():
         arranged = flow.bound(workspaces=())
         page = "/workspace/new?tab=register"
@@ -275,13 +315,20 @@ def test_two_tabs_registering_and_creating_make_one_account_and_one_workspace(ra
 def test_two_tabs_pressing_kaitong_activate_once(race_app, flow, monkeypatch, with_billing):
     def race():
         arranged = flow.register_activation()
-        data = {"method": "aliyun", "workspace_name": "生产环境", "workspace_language": "zh",
-                "workspace_style": "ops", "agreement": "y", "csrf_token": arranged.token}
+        data = {
+            "method": "aliyun",
+            "workspace_name": "生产环境",
+            "workspace_language": "zh",
+            "workspace_style": "ops",
+            "agreement": "y",
+            "csrf_token": arranged.token,
+        }
         if with_billing:
             data["create_billing_account"] = with_billing
         with lined_up(monkeypatch, registration, "_complete", 2):  # both saw R3 not yet done
-            answers = together([lambda tab=tab: tab.post("/register/activation", data=data)
-                                for tab in tabs(race_app, arranged, 2)])
+            answers = together(
+                [lambda tab=tab: tab.post("/register/activation", data=data) for tab in tabs(race_app, arranged, 2)]
+            )
         one_success(answers, "/activate/success" if with_billing else "/register/finished")
         uid = arranged.ali_uid
         account = scalar(race_app, select(MarketplaceRegistration.account_id).filter_by(ali_uid=uid))
@@ -294,6 +341,7 @@ def test_two_tabs_pressing_kaitong_activate_once(race_app, flow, monkeypatch, wi
 
 def test_two_tabs_binding_two_billing_accounts_bind_one(race_app, flow, monkeypatch):
     """B1 in two tabs, each with the right code for a different billing-center account."""
+
     def race():
         arranged = flow.unbound()
         first, second = tabs(race_app, arranged, 2)
@@ -318,8 +366,9 @@ def test_two_tabs_binding_one_billing_account_with_one_code_bind_once(race_app, 
     def race():
         arranged = flow.unbound()
         account = flow.billing_account(workspaces=())
-        calls = two_tabs_same_code(flow, arranged, "/bind/billing", "username", account["username"],
-                                   account["email"], {})
+        calls = two_tabs_same_code(
+            flow, arranged, "/bind/billing", "username", account["username"], account["email"], {}
+        )
         with lined_up(monkeypatch, codes, "_matches", 2):
             answers = together(calls)
         one_success(answers, "/bind/workspaces")
@@ -330,6 +379,7 @@ def test_two_tabs_binding_one_billing_account_with_one_code_bind_once(race_app, 
 
 
 # ---- One code, ten tabs at once ----
+
 
 def test_ten_tabs_verifying_one_code_at_once_give_one_success(race_app, flow, monkeypatch):
     def race():

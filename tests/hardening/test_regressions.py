@@ -1,9 +1,10 @@
 """The bugs the hardening suite found, one test each, so they stay fixed (each failed before its fix)."""
+
 from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -38,14 +39,17 @@ def last_call(db) -> SpiCall:
 
 # ---- Input no form can use: refused at the door (security.refuse_unusable_input) ----
 
+
 def test_a_file_sent_where_text_is_expected_is_refused_not_a_500(client, app):
     """Flask-WTF handed the upload to the text field's validators: TypeError, a 500."""
     enter_login_free(client, app)
     token = csrf_token(client.get("/register/basic").data)
     with TALLY.case(CATEGORY):
-        response = client.post("/register/basic", data={"csrf_token": token, "username": "newcorp",
-                                                        "phone": (io.BytesIO(b"13800138000"), "phone.txt")},
-                               content_type="multipart/form-data")
+        response = client.post(
+            "/register/basic",
+            data={"csrf_token": token, "username": "newcorp", "phone": (io.BytesIO(b"13800138000"), "phone.txt")},
+            content_type="multipart/form-data",
+        )
         assert_styled_error(response, 400, "请求无效")
 
 
@@ -63,9 +67,11 @@ def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
     """PostgreSQL cannot store or even compare a NUL: each of these was a 500 there (DataError)."""
     token = csrf_token(client.get("/login/pwd").data)
     with TALLY.case(CATEGORY):
-        response = client.post("/login/pwd", data=form_body([("csrf_token", token), ("site", "cn1"),
-                                                             ("username", "a\x00b"), ("password", "x")]),
-                               content_type=FORM)
+        response = client.post(
+            "/login/pwd",
+            data=form_body([("csrf_token", token), ("site", "cn1"), ("username", "a\x00b"), ("password", "x")]),
+            content_type=FORM,
+        )
         assert_styled_error(response, 400, "请求无效")
     client.get("/market/?aliUid=1380000000000044")
     submit(client, "/market/activate", {"agreement": "y"})
@@ -75,12 +81,19 @@ def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
     enter_login_free(client, app)
     token = csrf_token(client.get("/bind/billing").data)
     with TALLY.case(CATEGORY):
-        response = client.post("/bind/billing", data=form_body([("csrf_token", token), ("username", "a\x00b"),
-                                                               ("send_code", "1")]), content_type=FORM)
+        response = client.post(
+            "/bind/billing",
+            data=form_body([("csrf_token", token), ("username", "a\x00b"), ("send_code", "1")]),
+            content_type=FORM,
+        )
         assert_styled_error(response, 400, "请求无效")
     with TALLY.case(CATEGORY):  # the JSON endpoint says it in JSON
-        response = client.post("/codes/send", data=form_body([("purpose", "bind_billing"), ("identifier", "a\x00")]),
-                               content_type=FORM, headers={"X-CSRFToken": token})
+        response = client.post(
+            "/codes/send",
+            data=form_body([("purpose", "bind_billing"), ("identifier", "a\x00")]),
+            content_type=FORM,
+            headers={"X-CSRFToken": token},
+        )
         assert response.status_code == 400 and response.get_json()["ok"] is False
 
 
@@ -98,10 +111,14 @@ def test_a_workspace_number_beyond_the_database_integers_is_not_found_not_a_500(
 
 # ---- The SPI: every input answered in its own protocol, and audited ----
 
+
 @BOTH_DATABASES
 def test_an_spi_call_with_nul_is_refused_and_audited_not_a_500(client, app, db):
-    for pairs in ([("action", "a\x00b"), ("token", "x")], [("action", "createInstance"), ("a\x00", "1")],
-                  [("action", "createInstance"), ("aliUid", "1\x00"), ("token", "0" * 32)]):
+    for pairs in (
+        [("action", "a\x00b"), ("token", "x")],
+        [("action", "createInstance"), ("a\x00", "1")],
+        [("action", "createInstance"), ("aliUid", "1\x00"), ("token", "0" * 32)],
+    ):
         with TALLY.case(CATEGORY):
             response = client.get("/spi?" + query_string(pairs))
             assert (response.status_code, response.get_json()["code"]) == (403, "InvalidToken")
@@ -144,7 +161,7 @@ def test_a_login_free_link_replayed_in_the_last_second_of_its_window_is_refused(
     token was forgotten at stamp + window, and a replay in that last second logged in again."""
     client = app.test_client()
     instance_id = create_instance(client, app)
-    stamp = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+    stamp = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     query = signed_query(app, action="verify", instanceId=instance_id, timeStamp=spi_time(stamp))
     monkeypatch.setattr(clock, "now", lambda: stamp + timedelta(seconds=299, microseconds=900_000))
     assert client.get(f"/spi?{query}").status_code == 302
@@ -171,6 +188,7 @@ def test_a_failure_on_the_login_free_entry_is_logged(client, app, monkeypatch, c
 
 # ---- The database down: the 503, in the style the caller reads ----
 
+
 def database_gone(*_args, **_kwargs):
     raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
@@ -187,7 +205,12 @@ def test_getting_a_code_answers_json_when_the_database_is_down(client, app, monk
     token = csrf_token(client.get("/").data)
     monkeypatch.setattr(codes, "request_code", database_gone)
     with TALLY.case("faults"):
-        response = client.post("/codes/send", data={"purpose": "register", "identifier": "a@example.com"},
-                               headers={"X-CSRFToken": token})
+        response = client.post(
+            "/codes/send", data={"purpose": "register", "identifier": "a@example.com"}, headers={"X-CSRFToken": token}
+        )
         assert response.status_code == 503
-        assert response.get_json() == {"ok": False, "message": "服务暂时不可用，请稍候片刻后重试。", "retry_after": None}
+        assert response.get_json() == {
+            "ok": False,
+            "message": "服务暂时不可用，请稍候片刻后重试。",
+            "retry_after": None,
+        }

@@ -8,6 +8,7 @@ expired and future timestamps, replays, and instances unknown, expired or releas
 get the documented refusal (the JSON code for SPI actions; the 400/403 page for verify), be recorded
 in the audit trail with that outcome, change nothing else, and never start a marketplace login.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,11 +33,20 @@ from .strategies import hostile_url_text
 from .support import assert_clean, assert_security_headers, fuzz_settings, query_string, row_counts
 from .tally import TALLY
 
-pytestmark = [pytest.mark.hardening,
-              pytest.mark.parametrize("module_database", ["sqlite", "postgresql"], indirect=True, scope="module")]
+pytestmark = [
+    pytest.mark.hardening,
+    pytest.mark.parametrize("module_database", ["sqlite", "postgresql"], indirect=True, scope="module"),
+]
 CATEGORY = "tampering"
-SPI_CODES = {"InvalidToken", "MissingParameter", "InvalidParameter", "UnknownAction", "InstanceNotFound",
-             "InstanceReleased", "OrderConflict"}
+SPI_CODES = {
+    "InvalidToken",
+    "MissingParameter",
+    "InvalidParameter",
+    "UnknownAction",
+    "InstanceNotFound",
+    "InstanceReleased",
+    "OrderConflict",
+}
 _uids = count(1)
 
 
@@ -77,10 +87,18 @@ class World:
         now = clock.now()
         return {
             "createInstance": order_params(self.ali_uid, order_biz_id=f"tamper{next(_uids):06d}"),
-            "renewInstance": {"action": "renewInstance", "instanceId": self.mine, "orderId": "renew1",
-                              "expiredOn": spi_time(now + timedelta(days=730))},
-            "upgradeInstance": {"action": "upgradeInstance", "instanceId": self.mine, "skuId": "yuncode5336200002",
-                                "orderId": "upgrade1"},
+            "renewInstance": {
+                "action": "renewInstance",
+                "instanceId": self.mine,
+                "orderId": "renew1",
+                "expiredOn": spi_time(now + timedelta(days=730)),
+            },
+            "upgradeInstance": {
+                "action": "upgradeInstance",
+                "instanceId": self.mine,
+                "skuId": "yuncode5336200002",
+                "orderId": "upgrade1",
+            },
             "expiredInstance": {"action": "expiredInstance", "instanceId": self.mine},
             "releaseInstance": {"action": "releaseInstance", "instanceId": self.mine, "isRefund": "false"},
             "verify": {"action": "verify", "instanceId": self.mine, "timeStamp": spi_time(now - timedelta(seconds=5))},
@@ -110,10 +128,23 @@ def world(module_database, sink):
 
 # ---- The cases ----
 
+
 def value_variants(value: str) -> list[str]:
-    variants = [value + "0", value[:-1], value.upper(), value.lower(), value.swapcase(), " " + value, value + " ",
-                "", value + "\x00", value + "%00", value + "\u200b", re.sub(r"[0-9A-Za-z]", _fullwidth, value, count=1),
-                value + "&key=dev-isv-key"]
+    variants = [
+        value + "0",
+        value[:-1],
+        value.upper(),
+        value.lower(),
+        value.swapcase(),
+        " " + value,
+        value + " ",
+        "",
+        value + "\x00",
+        value + "%00",
+        value + "\u200b",
+        re.sub(r"[0-9A-Za-z]", _fullwidth, value, count=1),
+        value + "&key=dev-isv-key",
+    ]
     return [v for v in dict.fromkeys(variants) if v != value]
 
 
@@ -125,15 +156,23 @@ def token_variants(world: World, params: dict, token: str) -> list[tuple[str, st
     canonical = spi_token.canonical_string(params, world.key)
     unsorted = "&".join(f"{k}={v}" for k, v in sorted(params.items(), reverse=True)) + f"&key={world.key}"
     return [
-        ("token missing", None), ("token empty", ""), ("token short", token[:-1]), ("token long", token + "0"),
-        ("token upper-case", token.upper()), ("token not hex", "g" + token[1:]), ("token with a space", token + " "),
-        ("token 0x", "0x" + token[2:]), ("token of another key", spi_token.sign(params, "another-isv-key")),
+        ("token missing", None),
+        ("token empty", ""),
+        ("token short", token[:-1]),
+        ("token long", token + "0"),
+        ("token upper-case", token.upper()),
+        ("token not hex", "g" + token[1:]),
+        ("token with a space", token + " "),
+        ("token 0x", "0x" + token[2:]),
+        ("token of another key", spi_token.sign(params, "another-isv-key")),
         ("token without the key", hashlib.md5(canonical.rsplit("&key=", 1)[0].encode()).hexdigest()),
         ("token over unsorted parameters", hashlib.md5(unsorted.encode()).hexdigest()),
         ("token as SHA-256", hashlib.sha256(canonical.encode()).hexdigest()),
         ("token as SHA-1", hashlib.sha1(canonical.encode()).hexdigest()),
         ("token of the empty string", hashlib.md5(b"").hexdigest()),
-        ("token reversed", token[::-1]), ("token all zeros", "0" * 32), ("token with NUL", token[:-1] + "\x00"),
+        ("token reversed", token[::-1]),
+        ("token all zeros", "0" * 32),
+        ("token with NUL", token[:-1] + "\x00"),
     ]
 
 
@@ -151,17 +190,32 @@ def cases(world: World) -> list[tuple[str, list[tuple[str, str]], Expected]]:
                 found.append((f"{action}: {name} changed to {variant!r}", changed, expected))
             for renamed in (name.lower(), name.upper(), name + " ", name + "[]", "_" + name):
                 if renamed != name:
-                    found.append((f"{action}: {name} renamed {renamed!r}",
-                                  [(renamed if n == name else n, v) for n, v in signed],
-                                  bad if name != "action" else Expected(403, "InvalidToken")))
-            found.append((f"{action}: {name} removed", [(n, v) for n, v in signed if n != name],
-                          bad if name != "action" else Expected(403, "InvalidToken")))
-            found.append((f"{action}: {name} removed and signed again", world.sign(
-                {n: v for n, v in params.items() if n != name}), missing(action, name)))
+                    found.append(
+                        (
+                            f"{action}: {name} renamed {renamed!r}",
+                            [(renamed if n == name else n, v) for n, v in signed],
+                            bad if name != "action" else Expected(403, "InvalidToken"),
+                        )
+                    )
+            found.append(
+                (
+                    f"{action}: {name} removed",
+                    [(n, v) for n, v in signed if n != name],
+                    bad if name != "action" else Expected(403, "InvalidToken"),
+                )
+            )
+            found.append(
+                (
+                    f"{action}: {name} removed and signed again",
+                    world.sign({n: v for n, v in params.items() if n != name}),
+                    missing(action, name),
+                )
+            )
         for name, value in [*params.items(), ("token", token)]:
             found.append((f"{action}: {name} repeated", [*signed, (name, value)], repeated(action)))
-            found.append((f"{action}: {name} repeated with another value", [*signed, (name, value + "1")],
-                          repeated(action)))
+            found.append(
+                (f"{action}: {name} repeated with another value", [*signed, (name, value + "1")], repeated(action))
+            )
         for extra in ({"extra": "1"}, {"key": world.key}, {"token2": token}, {"": ""}):
             found.append((f"{action}: {extra} added", [*signed, *extra.items()], bad))
         for label, forged in token_variants(world, params, token):
@@ -191,7 +245,7 @@ def merged(world: World, action: str, params: dict) -> list:
     string is the same, so the token still matches; what the call then means must be refused."""
     names = sorted(params)
     found = []
-    for left, right in zip(names, names[1:]):
+    for left, right in zip(names, names[1:], strict=False):
         merged_params = {n: v for n, v in params.items() if n != right}
         merged_params[left] = f"{params[left]}&{right}={params[right]}"
         pairs = [*merged_params.items(), ("token", spi_token.sign(params, world.key))]
@@ -213,40 +267,90 @@ def signed_but_wrong(world: World) -> list:
     now, sign = clock.now(), world.sign
     found = []
     for seconds in (-301, 301, -3600, 3600, -86400, 86400, -10 * 365 * 86400, 10 * 365 * 86400):
+
         def stamped(seconds=seconds):  # signed when sent: "just outside" must not drift inside meanwhile
             stamp = spi_time(clock.now() + timedelta(seconds=seconds))
             return sign({"action": "verify", "instanceId": world.mine, "timeStamp": stamp})
+
         found.append((f"verify: timeStamp {seconds:+d} s", stamped, Expected(400, reason="outside_window")))
-    for stamp in ("tomorrow", "", "0", "1764100000", "2026-11-26T10:00:00", "2026-11-26 10:00:00+08:00",
-                  "2026-02-30 10:00:00", "0000-00-00 00:00:00", "9999-99-99 99:99:99", "2026-11-26", "\x00"):
-        found.append((f"verify: timeStamp {stamp!r}", sign({"action": "verify", "instanceId": world.mine,
-                                                            "timeStamp": stamp}),
-                       Expected(400, reason="bad_timestamp")))
+    for stamp in (
+        "tomorrow",
+        "",
+        "0",
+        "1764100000",
+        "2026-11-26T10:00:00",
+        "2026-11-26 10:00:00+08:00",
+        "2026-02-30 10:00:00",
+        "0000-00-00 00:00:00",
+        "9999-99-99 99:99:99",
+        "2026-11-26",
+        "\x00",
+    ):
+        found.append(
+            (
+                f"verify: timeStamp {stamp!r}",
+                sign({"action": "verify", "instanceId": world.mine, "timeStamp": stamp}),
+                Expected(400, reason="bad_timestamp"),
+            )
+        )
     fresh = spi_time(now - timedelta(seconds=30))
-    for instance, reason, status in ((world.expired, "expired", 403), (world.released, "released", 400),
-                                     ("no-such-instance", "unknown_instance", 400), ("a\x00b", "unknown_instance", 400),
-                                     ("x" * 300, "unknown_instance", 400), ("实例", "unknown_instance", 400)):
-        found.append((f"verify: instance {instance[:20]!r}", sign({"action": "verify", "instanceId": instance,
-                                                                    "timeStamp": fresh}),
-                       Expected(status, reason=reason, consumes=True)))
+    for instance, reason, status in (
+        (world.expired, "expired", 403),
+        (world.released, "released", 400),
+        ("no-such-instance", "unknown_instance", 400),
+        ("a\x00b", "unknown_instance", 400),
+        ("x" * 300, "unknown_instance", 400),
+        ("实例", "unknown_instance", 400),
+    ):
+        found.append(
+            (
+                f"verify: instance {instance[:20]!r}",
+                sign({"action": "verify", "instanceId": instance, "timeStamp": fresh}),
+                Expected(status, reason=reason, consumes=True),
+            )
+        )
     theirs = sign({"action": "verify", "instanceId": world.theirs, "timeStamp": fresh})
-    found.append(("verify: another instance's token", [(n, world.mine if n == "instanceId" else v) for n, v in theirs],
-                  Expected(400, reason="invalid_token")))
-    found.append(("verify: forged with another key", sign({"action": "verify", "instanceId": world.mine,
-                                                            "timeStamp": fresh}, "another-isv-key"),
-                  Expected(400, reason="invalid_token")))
+    found.append(
+        (
+            "verify: another instance's token",
+            [(n, world.mine if n == "instanceId" else v) for n, v in theirs],
+            Expected(400, reason="invalid_token"),
+        )
+    )
+    found.append(
+        (
+            "verify: forged with another key",
+            sign({"action": "verify", "instanceId": world.mine, "timeStamp": fresh}, "another-isv-key"),
+            Expected(400, reason="invalid_token"),
+        )
+    )
     lifecycle = [
-        ({"action": "renewInstance", "instanceId": "nope", "orderId": "o", "expiredOn": spi_time(now)}, 404,
-         "InstanceNotFound"),
-        ({"action": "renewInstance", "instanceId": world.released, "orderId": "o", "expiredOn": spi_time(now)}, 409,
-         "InstanceReleased"),
-        ({"action": "upgradeInstance", "instanceId": world.released, "orderId": "o", "skuId": "s"}, 409,
-         "InstanceReleased"),
+        (
+            {"action": "renewInstance", "instanceId": "nope", "orderId": "o", "expiredOn": spi_time(now)},
+            404,
+            "InstanceNotFound",
+        ),
+        (
+            {"action": "renewInstance", "instanceId": world.released, "orderId": "o", "expiredOn": spi_time(now)},
+            409,
+            "InstanceReleased",
+        ),
+        (
+            {"action": "upgradeInstance", "instanceId": world.released, "orderId": "o", "skuId": "s"},
+            409,
+            "InstanceReleased",
+        ),
         ({"action": "expiredInstance", "instanceId": world.released}, 409, "InstanceReleased"),
-        ({"action": "renewInstance", "instanceId": world.mine, "orderId": "o", "expiredOn": "next year"}, 400,
-         "InvalidParameter"),
-        ({"action": "renewInstance", "instanceId": "a\x00b", "orderId": "o", "expiredOn": spi_time(now)}, 400,
-         "InvalidParameter"),
+        (
+            {"action": "renewInstance", "instanceId": world.mine, "orderId": "o", "expiredOn": "next year"},
+            400,
+            "InvalidParameter",
+        ),
+        (
+            {"action": "renewInstance", "instanceId": "a\x00b", "orderId": "o", "expiredOn": spi_time(now)},
+            400,
+            "InvalidParameter",
+        ),
         ({"action": "deleteEverything", "instanceId": world.mine}, 400, "UnknownAction"),
         ({"action": "verify\x00", "instanceId": world.mine}, 400, "UnknownAction"),
         ({**order_params(world.ali_uid), "aliUid": "12ab"}, 400, "InvalidParameter"),
@@ -254,8 +358,7 @@ def signed_but_wrong(world: World) -> list:
         ({**order_params(world.ali_uid), "expiredOn": "2030/01/01"}, 400, "InvalidParameter"),
         ({**order_params(world.ali_uid), "orderBizId": "x" * 65}, 400, "InvalidParameter"),
         ({**order_params(world.ali_uid), "orderBizId": "biz\x00"}, 400, "InvalidParameter"),
-        ({**order_params(world.ali_uid), "orderBizId": world.mine, "aliUid": "1380000000009999"}, 409,
-         "OrderConflict"),
+        ({**order_params(world.ali_uid), "orderBizId": world.mine, "aliUid": "1380000000009999"}, 409, "OrderConflict"),
     ]
     for params, status, code in lifecycle:
         found.append((f"{params['action']!r}: signed, {code}", sign(params), Expected(status, code)))
@@ -264,12 +367,16 @@ def signed_but_wrong(world: World) -> list:
 
 # ---- Checking one case ----
 
+
 def fingerprint(app) -> list:
     """Everything about the instances the SPI could change."""
     with app.app_context(), _db.engine.connect() as connection:
-        return connection.execute(text(
-            "SELECT instance_id, ali_uid, order_id, sku_id, status, expires_at, workspace_id, released_at "
-            "FROM marketplace_instance ORDER BY id")).all()
+        return connection.execute(
+            text(
+                "SELECT instance_id, ali_uid, order_id, sku_id, status, expires_at, workspace_id, released_at "
+                "FROM marketplace_instance ORDER BY id"
+            )
+        ).all()
 
 
 def last_audit(app) -> tuple[str, str]:
@@ -352,15 +459,18 @@ def test_every_tampered_request_is_refused_with_the_documented_error(world):
     found = cases(world)
     assert len(found) >= 500
     failures = run(world, found)
-    assert not failures, f"{len(failures)} of {len(found)} cases not refused as documented:\n" + "\n".join(failures[:20])
+    assert not failures, f"{len(failures)} of {len(found)} cases not refused as documented:\n" + "\n".join(
+        failures[:20]
+    )
 
 
 def test_replayed_links_are_refused_everywhere_but_the_browser_that_used_them(world):
     app, now = world.app, clock.now()
     failures = []
     for seconds in (5, 60, 280):  # the last second of the window: test_regressions.py, with a frozen clock
-        link = world.sign({"action": "verify", "instanceId": world.mine,
-                           "timeStamp": spi_time(now - timedelta(seconds=seconds))})
+        link = world.sign(
+            {"action": "verify", "instanceId": world.mine, "timeStamp": spi_time(now - timedelta(seconds=seconds))}
+        )
         first = app.test_client()
         response = first.get("/spi?" + query_string(link))
         assert response.status_code == 302 and session_login(app, response)  # the genuine first use
@@ -370,8 +480,13 @@ def test_replayed_links_are_refused_everywhere_but_the_browser_that_used_them(wo
             again = first.get("/spi?" + query_string(link))
             assert again.status_code == 302 and not session_login(app, again), again.headers.getlist("Set-Cookie")
     refused_once = world.sign({"action": "verify", "instanceId": "no-such-instance", "timeStamp": spi_time(now)})
-    failures += run(world, [("unknown instance", refused_once, Expected(400, reason="unknown_instance", consumes=True)),
-                            ("unknown instance, again", refused_once, Expected(400, reason="replayed"))])
+    failures += run(
+        world,
+        [
+            ("unknown instance", refused_once, Expected(400, reason="unknown_instance", consumes=True)),
+            ("unknown instance, again", refused_once, Expected(400, reason="replayed")),
+        ],
+    )
     assert not failures, failures
 
 

@@ -1,5 +1,6 @@
 """5. Web security: CSRF on every POST route, open redirects, cookie flags, headers everywhere,
 session rotation, logout by POST only, and rate limits that answer 429 in the page's own style."""
+
 from __future__ import annotations
 
 import re
@@ -63,6 +64,7 @@ def post_paths(app) -> list[str]:
 
 # ---- CSRF ----
 
+
 def signature_changed(token: str) -> str:
     """The token with its signature's first character changed.
 
@@ -79,9 +81,15 @@ def forged_tokens(app, arranged, foreign) -> dict:
         patch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 7200)
         arranged.reset()
         signer_expired = csrf_token(arranged.client.get("/").data)
-    return {"missing": None, "empty": "", "garbage": "not-a-token", "another session's": foreign,
-            "signature changed": signature_changed(token), "expired": signer_expired,
-            "the raw session value": session_of(arranged.client).get("csrf_token", "x")}
+    return {
+        "missing": None,
+        "empty": "",
+        "garbage": "not-a-token",
+        "another session's": foreign,
+        "signature changed": signature_changed(token),
+        "expired": signer_expired,
+        "the raw session value": session_of(arranged.client).get("csrf_token", "x"),
+    }
 
 
 def test_every_post_route_refuses_a_missing_or_wrong_csrf_token_with_the_styled_400(web_app, flow):
@@ -119,23 +127,58 @@ def test_over_https_a_valid_token_from_another_site_is_refused(web_app, flow):
     for referrer, status in (("https://evil.example/page", 400), (None, 400), ("https://localhost/", 302)):
         with TALLY.case(CATEGORY):
             headers = {"Referer": referrer} if referrer else {}
-            response = client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/"},
-                                   base_url="https://localhost", headers=headers)
+            response = client.post(
+                "/language",
+                data={"lang": "en", "csrf_token": token, "next": "/"},
+                base_url="https://localhost",
+                headers=headers,
+            )
             assert response.status_code == status, referrer
 
 
 # ---- Open redirects ----
 
 REDIRECT_ATTEMPTS = [
-    "https://evil.example/", "http://evil.example", "//evil.example/", "///evil.example", "////evil.example",
-    "/\\evil.example", "\\\\evil.example", "\\/evil.example", "/\\/evil.example", "https:evil.example",
-    "https:/evil.example", "http:/\\evil.example", " //evil.example", "\t//evil.example", "\n//evil.example",
-    "/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/ /evil.example", "/%2F/evil.example",
-    "%2F%2Fevil.example", "/%5Cevil.example", "javascript:alert(1)", "JaVaScRiPt:alert(1)",
-    "data:text/html,<script>alert(1)</script>", "http://localhost@evil.example/", "//localhost@evil.example",
-    "/\x00/evil.example", "\x00//evil.example", "//evil.example\\@localhost/", "/\u3002evil.example",
-    "\uff0f\uff0fevil.example", "//evil%2Eexample", "https://evil.example/%2F..", "//ｅｖｉｌ.example",
-    "/.//evil.example", "/./\\evil.example", "//\t/evil.example", "\\\\/evil.example", "//%09/evil.example",
+    "https://evil.example/",
+    "http://evil.example",
+    "//evil.example/",
+    "///evil.example",
+    "////evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "/\\/evil.example",
+    "https:evil.example",
+    "https:/evil.example",
+    "http:/\\evil.example",
+    " //evil.example",
+    "\t//evil.example",
+    "\n//evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/ /evil.example",
+    "/%2F/evil.example",
+    "%2F%2Fevil.example",
+    "/%5Cevil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "http://localhost@evil.example/",
+    "//localhost@evil.example",
+    "/\x00/evil.example",
+    "\x00//evil.example",
+    "//evil.example\\@localhost/",
+    "/\u3002evil.example",
+    "\uff0f\uff0fevil.example",
+    "//evil%2Eexample",
+    "https://evil.example/%2F..",
+    "//ｅｖｉｌ.example",
+    "/.//evil.example",
+    "/./\\evil.example",
+    "//\t/evil.example",
+    "\\\\/evil.example",
+    "//%09/evil.example",
 ]
 
 
@@ -165,8 +208,12 @@ def redirect_parameters(app, flow) -> dict:
         body = form_body([*credentials.items(), ("csrf_token", csrf_token(page.data))])
         return client.post("/login/pwd?next=" + quote(encode(target), safe=""), data=body, content_type=FORM)
 
-    return {"POST /language next": language, "POST /bind/site next": bind_site, "POST /bind/guide next": bind_guide,
-            "POST /login/pwd?next=": login}
+    return {
+        "POST /language next": language,
+        "POST /bind/site next": bind_site,
+        "POST /bind/guide next": bind_guide,
+        "POST /login/pwd?next=": login,
+    }
 
 
 def follows_only_this_site(send, target) -> None:
@@ -185,8 +232,16 @@ def test_the_oracle_knows_where_a_browser_goes():
     with TALLY.case(CATEGORY):
         for location in ("/bind/billing", "/", "/a//b", "/%2F%2Fevil.example", "?next=//evil.example"):
             assert stays_on_site(location), location
-        for location in ("//evil.example", "/\\evil.example", "\\\\evil.example", " //evil.example",
-                         "/\t/evil.example", "https://evil.example", "javascript:alert(1)", "http:evil.example"):
+        for location in (
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            " //evil.example",
+            "/\t/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "http:evil.example",
+        ):
             assert not stays_on_site(location), location
 
 
@@ -205,8 +260,9 @@ def test_no_redirect_parameter_leaves_the_site(web_app, flow):
     assert not failures, failures
 
 
-@pytest.mark.parametrize("name", ["POST /language next", "POST /bind/site next", "POST /bind/guide next",
-                                  "POST /login/pwd?next="])
+@pytest.mark.parametrize(
+    "name", ["POST /language next", "POST /bind/site next", "POST /bind/guide next", "POST /login/pwd?next="]
+)
 def test_random_targets_never_leave_the_site(web_app, flow, name):
     send = redirect_parameters(web_app, flow)[name]
 
@@ -220,6 +276,7 @@ def test_random_targets_never_leave_the_site(web_app, flow, name):
 
 
 # ---- Cookies ----
+
 
 class RecordingClient(IsolatedClient):
     """Keeps every Set-Cookie header the application sent."""
@@ -250,9 +307,18 @@ def walk_everything(app, flow) -> None:
     submit(client, "/activate/", {"lang": "en", "next": "/activate/"}, action="/language")
     submit(client, "/activate/", {"next": "/bind/billing"}, action="/bind/guide")
     flow_client = flow.register_activation().client
-    response = submit(flow_client, "/register/activation", {
-        "method": "aliyun", "workspace_name": "生产环境", "workspace_language": "zh", "workspace_style": "ops",
-        "create_billing_account": "y", "agreement": "y"})
+    response = submit(
+        flow_client,
+        "/register/activation",
+        {
+            "method": "aliyun",
+            "workspace_name": "生产环境",
+            "workspace_language": "zh",
+            "workspace_style": "ops",
+            "create_billing_account": "y",
+            "agreement": "y",
+        },
+    )
     assert response.headers["Location"] == "/activate/success"
     account = flow.guance_account()
     submit(client, "/login/pwd", {k: account[k] for k in ("site", "username", "password")})
@@ -261,7 +327,9 @@ def walk_everything(app, flow) -> None:
 
 @pytest.mark.parametrize("profile", ["testing", "production", "development"])
 def test_every_cookie_is_httponly_lax_and_secure_outside_development(database, sink, profile):
-    secrets = {"SECRET_KEY": "a-production-secret", "ISV_KEY": "a-production-isv-key"} if profile == "production" else {}
+    secrets = (
+        {"SECRET_KEY": "a-production-secret", "ISV_KEY": "a-production-isv-key"} if profile == "production" else {}
+    )
     app = build_app(database, sink, **UNLIMITED, **secrets, APP_ENV=profile)
     if profile == "production":  # no development mailbox there: the flow reads its codes from the sink
         assert "devmail" not in app.blueprints
@@ -284,6 +352,7 @@ def test_every_cookie_is_httponly_lax_and_secure_outside_development(database, s
 
 
 # ---- Headers on every route, every answer ----
+
 
 def every_answer(app, flow) -> list[tuple[str, object]]:
     """(label, response): every route and method, the error pages, JSON, static files."""
@@ -368,6 +437,7 @@ def test_error_pages_carry_the_headers_and_no_detail(failing_app):
 
 # ---- Sessions ----
 
+
 def session_cookie(client) -> str:
     cookie = client.get_cookie("guance_session")
     return cookie.value if cookie else ""
@@ -415,8 +485,12 @@ def test_logout_is_a_post_with_a_token_only(web_app, flow):
         assert_styled_error(client.post("/logout"), 400, "请求无效")
         assert client.get("/console/").status_code == 200
     with TALLY.case(CATEGORY):
-        response = client.post("/logout", data={"csrf_token": arranged.token}, base_url="https://localhost",
-                               headers={"Referer": "https://evil.example/"})
+        response = client.post(
+            "/logout",
+            data={"csrf_token": arranged.token},
+            base_url="https://localhost",
+            headers={"Referer": "https://evil.example/"},
+        )
         assert response.status_code == 400 and client.get("/console/").status_code == 200
     with TALLY.case(CATEGORY):
         response = client.post("/logout", data={"csrf_token": arranged.token})
@@ -425,6 +499,7 @@ def test_logout_is_a_post_with_a_token_only(web_app, flow):
 
 
 # ---- Rate limits ----
+
 
 @pytest.fixture
 def limited_app(database, sink):
@@ -455,14 +530,20 @@ def test_sending_codes_is_limited_per_ip_with_the_styled_page_and_json(limited_a
     client = arranged.client
     for n in range(10):
         submit(client, "/register/basic", {"email": f"page{n}@corp.example", "send_code": "1"})
-        client.post("/codes/send", data={"purpose": "register", "identifier": f"json{n}@corp.example"},
-                    headers={"X-CSRFToken": arranged.token, "X-Forwarded-For": f"203.0.113.{n}"})
+        client.post(
+            "/codes/send",
+            data={"purpose": "register", "identifier": f"json{n}@corp.example"},
+            headers={"X-CSRFToken": arranged.token, "X-Forwarded-For": f"203.0.113.{n}"},
+        )
     with TALLY.case(CATEGORY):  # the 21st, from the page: the styled 429
         page = submit(client, "/register/basic", {"email": "page-last@corp.example", "send_code": "1"})
         assert_styled_error(page, 429, "操作过于频繁")
     with TALLY.case(CATEGORY):  # and from the script: JSON with how long to wait
-        answer = client.post("/codes/send", data={"purpose": "register", "identifier": "json-last@corp.example"},
-                             headers={"X-CSRFToken": arranged.token})
+        answer = client.post(
+            "/codes/send",
+            data={"purpose": "register", "identifier": "json-last@corp.example"},
+            headers={"X-CSRFToken": arranged.token},
+        )
         assert answer.status_code == 429
         body = answer.get_json()
         assert body["ok"] is False and body["retry_after"] > 0 and "操作过于频繁" in body["message"]

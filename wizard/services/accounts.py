@@ -1,4 +1,5 @@
 """Guance accounts: registration with per-site uniqueness, password hashing, and login checks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +66,12 @@ def add_guance_account(new: NewAccount, password_hash: str | None = None, **comp
     if field:
         raise AccountConflict(field)
     account = GuanceAccount(
-        site=new.site, username=normalize_username(new.username), email=normalize_email(new.email),
-        password_hash=password_hash or hash_password(new.password), phone=new.phone or None, **company,
+        site=new.site,
+        username=normalize_username(new.username),
+        email=normalize_email(new.email),
+        password_hash=password_hash or hash_password(new.password),
+        phone=new.phone or None,
+        **company,
     )
     db.session.add(account)
     try:

@@ -1,4 +1,5 @@
 """Billing-center accounts and the binding of an Aliyun account to one of them (settlement)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -28,6 +28,7 @@ reservation. The database allows one undelivered row per key, so two simultaneou
 both pass; verification consumes a code with a conditional UPDATE, so exactly one of two
 simultaneous right answers wins.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,27 +36,31 @@ import hmac
 import math
 import secrets
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, case, delete, func, insert, literal, select, update
+from sqlalchemy import and_, case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..db_types import Timestamp
 from ..email import check_mail_server, send_email
 from ..extensions import db
-from ..i18n import gettext, lazy_gettext as _l, lazy_ngettext as _ln
-from ..models import BillingAccount, GuanceAccount, VerificationCode as Code
+from ..i18n import gettext
+from ..i18n import lazy_gettext as _l
+from ..i18n import lazy_ngettext as _ln
+from ..models import BillingAccount, GuanceAccount
+from ..models import VerificationCode as Code
 from .accounts import normalize_email, normalize_username
 
 HOUR = timedelta(hours=1)
 
 
 # ---- What the user is told ----
+
 
 class CodeError(Exception):
     """A refusal to show the user: `message` is translated, `retry_after` is seconds to wait or None."""
@@ -72,16 +77,24 @@ class SendRefused(CodeError):
 
 class CooldownActive(SendRefused):
     def __init__(self, retry_after: int) -> None:
-        message = _ln("请在 %(seconds)s 秒后重新获取验证码", "请在 %(seconds)s 秒后重新获取验证码", retry_after,
-                      seconds=retry_after)
+        message = _ln(
+            "请在 %(seconds)s 秒后重新获取验证码",
+            "请在 %(seconds)s 秒后重新获取验证码",
+            retry_after,
+            seconds=retry_after,
+        )
         super().__init__(message, retry_after)
 
 
 class HourlyLimitReached(SendRefused):
     def __init__(self, retry_after: int) -> None:
         minutes = math.ceil(retry_after / 60)
-        message = _ln("获取验证码次数过多，请 %(minutes)s 分钟后再试", "获取验证码次数过多，请 %(minutes)s 分钟后再试",
-                      minutes, minutes=minutes)
+        message = _ln(
+            "获取验证码次数过多，请 %(minutes)s 分钟后再试",
+            "获取验证码次数过多，请 %(minutes)s 分钟后再试",
+            minutes,
+            minutes=minutes,
+        )
         super().__init__(message, retry_after)
 
 
@@ -96,8 +109,14 @@ class CodeRejected(CodeError):
 
 class WrongCode(CodeRejected):
     def __init__(self, remaining: int) -> None:
-        super().__init__(_ln("验证码错误，还可以尝试 %(remaining)s 次", "验证码错误，还可以尝试 %(remaining)s 次", remaining,
-                             remaining=remaining))
+        super().__init__(
+            _ln(
+                "验证码错误，还可以尝试 %(remaining)s 次",
+                "验证码错误，还可以尝试 %(remaining)s 次",
+                remaining,
+                remaining=remaining,
+            )
+        )
         self.remaining = remaining
 
 
@@ -120,6 +139,7 @@ class CodeSent:
 
 
 # ---- Purposes: what a code is for and where it goes ----
+
 
 def _typed_email(identifier: str) -> str | None:
     return identifier.strip()
@@ -209,6 +229,7 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 
 # ---- Issuing ----
 
+
 def request_code(purpose: str, identifier: str, language: str) -> CodeSent:
     """Send a code for the email or username typed on a page, in the page's language."""
     spec = purpose_of(purpose)
@@ -243,7 +264,9 @@ def _reserve(key: str, purpose: str, code_hash: str) -> int:
         _void_abandoned(key, now, rules)
         reservation = db.session.execute(
             insert(Code)
-            .values(email=key, purpose=purpose, code_hash=code_hash, attempts=0, sent_at=now, expires_at=now + rules.ttl)
+            .values(
+                email=key, purpose=purpose, code_hash=code_hash, attempts=0, sent_at=now, expires_at=now + rules.ttl
+            )
             .returning(Code.id)
         ).scalar_one()
         _check_limits(key, reservation, now, rules)
@@ -262,7 +285,9 @@ def _void_abandoned(key: str, now: datetime, rules: Limits) -> None:
     # An undelivered row older than the cooldown lost its worker (killed mid-send); free the key.
     db.session.execute(
         update(Code)
-        .where(Code.email == key, Code.delivered_at.is_(None), Code.voided_at.is_(None), Code.sent_at <= now - rules.resend)
+        .where(
+            Code.email == key, Code.delivered_at.is_(None), Code.voided_at.is_(None), Code.sent_at <= now - rules.resend
+        )
         .values(voided_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -271,7 +296,9 @@ def _void_abandoned(key: str, now: datetime, rules: Limits) -> None:
 def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> None:
     """Refuse when the key used up its hourly sends, or its last send is within the cooldown."""
     recent = db.session.scalars(
-        select(Code.sent_at).where(Code.email == key, Code.id != reservation, Code.sent_at > now - HOUR).order_by(Code.sent_at)
+        select(Code.sent_at)
+        .where(Code.email == key, Code.id != reservation, Code.sent_at > now - HOUR)
+        .order_by(Code.sent_at)
     ).all()
     if len(recent) >= rules.sends_per_hour:
         raise HourlyLimitReached(_seconds_until(recent[-rules.sends_per_hour] + HOUR, now))
@@ -329,6 +356,7 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
 
 # ---- Verifying ----
 
+
 def verify_code(purpose: str, identifier: str, code: str) -> None:
     """Check the code typed for the email or username typed; raises CodeRejected."""
     verify(key_for(purpose, identifier), purpose, code)
@@ -360,7 +388,10 @@ def _usable(now: datetime):
 def _consume(code_id: int, now: datetime) -> None:
     # Conditional: of two requests carrying the same right code, the database lets one through.
     used = db.session.execute(
-        update(Code).where(Code.id == code_id, _usable(now)).values(consumed_at=now).execution_options(synchronize_session=False)
+        update(Code)
+        .where(Code.id == code_id, _usable(now))
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     if used != 1:
@@ -388,6 +419,7 @@ def _count_wrong_try(code_id: int, now: datetime) -> None:
 
 
 # ---- Housekeeping ----
+
 
 def prune() -> int:
     """Delete the codes no rule looks at any more (past the hourly window and their validity)."""

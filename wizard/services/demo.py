@@ -1,4 +1,5 @@
 """Fixed demo data of the Guance side, one record for every branch of the activation flow."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,16 +24,36 @@ class DemoLogin:
 
 
 DEMO_GUANCE_ACCOUNTS = [
-    DemoLogin("Guance account", "demo_owner", "owner@demo.guance.example", DEMO_PASSWORD,
-              "owns the two workspaces of demo_billing"),
-    DemoLogin("Guance account", "demo_solo", "solo@demo.guance.example", DEMO_PASSWORD,
-              "has no workspace yet (B2b: create one with an existing account)"),
+    DemoLogin(
+        "Guance account",
+        "demo_owner",
+        "owner@demo.guance.example",
+        DEMO_PASSWORD,
+        "owns the two workspaces of demo_billing",
+    ),
+    DemoLogin(
+        "Guance account",
+        "demo_solo",
+        "solo@demo.guance.example",
+        DEMO_PASSWORD,
+        "has no workspace yet (B2b: create one with an existing account)",
+    ),
 ]
 DEMO_BILLING_ACCOUNTS = [
-    DemoLogin("billing-center account", "demo_billing", "billing@demo.guance.example", DEMO_PASSWORD,
-              "two workspaces to bind (B2)"),
-    DemoLogin("billing-center account", "demo_billing_empty", "empty@demo.guance.example", DEMO_PASSWORD,
-              "no workspace (B2: 立即创建工作空间)"),
+    DemoLogin(
+        "billing-center account",
+        "demo_billing",
+        "billing@demo.guance.example",
+        DEMO_PASSWORD,
+        "two workspaces to bind (B2)",
+    ),
+    DemoLogin(
+        "billing-center account",
+        "demo_billing_empty",
+        "empty@demo.guance.example",
+        DEMO_PASSWORD,
+        "no workspace (B2: 立即创建工作空间)",
+    ),
 ]
 DEMO_WORKSPACES = [
     ("demo_billing", "demo_owner", "生产环境监控", "zh", "ops"),
@@ -44,9 +65,7 @@ DEMO_CLOUD_BINDINGS = [("1380000000000003", "demo_billing")]
 
 
 def _guance_account(login: DemoLogin) -> GuanceAccount:
-    account = db.session.scalar(
-        select(GuanceAccount).filter_by(site=DEFAULT_SITE, username=login.username)
-    )
+    account = db.session.scalar(select(GuanceAccount).filter_by(site=DEFAULT_SITE, username=login.username))
     if account is None:
         account = GuanceAccount(
             site=DEFAULT_SITE,

@@ -5,6 +5,7 @@ records the registration of the Aliyun account, R3 activates: the billing-center
 the same credentials, the Aliyun binding, the workspace and the instance binding. Each step is
 one transaction: an error anywhere leaves nothing of that step behind.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -38,8 +39,11 @@ ALREADY_ACTIVATED = _l("本次注册已完成开通，无需再次提交。")
 
 
 def billing_username_taken(username: str):
-    return _l("费用中心账号用户名「%(username)s」已被其他费用中心账号使用，无法同步创建。"
-              "您可以取消勾选，先通过观测云直接结算开通；或绑定您已有的费用中心账号。", username=username)
+    return _l(
+        "费用中心账号用户名「%(username)s」已被其他费用中心账号使用，无法同步创建。"
+        "您可以取消勾选，先通过观测云直接结算开通；或绑定您已有的费用中心账号。",
+        username=username,
+    )
 
 
 class RegistrationRefused(Exception):
@@ -84,19 +88,27 @@ def one_transaction():
 
 # ---- R1: the draft ----
 
+
 def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> str:
     """Keep R1's answers for R2 (the password only hashed); returns the draft's id for the session."""
     now = clock.now()
     ttl = timedelta(seconds=current_app.config["REGISTRATION_DRAFT_TTL_SECONDS"])
     draft = RegistrationDraft(
-        id=secrets.token_urlsafe(32), ali_uid=ali_uid, site=info.site, username=normalize_username(info.username),
-        email=normalize_email(info.email), phone=info.phone, password_hash=hash_password(info.password),
-        created_at=now, expires_at=now + ttl,
+        id=secrets.token_urlsafe(32),
+        ali_uid=ali_uid,
+        site=info.site,
+        username=normalize_username(info.username),
+        email=normalize_email(info.email),
+        phone=info.phone,
+        password_hash=hash_password(info.password),
+        created_at=now,
+        expires_at=now + ttl,
     )
     with one_transaction():
         # The draft it replaces (R1 sent again) and every expired one go: nothing lingers.
-        db.session.execute(delete(RegistrationDraft).where(
-            (RegistrationDraft.id == replaces) | (RegistrationDraft.expires_at <= now)))
+        db.session.execute(
+            delete(RegistrationDraft).where((RegistrationDraft.id == replaces) | (RegistrationDraft.expires_at <= now))
+        )
         db.session.add(draft)
     return draft.id
 
@@ -112,6 +124,7 @@ def find_draft(draft_id: str | None, ali_uid: str) -> RegistrationDraft | None:
 
 
 # ---- R2: the Guance account ----
+
 
 def registration_of(ali_uid: str) -> MarketplaceRegistration | None:
     return db.session.scalar(select(MarketplaceRegistration).filter_by(ali_uid=ali_uid))
@@ -136,9 +149,14 @@ def register_account(ali_uid: str, draft_id: str | None, company: CompanyInfo) -
 
 def _register(draft: RegistrationDraft, company: CompanyInfo) -> MarketplaceRegistration:
     new = NewAccount(site=draft.site, username=draft.username, email=draft.email, password="", phone=draft.phone)
-    account = add_guance_account(new, password_hash=draft.password_hash, company_name=company.company_name,
-                                 industry=company.industry, company_size=company.company_size,
-                                 contact_name=company.contact_name)
+    account = add_guance_account(
+        new,
+        password_hash=draft.password_hash,
+        company_name=company.company_name,
+        industry=company.industry,
+        company_size=company.company_size,
+        contact_name=company.contact_name,
+    )
     registration = MarketplaceRegistration(ali_uid=draft.ali_uid, account=account)
     db.session.add(registration)
     db.session.delete(draft)
@@ -156,8 +174,13 @@ def _registered_already(ali_uid: str, refusal: Exception) -> MarketplaceRegistra
 
 # ---- R3: activation ----
 
-def activate(instance: MarketplaceInstance, registration: MarketplaceRegistration, details: NewWorkspace,
-             with_billing_account: bool) -> Workspace:
+
+def activate(
+    instance: MarketplaceInstance,
+    registration: MarketplaceRegistration,
+    details: NewWorkspace,
+    with_billing_account: bool,
+) -> Workspace:
     """R3 开通, all or nothing, once.
 
     With the billing-center account: that account (same username and password hash as the Guance

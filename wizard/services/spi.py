@@ -1,10 +1,11 @@
 """The Guance side of the marketplace SPI: instance lifecycle calls, each answered as JSON and audited."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -202,7 +203,8 @@ def _auditable(text: str, limit: int) -> str:
 
 def record_call(action: str, params: Mapping[str, str], outcome: str) -> None:
     """Audit trail in its own transaction, so refused calls are recorded too; the token never is."""
-    kept = {_auditable(name, 64): _auditable(value, _AUDIT_VALUE_LIMIT) for name, value in params.items()
-            if name != "token"}
+    kept = {
+        _auditable(name, 64): _auditable(value, _AUDIT_VALUE_LIMIT) for name, value in params.items() if name != "token"
+    }
     db.session.add(SpiCall(action=_auditable(action, 64) or "-", params=kept, outcome=outcome))
     db.session.commit()

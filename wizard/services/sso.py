@@ -1,9 +1,10 @@
 """Login-free (免登) entry: accept the marketplace's signed browser redirect once, then a signed login."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Mapping
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
@@ -49,8 +50,9 @@ class LoginFreeSettings:
     timezone: str
 
 
-def verify_login_free(params: Mapping[str, str], settings: LoginFreeSettings, repeated: bool = False
-                      ) -> MarketplaceLogin:
+def verify_login_free(
+    params: Mapping[str, str], settings: LoginFreeSettings, repeated: bool = False
+) -> MarketplaceLogin:
     """Check signature, time window, single use and instance; record the outcome either way.
 
     `repeated`: a parameter came more than once (`params` holds the first values), so no signature

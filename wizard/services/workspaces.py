@@ -1,4 +1,5 @@
 """Workspaces of a billing-center account, and binding a marketplace instance to one of them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ def _live_instance_of(workspace: Workspace) -> MarketplaceInstance | None:
 def workspace_choices(billing_account_id: int, instance: MarketplaceInstance) -> list[WorkspaceChoice]:
     # One query with the instances joined: on PostgreSQL each query is a round trip.
     workspaces = db.session.scalars(
-        select(Workspace).filter_by(billing_account_id=billing_account_id)
-        .options(joinedload(Workspace.instances)).order_by(Workspace.created_at, Workspace.id)
+        select(Workspace)
+        .filter_by(billing_account_id=billing_account_id)
+        .options(joinedload(Workspace.instances))
+        .order_by(Workspace.created_at, Workspace.id)
     ).unique()
     choices = []
     for workspace in workspaces:
@@ -61,8 +64,11 @@ def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
     try:
         bound = db.session.execute(
             update(MarketplaceInstance)
-            .where(MarketplaceInstance.id == instance.id, MarketplaceInstance.workspace_id.is_(None),
-                   MarketplaceInstance.status == "active")
+            .where(
+                MarketplaceInstance.id == instance.id,
+                MarketplaceInstance.workspace_id.is_(None),
+                MarketplaceInstance.status == "active",
+            )
             .values(workspace_id=workspace.id, bound_at=clock.now())
         )
     except IntegrityError:  # the workspace already settles through another live instance
@@ -101,8 +107,12 @@ class NewWorkspace:
 def add_workspace(details: NewWorkspace, owner: GuanceAccount, billing_account_id: int | None) -> Workspace:
     """Add (not commit) a workspace owned by `owner`, settled by the billing-center account if given."""
     workspace = Workspace(
-        name=details.name.strip(), language=details.language, style=details.style, site=details.site,
-        owner=owner, billing_account_id=billing_account_id,
+        name=details.name.strip(),
+        language=details.language,
+        style=details.style,
+        site=details.site,
+        owner=owner,
+        billing_account_id=billing_account_id,
     )
     workspace.members.append(WorkspaceMember(account=owner, role="owner"))
     db.session.add(workspace)
@@ -112,11 +122,15 @@ def add_workspace(details: NewWorkspace, owner: GuanceAccount, billing_account_i
 
 def workspaces_of(account: GuanceAccount) -> list[Workspace]:
     """The account's workspaces with what the console shows about them, in one query."""
-    return list(db.session.scalars(
-        select(Workspace).join(WorkspaceMember).where(WorkspaceMember.account_id == account.id)
-        .options(joinedload(Workspace.instances), joinedload(Workspace.billing_account))
-        .order_by(Workspace.created_at, Workspace.id)
-    ).unique())
+    return list(
+        db.session.scalars(
+            select(Workspace)
+            .join(WorkspaceMember)
+            .where(WorkspaceMember.account_id == account.id)
+            .options(joinedload(Workspace.instances), joinedload(Workspace.billing_account))
+            .order_by(Workspace.created_at, Workspace.id)
+        ).unique()
+    )
 
 
 def settling_instance(workspace: Workspace) -> MarketplaceInstance | None:
@@ -132,8 +146,9 @@ class WorkspaceRefused(Exception):
         self.field, self.message = field, message
 
 
-def create_for_existing_account(instance: MarketplaceInstance, billing_account_id: int, email: str,
-                                details: NewWorkspace) -> Workspace:
+def create_for_existing_account(
+    instance: MarketplaceInstance, billing_account_id: int, email: str, details: NewWorkspace
+) -> Workspace:
     """B2b: the Guance account behind `email` (its code already checked) owns the new, bound workspace."""
     owner = find_by_email(details.site, email)
     if owner is None:
@@ -141,8 +156,9 @@ def create_for_existing_account(instance: MarketplaceInstance, billing_account_i
     return _create_and_bind(instance, details, owner, billing_account_id)
 
 
-def create_with_new_account(instance: MarketplaceInstance, billing_account_id: int, new_account: NewAccount,
-                            details: NewWorkspace) -> Workspace:
+def create_with_new_account(
+    instance: MarketplaceInstance, billing_account_id: int, new_account: NewAccount, details: NewWorkspace
+) -> Workspace:
     """B2c: register the Guance account and create the bound workspace, all in one transaction."""
     try:
         owner = add_guance_account(new_account)

@@ -40,8 +40,11 @@ def logout():
 @login_required
 def console():
     """The first landing page: the account's workspaces, their edition and settlement."""
-    return render_template("console/home.html", workspaces=workspaces.workspaces_of(current_user),
-                           settling_instance=workspaces.settling_instance)
+    return render_template(
+        "console/home.html",
+        workspaces=workspaces.workspaces_of(current_user),
+        settling_instance=workspaces.settling_instance,
+    )
 
 
 @bp.get("/console/datakit")

@@ -15,8 +15,13 @@ GUIDE_COOKIE = "bind_guide_seen"
 def render_bind_page(template: str, activation: Activation, **context):
     """Every bind page shows the 站点 selector and, on a first visit, the guide."""
     return render_template(
-        template, activation=activation, site_form=SiteForm(site=flow.chosen_site()), guide_form=GuideForm(),
-        show_guide=request.cookies.get(GUIDE_COOKIE) != "1", bind_steps=flow.BIND_STEPS, **context,
+        template,
+        activation=activation,
+        site_form=SiteForm(site=flow.chosen_site()),
+        guide_form=GuideForm(),
+        show_guide=request.cookies.get(GUIDE_COOKIE) != "1",
+        bind_steps=flow.BIND_STEPS,
+        **context,
     )
 
 
@@ -44,7 +49,10 @@ def workspaces(activation: Activation):
     choices = workspace_choices(activation.binding.billing_account_id, activation.instance)
     confirming = request.args.get("confirm", type=int)
     return render_bind_page(
-        "bind/workspaces.html", activation, choices=choices, form=BindWorkspaceForm(),
+        "bind/workspaces.html",
+        activation,
+        choices=choices,
+        form=BindWorkspaceForm(),
         confirming=next((c for c in choices if c.workspace.id == confirming and c.state == "bindable"), None),
         created_id=flow.created_workspace_id(),
     )
@@ -75,6 +83,12 @@ def dismiss_guide():
     """知道了: the guide is for the first visit only."""
     response = redirect(next_url(url_for("bind.billing_account")))
     if GuideForm().validate_on_submit():
-        response.set_cookie(GUIDE_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(
+            GUIDE_COOKIE,
+            "1",
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
     return response

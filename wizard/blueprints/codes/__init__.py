@@ -33,9 +33,10 @@ counts down on the button; without it, the button submits the page's own form, h
 checks only the identifier field, sends, and the page re-renders with what the user typed (not
 passwords or the code) and the outcome next to the code field.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("codes", __name__, url_prefix="/codes")
 
-from . import views  # noqa: E402,F401
-from .pages import CodeStatus, code_is_valid, handle_send_code, send_limit  # noqa: E402,F401
+from . import views  # noqa: F401
+from .pages import CodeStatus, code_is_valid, handle_send_code, send_limit  # noqa: F401

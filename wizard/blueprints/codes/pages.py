@@ -1,4 +1,5 @@
 """What a wizard page calls for its 验证码: the shared per-IP limit, 获取验证码 without JavaScript, the check."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """POST /codes/send: 获取验证码 without a reload, answered in JSON for app.js."""
+
 from __future__ import annotations
 
 import time

@@ -1,9 +1,10 @@
 """Read and receive the development mailbox, a Maildir filled by a local aiosmtpd sink."""
+
 from __future__ import annotations
 
 import mailbox
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -34,7 +35,7 @@ def _parse(key: str, raw: bytes, delivered: float) -> DevMessage:
         # The envelope (recorded by the sink) says who really received it; the To header may not.
         to=str(message.get("X-RcptTo") or message.get("To", "")),
         subject=str(message.get("Subject", "")),
-        received_at=datetime.fromtimestamp(delivered, timezone.utc),
+        received_at=datetime.fromtimestamp(delivered, UTC),
         text=_part(message, "plain") or "",
         html=_part(message, "html"),
     )
@@ -48,7 +49,7 @@ def read_messages(directory: str | Path, to: str | None = None) -> list[DevMessa
     # Parsing is the slow part: skip, unparsed, a message whose bytes do not even contain the address.
     wanted = to.lower().encode() if to and to.isascii() else None
     messages = []
-    for key in box.keys():
+    for key in box.keys():  # noqa: SIM118  (iterating a Mailbox yields messages, not keys)
         try:
             raw = box.get_bytes(key)
             if wanted is None or wanted in raw.lower():

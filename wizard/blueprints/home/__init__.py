@@ -1,6 +1,7 @@
 """The front page and the interface-language switch."""
+
 from flask import Blueprint
 
 bp = Blueprint("home", __name__)
 
-from . import views  # noqa: E402,F401
+from . import views  # noqa: F401

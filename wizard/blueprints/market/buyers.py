@@ -4,6 +4,7 @@ The marketplace and Guance are different sites in reality, so the simulator does
 Guance side's session: the login-free entry starts a fresh Guance session without signing the
 buyer out of the marketplace.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,11 @@ def buyer_for(ali_uid: str) -> MarketUser:
 
 def sign_in(response: Response, buyer: MarketUser) -> Response:
     response.set_cookie(
-        COOKIE, _serializer().dumps(buyer.ali_uid), httponly=True, samesite="Lax", path="/market",
+        COOKIE,
+        _serializer().dumps(buyer.ali_uid),
+        httponly=True,
+        samesite="Lax",
+        path="/market",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response

@@ -1,4 +1,5 @@
 """The simulator's demo buyers: Aliyun main accounts, one per branch of the flow."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -1,4 +1,5 @@
 """The simulator's forms (it is another party, so its forms live with it)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

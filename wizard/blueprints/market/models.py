@@ -1,14 +1,14 @@
 """The marketplace simulator's own tables: it shares no model with the Guance side."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...extensions import db
 from ...db_types import Timestamp, created_at_column, utcnow
+from ...extensions import db
 
 ORDER_STATUSES = ("pending", "active", "expired", "released")
 
@@ -38,10 +38,10 @@ class MarketOrder(db.Model):
     sku_id: Mapped[str] = mapped_column(String(64))
     trial: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    instance_id: Mapped[Optional[str]] = mapped_column(String(64))
-    auth_url: Mapped[Optional[str]] = mapped_column(String(512))
-    front_end_url: Mapped[Optional[str]] = mapped_column(String(512))
-    expires_at: Mapped[Optional[datetime]] = mapped_column(Timestamp())
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    instance_id: Mapped[str | None] = mapped_column(String(64))
+    auth_url: Mapped[str | None] = mapped_column(String(512))
+    front_end_url: Mapped[str | None] = mapped_column(String(512))
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)

@@ -1,4 +1,5 @@
 """Orders of the simulator and the SPI calls that follow them, as Alibaba Cloud would make them."""
+
 from __future__ import annotations
 
 import secrets
@@ -52,8 +53,14 @@ def _order_numbers(ali_uid: str, sequence: int) -> tuple[str, str]:
 def _new_order(ali_uid: str, sequence: int) -> MarketOrder:
     order_id, order_biz_id = _order_numbers(ali_uid, sequence)
     return MarketOrder(
-        order_id=order_id, order_biz_id=order_biz_id, ali_uid=ali_uid, product_code=PRODUCT_CODE,
-        sku_id=SKU_PAY_AS_YOU_GO, trial=False, status="pending", expires_at=_in_one_term(clock.now()),
+        order_id=order_id,
+        order_biz_id=order_biz_id,
+        ali_uid=ali_uid,
+        product_code=PRODUCT_CODE,
+        sku_id=SKU_PAY_AS_YOU_GO,
+        trial=False,
+        status="pending",
+        expires_at=_in_one_term(clock.now()),
     )
 
 
@@ -77,8 +84,12 @@ def place_order(ali_uid: str) -> MarketOrder:
 def provision(order: MarketOrder) -> bool:
     """createInstance for a pending order; it stays 开通中 until the ISV answers with an instanceId."""
     params = {
-        "aliUid": order.ali_uid, "orderBizId": order.order_biz_id, "orderId": order.order_id,
-        "productCode": order.product_code, "skuId": order.sku_id, "trial": str(order.trial).lower(),
+        "aliUid": order.ali_uid,
+        "orderBizId": order.order_biz_id,
+        "orderId": order.order_id,
+        "productCode": order.product_code,
+        "skuId": order.sku_id,
+        "trial": str(order.trial).lower(),
         "expiredOn": spi_time(order.expires_at),
     }
     try:
@@ -104,7 +115,9 @@ def _call(action: str, **params: str) -> dict:
 def retry_pending(ali_uid: str) -> None:
     """Opening 已购买的服务 retries a few orders still 开通中."""
     pending = db.session.scalars(
-        select(MarketOrder).filter_by(ali_uid=ali_uid, status="pending").order_by(MarketOrder.id)
+        select(MarketOrder)
+        .filter_by(ali_uid=ali_uid, status="pending")
+        .order_by(MarketOrder.id)
         .limit(RETRIES_PER_PAGE_VIEW)
     )
     for order in list(pending):
@@ -112,9 +125,13 @@ def retry_pending(ali_uid: str) -> None:
 
 
 def orders_of(ali_uid: str) -> list[MarketOrder]:
-    return list(db.session.scalars(
-        select(MarketOrder).filter_by(ali_uid=ali_uid).order_by(MarketOrder.created_at.desc(), MarketOrder.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(MarketOrder)
+            .filter_by(ali_uid=ali_uid)
+            .order_by(MarketOrder.created_at.desc(), MarketOrder.id.desc())
+        )
+    )
 
 
 def order_of(ali_uid: str, order_id: str) -> MarketOrder | None:

@@ -1,4 +1,5 @@
 """How the marketplace calls an ISV's SPI: signed GET requests, JSON answers."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,7 +1,8 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from ...i18n import gettext as _, lazy_gettext as _l
+from ...i18n import gettext as _
+from ...i18n import lazy_gettext as _l
 from . import bp, orders
 from .buyers import ALI_UID, all_buyers, buyer_for, current_buyer, sign_in
 from .forms import ActionForm, ActivateForm, SwitchBuyerForm
@@ -96,8 +97,9 @@ def instances():
     buyer = buyer_or_404()
     orders.retry_pending(buyer.ali_uid)
     releasing = orders.order_of(buyer.ali_uid, request.args.get("release", ""))
-    return render_simulator("market/instances.html", orders=orders.orders_of(buyer.ali_uid),
-                            releasing=releasing, form=ActionForm())
+    return render_simulator(
+        "market/instances.html", orders=orders.orders_of(buyer.ali_uid), releasing=releasing, form=ActionForm()
+    )
 
 
 @bp.post("/orders/<order_id>/retry")

@@ -1,6 +1,7 @@
 """R1-R3: registration for a marketplace customer with no billing-center account yet."""
+
 from flask import Blueprint
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
-from . import views  # noqa: E402,F401
+from . import views  # noqa: F401

@@ -35,13 +35,18 @@ def is_free(form: RegisterBasicForm, *fields: str) -> bool:
 def accepted(form: RegisterBasicForm) -> bool:
     """Valid, a free username (before the code is used up), the right code, then a free email:
     only who owns an address learns that it is registered already."""
-    return (form.validate_on_submit() and is_free(form, "username") and code_is_valid(form, "email", "register")
-            and is_free(form, "username", "email"))
+    return (
+        form.validate_on_submit()
+        and is_free(form, "username")
+        and code_is_valid(form, "email", "register")
+        and is_free(form, "username", "email")
+    )
 
 
 def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
-    return registrations.BasicInfo(form.site.data, form.username.data, form.email.data, form.password.data,
-                                   form.phone.data)
+    return registrations.BasicInfo(
+        form.site.data, form.username.data, form.email.data, form.password.data, form.phone.data
+    )
 
 
 @bp.route("/basic", methods=["GET", "POST"])
@@ -60,8 +65,9 @@ def basic(activation: Activation):
 
 
 def company_info(form: RegisterCompanyForm) -> registrations.CompanyInfo:
-    return registrations.CompanyInfo(form.company_name.data, form.industry.data, form.company_size.data,
-                                     form.contact_name.data)
+    return registrations.CompanyInfo(
+        form.company_name.data, form.industry.data, form.company_size.data, form.contact_name.data
+    )
 
 
 @bp.route("/company", methods=["GET", "POST"])
@@ -77,8 +83,9 @@ def company(activation: Activation):
             return redirect(url_for("register.basic"))
         flow.forget_draft()
         return redirect(url_for("register.activation"))
-    return render_step("register/company.html", activation, RegisterStep.COMPANY, form=form,
-                       draft=flow.current_draft(activation))
+    return render_step(
+        "register/company.html", activation, RegisterStep.COMPANY, form=form, draft=flow.current_draft(activation)
+    )
 
 
 def workspace_details(form: RegisterActivationForm, site: str) -> NewWorkspace:
@@ -98,8 +105,13 @@ def choose_method(activation: Activation):
                 flash(str(refusal.message), "error")
                 return redirect(url_for("register.activation"))
             form[refusal.field].errors = [*form[refusal.field].errors, refusal.message]
-    return render_step("register/activation.html", activation, RegisterStep.ACTIVATION, form=form,
-                       account=activation.registration.account)
+    return render_step(
+        "register/activation.html",
+        activation,
+        RegisterStep.ACTIVATION,
+        form=form,
+        account=activation.registration.account,
+    )
 
 
 def activate(activation: Activation, form: RegisterActivationForm):
@@ -114,5 +126,6 @@ def activate(activation: Activation, form: RegisterActivationForm):
 def finished(activation: Activation):
     """After R3 without a billing-center account: the workspace settles through Guance; B0 binds one."""
     registration = activation.registration
-    return render_template("register/finished.html", activation=activation, account=registration.account,
-                           workspace=registration.workspace)
+    return render_template(
+        "register/finished.html", activation=activation, account=registration.account, workspace=registration.workspace
+    )

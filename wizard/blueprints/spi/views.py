@@ -53,8 +53,11 @@ def login_free(params: dict[str, str], repeated: bool = False):
         if refusal.reason == "replayed" and current and current.instance_id == params.get("instanceId"):
             # A double click on 免登: this browser already holds the login the first click gave it.
             return redirect(flow.entry_url(current))
-        page = render_template("spi/login_free_refused.html", refusal=refusal,
-                               marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"])
+        page = render_template(
+            "spi/login_free_refused.html",
+            refusal=refusal,
+            marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"],
+        )
         return page, refusal.status
     flow.start_marketplace_session(login)
     return redirect(flow.entry_url(login))

@@ -1,6 +1,7 @@
 """B2a-B2c 创建工作空间: with an existing Guance account, or registering one at the same time."""
+
 from flask import Blueprint
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
 
-from . import views  # noqa: E402,F401
+from . import views  # noqa: F401

@@ -23,8 +23,9 @@ def workspace_details(form) -> workspaces.NewWorkspace:
 def create(tab: str, form, activation: Activation):
     instance, billing_account_id = activation.instance, activation.binding.billing_account_id
     if tab == "existing":
-        return workspaces.create_for_existing_account(instance, billing_account_id, form.email.data,
-                                                      workspace_details(form))
+        return workspaces.create_for_existing_account(
+            instance, billing_account_id, form.email.data, workspace_details(form)
+        )
     account = NewAccount(flow.chosen_site(), form.username.data, form.email.data, form.password.data, form.phone.data)
     return workspaces.create_with_new_account(instance, billing_account_id, account, workspace_details(form))
 
@@ -45,5 +46,11 @@ def new(activation: Activation):
             field = form[getattr(refusal, "field", "name")]
             field.errors = [*field.errors, refusal.message]
             form.code.data = ""  # it was used up: a new one is needed
-    return render_template("workspace/new.html", activation=activation, form=form, tab=tab,
-                           site=flow.chosen_site(), bind_steps=flow.BIND_STEPS)
+    return render_template(
+        "workspace/new.html",
+        activation=activation,
+        form=form,
+        tab=tab,
+        site=flow.chosen_site(),
+        bind_steps=flow.BIND_STEPS,
+    )
