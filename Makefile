@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test bench screenshots translations translations-update clean
+.PHONY: run test lint bench screenshots translations translations-update clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
@@ -29,6 +29,11 @@ run: $(VENV)/.runtime translations
 test: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (lint and format check) over the whole tree
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## bench: serve the product with gunicorn (SQLite, then PostgreSQL), load it, write bench/results/
 bench: $(VENV)/.dev translations

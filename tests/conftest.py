@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from devtools.pgcluster import PostgresCluster, find_bindir
+from devtools.redisserver import RedisServer, find_redis_server
 from devtools.smtp import SmtpSink
 from wizard import clock, create_app
 from wizard.extensions import db as _db
@@ -111,6 +112,34 @@ def postgres():
     cluster = start_postgres()
     yield cluster
     cluster.stop()
+
+
+def start_redis() -> RedisServer:
+    """A throwaway Redis, started (skipped, or failed under REQUIRE_REDIS=1, without redis-server)."""
+    executable = find_redis_server()
+    if executable is None:
+        unavailable("REQUIRE_REDIS", "redis-server not found (apt-get install redis-server)")
+    return RedisServer(executable).start()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One Redis for the session; tests that need a clean one flush it (`redis_url`)."""
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The throwaway Redis's URL, emptied for each test."""
+    import redis
+
+    if not redis_server.ping():  # a fault test stopped it
+        redis_server.start()
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")
