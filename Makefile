@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+MARKET_FLASK := $(BIN)/flask --app marketplace.wsgi
+PORT ?= 5000
+MARKET_PORT ?= 5001
+MAIL_PORT ?= 8025
+# The processes of the Procfile that `make run` starts: no local SMTP sink when MAIL_SERVER is set.
+PROCESSES ?= web market $(if $(MAIL_SERVER),,mail)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
 .PHONY: run test lint bench screenshots translations translations-update clean
@@ -19,11 +25,24 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-## run: install, migrate, seed demo data, serve on http://127.0.0.1:$${PORT:-5000} with a local SMTP sink
+## run: install, migrate, seed demo data; serve Guance on http://127.0.0.1:$${PORT:-5000}, the marketplace simulator on
+##      http://127.0.0.1:$${MARKET_PORT:-5001} and a local SMTP sink, all under honcho (Procfile); Ctrl-C stops them all
+run: export WEB_PORT := $(PORT)
+run: export MARKET_PORT := $(MARKET_PORT)
+run: export MAIL_PORT := $(MAIL_PORT)
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: export SPI_URL ?= http://127.0.0.1:$(PORT)/spi
+run: export MARKETPLACE_URL ?= http://127.0.0.1:$(MARKET_PORT)/
+run: export MARKETPLACE_CONSOLE_URL ?= http://127.0.0.1:$(MARKET_PORT)/instances
 run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
+	$(MARKET_FLASK) db upgrade
+	$(MARKET_FLASK) demo seed
 	$(FLASK) demo seed
-	$(FLASK) serve
+	@echo "Guance:                      $$PUBLIC_BASE_URL/"
+	@echo "Marketplace simulator:       $$MARKETPLACE_URL"
+	@$(if $(MAIL_SERVER),echo "Mail goes to $(MAIL_SERVER) (no local sink).",echo "Development mailbox:         $$PUBLIC_BASE_URL/dev/mail/")
+	$(BIN)/honcho --no-colour start -f Procfile $(PROCESSES)
 
 ## test: install test tools and system packages (Chromium, CJK font, PostgreSQL), run every suite
 test: $(VENV)/.dev translations
@@ -46,16 +65,20 @@ screenshots: $(VENV)/.dev translations
 	$(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
 	$(BIN)/python -m e2e.guide
 
-## translations: compile the catalogs (wizard/translations/<lang>/LC_MESSAGES/messages.po -> .mo, not in git)
+## translations: compile the catalogs of both applications (<package>/translations/<lang>/LC_MESSAGES/messages.po -> .mo)
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel --quiet compile --domain messages -d wizard/translations
+	$(BIN)/pybabel --quiet compile --domain messages -d marketplace/translations
 
-## translations-update: extract every msgid again (babel.cfg) and merge it into the catalogs; then edit the .po
+## translations-update: extract every msgid again (babel.cfg, marketplace/babel.cfg) and merge it into the catalogs
 translations-update: $(VENV)/.runtime
 	$(BIN)/pybabel --quiet extract -F babel.cfg --add-location=file --sort-by-file --no-wrap \
 		--project=guance-aliyun-activation -o wizard/translations/messages.pot .
 	$(BIN)/pybabel --quiet update -i wizard/translations/messages.pot -d wizard/translations --no-wrap --ignore-obsolete
-	@echo "Now translate every empty or '#, fuzzy' entry in wizard/translations/*/LC_MESSAGES/messages.po."
+	$(BIN)/pybabel --quiet extract -F marketplace/babel.cfg --add-location=file --sort-by-file --no-wrap \
+		--project=aliyun-marketplace-simulator -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel --quiet update -i marketplace/translations/messages.pot -d marketplace/translations --no-wrap --ignore-obsolete
+	@echo "Now translate every empty or '#, fuzzy' entry in {wizard,marketplace}/translations/*/LC_MESSAGES/messages.po."
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

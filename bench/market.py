@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from wizard import spi_token
+from protocol import spi as spi_token
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def spi_time(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return spi_token.format_time(moment)
 
 
 def create_instance_path(isv_key: str, ali_uid: str, order_biz_id: str) -> str:

@@ -126,8 +126,8 @@ def product_env(database_url: str, mail_port: int, keys: Secrets) -> dict[str, s
 
 def serve_product(stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path) -> Gunicorn:
     server = Gunicorn("wsgi:app", env, shape, log_dir)
-    # The marketplace simulator calls the SPI of the instance it runs in.
-    server.env = {**env, "SPI_URL": f"{server.url}/spi"}
+    # SPI answers (authUrl, frontEndUrl) are built on the public address, never on a request's Host.
+    server.env = {**env, "PUBLIC_BASE_URL": server.url}
     stack.callback(server.stop)
     return server.start("/login/pwd")
 
@@ -198,6 +198,7 @@ def prepare_database(url: str, keys: Secrets, sizes: dict[str, int]) -> None:
             "APP_ENV": "production",
             "SECRET_KEY": keys.secret_key,
             "ISV_KEY": keys.isv_key,
+            "PUBLIC_BASE_URL": "http://127.0.0.1",
             "SQLALCHEMY_DATABASE_URI": url,
         }
     )

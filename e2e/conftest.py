@@ -1,4 +1,5 @@
-"""Chromium (Debian's) against a live server with its own database, demo data and SMTP sink."""
+"""Chromium (Debian's) against live servers: the Guance side and the marketplace simulator, each on its own
+port with its own database and demo data, and an SMTP sink."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from werkzeug.serving import make_server
 
 from devtools.ports import free_port
 from devtools.smtp import SmtpSink
-from tests.conftest import migrate_database, settings_for_tests, unavailable
+from marketplace import create_app as create_marketplace
+from tests.conftest import marketplace_settings, migrate_database, migrate_marketplace, settings_for_tests, unavailable
 from wizard import create_app
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -64,25 +66,42 @@ def live_smtp(tmp_path_factory):
     sink.stop()
 
 
+def serve(app, port: int):
+    """`app` on 127.0.0.1:`port` from a thread; returns the server (shutdown() stops it)."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class LiveServer:
-    """The product served on a free loopback port from a thread, with its own migrated, seeded database."""
+    """Both parties as `make run` serves them, each on a free loopback port with its own migrated, seeded
+    database: the Guance side at `url`, the marketplace simulator at `market_url`. Development cookies
+    (not Secure): they speak plain HTTP on 127.0.0.1."""
 
     def __init__(self, directory: Path, smtp: SmtpSink, **settings) -> None:
+        self.port, self.market_port = free_port(), free_port()
+        self.url, self.market_url = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.market_port}"
         database = f"sqlite:///{directory / 'wizard.db'}"
         migrate_database(database)
-        # Development cookies (not Secure): the live server speaks plain HTTP on 127.0.0.1.
-        self.app = create_app(settings_for_tests(database, smtp, SESSION_COOKIE_SECURE=False, **settings))
+        self.app = create_app(
+            settings_for_tests(
+                database, smtp, SESSION_COOKIE_SECURE=False, PUBLIC_BASE_URL=self.url,
+                MARKETPLACE_URL=f"{self.market_url}/", MARKETPLACE_CONSOLE_URL=f"{self.market_url}/instances",
+                **settings,
+            )
+        )  # fmt: skip
         self.app.test_cli_runner().invoke(args=["demo", "seed"])
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app.config["SPI_URL"] = f"{self.url}/spi"
-        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        market_database = f"sqlite:///{directory / 'marketplace.db'}"
+        migrate_marketplace(market_database)
+        self.market = create_marketplace(
+            marketplace_settings(market_database, SPI_URL=f"{self.url}/spi", SESSION_COOKIE_SECURE=False)
+        )
+        self.market.test_cli_runner().invoke(args=["demo", "seed"])
+        self._servers = [serve(self.app, self.port), serve(self.market, self.market_port)]
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join()
+        for server in self._servers:
+            server.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +119,12 @@ def live_app(live):
 @pytest.fixture(scope="session")
 def live_server(live):
     return live.url
+
+
+@pytest.fixture(scope="session")
+def market_url(live):
+    """The marketplace simulator's address (another origin than the Guance side's base_url)."""
+    return live.market_url
 
 
 @pytest.fixture

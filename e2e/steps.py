@@ -1,6 +1,7 @@
 """What a customer does in the browser, one step at a time; language-neutral (ids, names, links).
 
-Shared by the documentation walkthrough (both languages) and the behaviour tests.
+Shared by the documentation walkthrough (both languages) and the behaviour tests. The page's base
+URL is the Guance side; `market` is the marketplace simulator's address, another origin.
 """
 
 from __future__ import annotations
@@ -21,36 +22,37 @@ def submit(page: Page, scope=None) -> None:
         page.locator(f"{PAGE_FORM} {MAIN_BUTTON}").click()
 
 
-def buy(page: Page, ali_uid: str, shoot=None) -> None:
-    """M1 立即开通 → M2 (agreement) 开通 → M3 确认 → M4 已购买的服务."""
-    page.goto(f"/market/?aliUid={ali_uid}")
+def buy(page: Page, market: str, ali_uid: str, shoot=None) -> None:
+    """M1 立即开通 → M2 (agreement) 开通 → M3 确认 → M4 已购买的服务, signed in to the simulator as `ali_uid`."""
+    page.goto(f"{market}/?aliUid={ali_uid}")
     if shoot:
         shoot("2-commercial-1107")
-    page.locator("a[href='/market/activate']").click()
+    page.locator("a[href='/activate']").click()
     dialog = page.get_by_role("dialog")
     dialog.locator("#agreement").check()
     if shoot:
         shoot("3-commercial-1107")
     submit(page, dialog)
     dialog = page.get_by_role("dialog")
-    expect(dialog.locator("a[href='/market/instances']")).to_be_visible()
+    expect(dialog.locator("a[href='/instances']")).to_be_visible()
     if shoot:
         shoot("4-commercial-1107")
-    dialog.locator("a[href='/market/instances']").click()
+    dialog.locator("a[href='/instances']").click()
     expect(page.locator("tbody tr").first.locator("a[href$='/login-free']")).to_be_visible()
     if shoot:
         shoot("10.aliyun_market_1")
 
 
-def login_free(page: Page) -> None:
-    """免登 on the newest instance of 已购买的服务."""
-    page.goto("/market/instances")
+def login_free(page: Page, market: str) -> None:
+    """免登 on the newest instance of 已购买的服务: the browser crosses to the Guance side."""
+    page.goto(f"{market}/instances")
     page.locator("tbody tr").first.locator("a[href$='/login-free']").click()
+    page.wait_for_url(lambda url: not url.startswith(market))
 
 
-def buy_and_enter(page: Page, ali_uid: str) -> None:
-    buy(page, ali_uid)
-    login_free(page)
+def buy_and_enter(page: Page, market: str, ali_uid: str) -> None:
+    buy(page, market, ali_uid)
+    login_free(page, market)
 
 
 def choose(page: Page, path: str) -> None:
@@ -83,9 +85,9 @@ def bind_billing(page: Page, smtp, username: str, email: str, shoot=None) -> Non
     expect(page).to_have_url(re.compile(r"/bind/workspaces$"))
 
 
-def reach_workspace_creation(page: Page, smtp, ali_uid: str) -> None:
+def reach_workspace_creation(page: Page, market: str, smtp, ali_uid: str) -> None:
     """Buy, 免登, 有费用中心账号, bind the demo billing-center account that has no workspace, B2a."""
-    buy_and_enter(page, ali_uid)
+    buy_and_enter(page, market, ali_uid)
     choose(page, "bind")
     dismiss_guide(page)
     bind_billing(page, smtp, "demo_billing_empty", "empty@demo.guance.example")
@@ -125,7 +127,7 @@ def log_in_from_success(page: Page, username: str, password: str) -> None:
     expect(page).to_have_url(re.compile(r"/console/$"))
 
 
-def login_free_for(page: Page, ali_uid: str) -> None:
+def login_free_for(page: Page, market: str, ali_uid: str) -> None:
     """免登 again later, as the buyer `ali_uid`."""
-    page.goto(f"/market/?aliUid={ali_uid}")
-    login_free(page)
+    page.goto(f"{market}/?aliUid={ali_uid}")
+    login_free(page, market)

@@ -30,13 +30,13 @@ def press(page: Page, target: Locator, key: str = "Enter") -> None:
     page.keyboard.press(key)
 
 
-def test_the_whole_bind_path_works_with_the_keyboard_only(page: Page, live_smtp, billing_account):
+def test_the_whole_bind_path_works_with_the_keyboard_only(page: Page, market_url, live_smtp, billing_account):
     email = billing_account("kb_billing", workspaces=("键盘空间",))
-    page.goto("/market/?aliUid=1380000000000401")
-    press(page, page.locator("a[href='/market/activate']"))
+    page.goto(f"{market_url}/?aliUid=1380000000000401")
+    press(page, page.locator("a[href='/activate']"))
     press(page, page.locator("#agreement"), "Space")
     press(page, page.get_by_role("dialog").locator(steps.MAIN_BUTTON))
-    press(page, page.get_by_role("dialog").locator("a[href='/market/instances']"))
+    press(page, page.get_by_role("dialog").locator("a[href='/instances']"))
     press(page, page.locator("tbody tr").first.locator("a[href$='/login-free']"))
 
     press(page, page.locator("input[name=path][value=register]"), "Space")  # into the radio group

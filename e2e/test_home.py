@@ -3,10 +3,10 @@
 from playwright.sync_api import Page, expect
 
 
-def test_home_page_in_chromium(page: Page):
+def test_home_page_in_chromium(page: Page, market_url):
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("阿里云云市场开通观测云商业版")
-    expect(page.get_by_role("link", name="进入阿里云云市场（模拟器）")).to_have_attribute("href", "/market/")
+    expect(page.get_by_role("link", name="进入阿里云云市场（模拟器）")).to_have_attribute("href", f"{market_url}/")
     expect(page.get_by_role("link", name="开发邮箱")).to_have_attribute("href", "/dev/mail/")
 
 

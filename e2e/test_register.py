@@ -10,12 +10,12 @@ PASSWORD = "Passw0rd2026"
 # Buyers of their own (1380000000000301-309): the live database is shared by every browser test.
 
 
-def arrive(page: Page, ali_uid: str) -> str:
+def arrive(page: Page, market_url: str, ali_uid: str) -> str:
     """Buy and 免登 as `ali_uid`; returns the instance ID the marketplace lists for it."""
-    buy_and_enter(page, ali_uid)
+    buy_and_enter(page, market_url, ali_uid)
     expect(page).to_have_url(re.compile(r"/activate/$"))
     market = page.context.new_page()
-    market.goto("/market/instances")
+    market.goto(f"{market_url}/instances")
     instance_id = market.locator("tbody tr td.mono").first.inner_text()
     market.close()
     return instance_id
@@ -31,8 +31,8 @@ def fill_basic_info(page: Page, live_smtp, username: str, email: str) -> None:
     get_code(page, live_smtp, email)
 
 
-def test_bad_input_is_shown_next_to_the_field_and_the_rest_is_kept(page: Page):
-    arrive(page, "1380000000000302")
+def test_bad_input_is_shown_next_to_the_field_and_the_rest_is_kept(page: Page, market_url):
+    arrive(page, market_url, "1380000000000302")
     page.goto("/register/basic")
     page.get_by_label("用户名").fill("9lives")
     page.get_by_label("登录密码", exact=True).fill("short")
@@ -46,8 +46,8 @@ def test_bad_input_is_shown_next_to_the_field_and_the_rest_is_kept(page: Page):
     expect(page.get_by_label("登录密码", exact=True)).to_have_value("")
 
 
-def test_unticking_the_billing_center_account_explains_aliyun_settlement(page: Page, live_smtp):
-    arrive(page, "1380000000000303")
+def test_unticking_the_billing_center_account_explains_aliyun_settlement(page: Page, market_url, live_smtp):
+    arrive(page, market_url, "1380000000000303")
     page.goto("/register/basic")
     fill_basic_info(page, live_smtp, "e2e_solo", "solo@e2e-newcorp.example")
     page.get_by_role("button", name="下一步").click()

@@ -16,6 +16,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from marketplace import clock as market_clock
 from wizard import clock
 from wizard.services import codes
 
@@ -56,6 +57,7 @@ def walkthrough(request, tmp_path_factory, live_smtp):
     server_clock = ServerClock()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(clock, "now", server_clock.now)
+        patch.setattr(market_clock, "now", server_clock.now)
         patch.setattr(codes, "new_code", lambda: "246810")
         server = LiveServer(tmp_path_factory.mktemp(f"docs-{language}"), live_smtp)
         yield Walkthrough(language, server, server_clock)
@@ -72,7 +74,13 @@ def page(browser, walkthrough):
         locale=BROWSER_LOCALES[walkthrough.language],
         timezone_id="Asia/Shanghai",
     )
-    context.add_cookies([{"name": "lang", "value": walkthrough.language, "url": walkthrough.server.url}])
+    server = walkthrough.server
+    context.add_cookies(
+        [
+            {"name": "lang", "value": walkthrough.language, "url": server.url},
+            {"name": "aliyun_market_lang", "value": walkthrough.language, "url": server.market_url},
+        ]
+    )
     context.clock.set_fixed_time(START)
     page = context.new_page()
     walkthrough.clock.advance(minutes=5)  # every customer starts clear of the previous one's cooldowns
@@ -106,8 +114,9 @@ def audit(axe: Axe, page: Page, where: str, found: list[str]) -> None:
 
 
 def test_purchase_and_the_registration_path(page: Page, shoot, walkthrough, live_smtp):
-    steps.buy(page, "1380000000000001", shoot)
-    steps.login_free(page)
+    market = walkthrough.server.market_url
+    steps.buy(page, market, "1380000000000001", shoot)
+    steps.login_free(page, market)
     expect(page.locator("#process-diagram")).to_be_visible()
     shoot("10.aliyun_market_2")
     shoot("17.process_1", target=page.locator("#process-diagram"))
@@ -131,8 +140,8 @@ def test_purchase_and_the_registration_path(page: Page, shoot, walkthrough, live
     expect(page.get_by_text("Acme Production").first).to_be_visible()
 
 
-def test_bind_an_existing_workspace(page: Page, shoot, live_smtp):
-    steps.buy_and_enter(page, "1380000000000002")
+def test_bind_an_existing_workspace(page: Page, shoot, walkthrough, live_smtp):
+    steps.buy_and_enter(page, walkthrough.server.market_url, "1380000000000002")
     steps.choose(page, "bind")
     shoot("15.aliyun_register_1")
     steps.dismiss_guide(page)
@@ -147,8 +156,8 @@ def test_bind_an_existing_workspace(page: Page, shoot, live_smtp):
     expect(page.locator("pre.command")).to_be_visible()
 
 
-def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, live_smtp):
-    steps.reach_workspace_creation(page, live_smtp, "1380000000000004")
+def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, walkthrough, live_smtp):
+    steps.reach_workspace_creation(page, walkthrough.server.market_url, live_smtp, "1380000000000004")
     shoot("1-1-commercial-aliyun")
     page.locator("#name").fill("Demo Workspace")
     page.locator("#language-1").check()
@@ -162,8 +171,8 @@ def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, l
     steps.finish_and_log_in(page, "demo_solo", DEMO_PASSWORD)
 
 
-def test_register_a_guance_account_and_create_a_workspace(page: Page, shoot, live_smtp):
-    steps.reach_workspace_creation(page, live_smtp, "1380000000000005")
+def test_register_a_guance_account_and_create_a_workspace(page: Page, shoot, walkthrough, live_smtp):
+    steps.reach_workspace_creation(page, walkthrough.server.market_url, live_smtp, "1380000000000005")
     page.locator("a[href$='tab=register']").click()
     shoot("1-2-commercial-aliyun")
     page.locator("#name").fill("New Customer")
@@ -175,8 +184,8 @@ def test_register_a_guance_account_and_create_a_workspace(page: Page, shoot, liv
     steps.finish_and_log_in(page, "newcomer", "Newcomer2026")
 
 
-def test_coming_back_after_activation_goes_to_success(page: Page):
-    steps.login_free_for(page, "1380000000000002")
+def test_coming_back_after_activation_goes_to_success(page: Page, walkthrough):
+    steps.login_free_for(page, walkthrough.server.market_url, "1380000000000002")
     expect(page).to_have_url(re.compile(r"/activate/success$"))
 
 

@@ -24,6 +24,8 @@ from flask_migrate import upgrade
 from devtools.pgcluster import PostgresCluster, find_bindir
 from devtools.redisserver import RedisServer, find_redis_server
 from devtools.smtp import SmtpSink
+from marketplace import create_app as create_marketplace
+from marketplace.extensions import db as _market_db
 from wizard import clock, create_app
 from wizard.extensions import db as _db
 
@@ -59,6 +61,25 @@ def migrate_database(uri: str) -> None:
     with app.app_context():
         upgrade()
         _db.engine.dispose()
+
+
+def marketplace_settings(database_uri: str, guance_app=None, **extra) -> dict:
+    """The simulator in testing, calling the Guance side's SPI in-process (httpx's WSGI transport)."""
+    transport = httpx.WSGITransport(app=guance_app) if guance_app is not None else None
+    return {
+        "APP_ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SPI_URL": "http://localhost/spi",
+        "SPI_TRANSPORT": transport,
+        **extra,
+    }
+
+
+def migrate_marketplace(uri: str) -> None:
+    app = create_marketplace({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        upgrade()
+        _market_db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -194,12 +215,33 @@ class IsolatedClient(FlaskClient):
 def app(database: str, smtp_server: SmtpSink):
     app = create_app(settings_for_tests(database, smtp_server))
     app.test_client_class = IsolatedClient
-    # The simulator reaches the SPI over HTTP; in tests that HTTP goes straight into the app.
-    app.config["SPI_TRANSPORT"] = httpx.WSGITransport(app=app)
-    app.config["SPI_URL"] = "http://localhost/spi"
     yield app
     with app.app_context():
         _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def market_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("market-template") / "marketplace.db"
+    migrate_marketplace(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def market(app, tmp_path, market_template):
+    """The marketplace simulator, another application with its own database, facing `app`'s SPI."""
+    path = tmp_path / "marketplace.db"
+    shutil.copyfile(market_template, path)
+    market = create_marketplace(marketplace_settings(f"sqlite:///{path}", app))
+    market.test_client_class = IsolatedClient
+    yield market
+    with market.app_context():
+        _market_db.engine.dispose()
+
+
+@pytest.fixture
+def market_client(market):
+    return market.test_client()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from itertools import count
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from wizard import clock, spi_token
+from protocol import spi as spi_token
+from wizard import clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _orders = count(1)
@@ -17,7 +18,7 @@ _seconds_ago = count(0)
 
 
 def spi_time(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return spi_token.format_time(moment)
 
 
 def signed_query(app, **params) -> str:

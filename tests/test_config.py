@@ -46,36 +46,54 @@ def test_a_malformed_number_in_the_environment_is_explained():
         config.load(environ={"SSO_WINDOW_SECONDS": "soon"})
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ISV_KEY"])
-def test_production_refuses_to_start_without_its_secrets(missing):
-    environ = {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "ISV_KEY": "k" * 16}
+PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "s" * 32,
+    "ISV_KEY": "k" * 16,
+    "PUBLIC_BASE_URL": "https://console.guance.example",
+}
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ISV_KEY", "PUBLIC_BASE_URL"])
+def test_production_refuses_to_start_without_its_secrets_and_public_address(missing):
+    environ = dict(PRODUCTION)
     del environ[missing]
     with pytest.raises(config.ConfigError, match=missing):
         config.load(environ=environ)
 
 
 def test_production_refuses_the_development_secret():
-    environ = {"APP_ENV": "production", "SECRET_KEY": config.DEV_SECRET_KEY, "ISV_KEY": "k" * 16}
     with pytest.raises(config.ConfigError, match="SECRET_KEY"):
-        config.load(environ=environ)
+        config.load(environ=PRODUCTION | {"SECRET_KEY": config.DEV_SECRET_KEY})
+
+
+@pytest.mark.parametrize("base", ["console.guance.example", "/relative", "ftp://console.guance.example", "https://"])
+def test_production_refuses_a_public_address_that_is_not_an_absolute_http_url(base):
+    with pytest.raises(config.ConfigError, match="PUBLIC_BASE_URL"):
+        config.load(environ=PRODUCTION | {"PUBLIC_BASE_URL": base})
+
+
+def test_in_development_the_public_address_and_the_marketplace_follow_the_ports():
+    settings = config.load(environ={"PORT": "6000", "MARKET_PORT": "6001"})
+    assert settings["PUBLIC_BASE_URL"] == "http://127.0.0.1:6000"
+    assert settings["MARKETPLACE_CONSOLE_URL"] == "http://127.0.0.1:6001/instances"
 
 
 def test_production_with_secrets_hides_the_dev_mailbox_and_secures_cookies():
-    app = create_app(
-        {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "ISV_KEY": "k" * 16, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
-    )
+    app = create_app({**PRODUCTION, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert "devmail" not in app.blueprints
 
 
-def test_wsgi_start_up_without_secret_stops_with_one_line(tmp_path):
-    environ = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "ISV_KEY": "k" * 16}
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PUBLIC_BASE_URL"])
+def test_wsgi_start_up_without_a_required_setting_stops_with_one_line(missing):
+    environ = {"PATH": "/usr/bin:/bin"} | {k: v for k, v in PRODUCTION.items() if k != missing}
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True, text=True
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "Configuration error: SECRET_KEY must be set in the environment when APP_ENV=production."
+        f"Configuration error: {missing} must be set in the environment when APP_ENV=production."
     ]
 
 

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from wizard.blueprints.market.models import MarketOrder, MarketUser
 from wizard.models import (
     BillingAccount,
     CloudAccountBinding,
@@ -100,20 +99,6 @@ def test_a_released_instance_frees_its_workspace(db):
 @BOTH_DATABASES
 def test_instance_status_is_one_of_the_documented_states(db):
     refused(db, instance("order-1", status="frozen"))
-
-
-@BOTH_DATABASES
-@pytest.mark.parametrize("column", ["order_id", "order_biz_id"])
-def test_marketplace_orders_are_unique(db, column):
-    add_all(db, MarketUser(ali_uid="1380000000000009", display_name="buyer"))
-
-    def order(suffix):
-        values = {"order_id": f"o-{suffix}", "order_biz_id": f"b-{suffix}"}
-        values[column] = "same"
-        return MarketOrder(ali_uid="1380000000000009", product_code="p", sku_id="s", **values)
-
-    add_all(db, order(1))
-    refused(db, order(2))
 
 
 @BOTH_DATABASES

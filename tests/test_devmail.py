@@ -43,7 +43,14 @@ def test_the_mailbox_can_be_emptied_by_post(app, client, smtp):
 
 def test_the_mailbox_does_not_exist_in_production(database, smtp_server):
     app = create_app(
-        settings_for_tests(database, smtp_server, APP_ENV="production", SECRET_KEY="s" * 32, ISV_KEY="k" * 16)
+        settings_for_tests(
+            database,
+            smtp_server,
+            APP_ENV="production",
+            SECRET_KEY="s" * 32,
+            ISV_KEY="k" * 16,
+            PUBLIC_BASE_URL="https://console.guance.example",
+        )  # fmt: skip
     )
     assert app.test_client().get("/dev/mail/").status_code == 404
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,8 +32,28 @@ from .activation import add_billing_account, send_code
 from .helpers import csrf_token, submit, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "wizard" / "templates"
-CATALOG = ROOT / "wizard" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+
+
+@dataclass(frozen=True)
+class Application:
+    """One application's templates, extraction rules and English catalog."""
+
+    package: str
+    babel_cfg: Path
+    least_messages: int
+
+    @property
+    def templates(self) -> Path:
+        return ROOT / self.package / "templates"
+
+    @property
+    def catalog_path(self) -> Path:
+        return ROOT / self.package / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+
+
+GUANCE = Application("wizard", ROOT / "babel.cfg", 250)
+SIMULATOR = Application("marketplace", ROOT / "marketplace" / "babel.cfg", 80)
+APPLICATIONS = [GUANCE, SIMULATOR]
 
 # Han, kana, CJK punctuation and full-width forms: none of it belongs on an English page.
 CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
@@ -112,9 +133,9 @@ def visible_texts(markup: str, language: str | None = None) -> list[str]:
 # ---- (a) The English catalog is complete and up to date ----
 
 
-def extracted_messages() -> dict[str, object]:
+def extracted_messages(application: Application = GUANCE) -> dict[str, object]:
     """msgid -> message (a str, or a (singular, plural) tuple) as `make translations-update` extracts them."""
-    with open(ROOT / "babel.cfg", encoding="utf-8") as config:
+    with open(application.babel_cfg, encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
     messages = {}
     for _filename, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map):
@@ -122,16 +143,21 @@ def extracted_messages() -> dict[str, object]:
     return messages
 
 
+@pytest.fixture(scope="module", params=APPLICATIONS, ids=lambda application: application.package)
+def application(request) -> Application:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def code_messages() -> dict[str, object]:
-    messages = extracted_messages()
-    assert len(messages) > 300, "babel.cfg extracted almost nothing: is it still pointing at wizard/?"
+def code_messages(application) -> dict[str, object]:
+    messages = extracted_messages(application)
+    assert len(messages) > application.least_messages, f"{application.babel_cfg.name} extracted almost nothing"
     return messages
 
 
 @pytest.fixture(scope="module")
-def catalog():
-    with open(CATALOG, "rb") as po:
+def catalog(application):
+    with open(application.catalog_path, "rb") as po:
         return read_po(po, locale="en")
 
 
@@ -147,9 +173,10 @@ def forms_of(message) -> list[str]:
     return list(message.string) if isinstance(message.string, (tuple, list)) else [message.string]
 
 
-def test_the_english_catalog_has_every_message_of_the_code(code_messages, catalog):
+def test_the_english_catalog_has_every_message_of_the_code(application, code_messages, catalog):
     missing = sorted(set(code_messages) - set(entries(catalog)))
-    assert not missing, f"not in {CATALOG.relative_to(ROOT)} (run make translations-update, then translate): {missing}"
+    where = application.catalog_path.relative_to(ROOT)
+    assert not missing, f"not in {where} (run make translations-update, then translate): {missing}"
 
 
 def test_the_english_catalog_has_no_obsolete_message(code_messages, catalog):
@@ -189,10 +216,10 @@ def test_english_text_has_no_chinese_left(catalog):
     assert not leftovers, leftovers
 
 
-def test_the_compiled_catalog_is_the_one_in_git(catalog):
+def test_the_compiled_catalog_is_the_one_in_git(application, catalog):
     """The application reads the .mo that `make translations` compiles from the .po in git."""
-    compiled = CATALOG.with_suffix(".mo")
-    assert compiled.is_file(), "wizard/translations is not compiled: run make translations (make test does)"
+    compiled = application.catalog_path.with_suffix(".mo")
+    assert compiled.is_file(), f"{application.package}/translations is not compiled: run make translations"
     with open(compiled, "rb") as mo:
         served = {m.id if isinstance(m.id, str) else m.id[0]: forms_of(m) for m in read_mo(mo) if m.id}
     stale = [msgid for msgid, message in entries(catalog).items() if served.get(msgid) != forms_of(message)]
@@ -210,10 +237,11 @@ JINJA = re.compile(
 
 
 def template_paths() -> list[Path]:
-    return sorted(path for path in TEMPLATES.rglob("*") if path.suffix in {".html", ".txt"})
+    found = (path for application in APPLICATIONS for path in application.templates.rglob("*"))
+    return sorted(path for path in found if path.suffix in {".html", ".txt"})
 
 
-@pytest.mark.parametrize("path", template_paths(), ids=lambda path: str(path.relative_to(TEMPLATES)))
+@pytest.mark.parametrize("path", template_paths(), ids=lambda path: str(path.relative_to(ROOT)))
 def test_templates_have_no_text_outside_the_translation_functions(path):
     literal = JINJA.sub(" ", path.read_text(encoding="utf-8"))
     offending = [
@@ -276,8 +304,8 @@ PAGE_LANG = {"en": "en", "zh": "zh-CN"}
 class Walk:
     """A customer's way through the product; every page it sees is kept, checked afterwards."""
 
-    def __init__(self, client, app) -> None:
-        self.client, self.app = client, app
+    def __init__(self, client, app, market_client=None) -> None:
+        self.client, self.app, self.market = client, app, market_client
         self.pages: list[tuple[str, str]] = []
 
     def keep(self, label: str, response, status: int = 200):
@@ -286,13 +314,14 @@ class Walk:
         self.pages.append((label, page))
         return response
 
-    def get(self, label: str, url: str, status: int = 200):
-        return self.keep(label, self.client.get(url, follow_redirects=True), status)
+    def get(self, label: str, url: str, status: int = 200, client=None):
+        return self.keep(label, (client or self.client).get(url, follow_redirects=True), status)
 
-    def post(self, label: str, page_url: str, data: dict | None = None, action: str | None = None, status: int = 200):
+    def post(self, label: str, page_url: str, data: dict | None = None, action: str | None = None, status: int = 200,
+             client=None):  # fmt: skip
         """Submit `data` (a None value: the field is left out, as an unticked checkbox is)."""
         fields = {name: value for name, value in (data or {}).items() if value is not None}
-        return self.keep(label, submit(self.client, page_url, fields, action, follow_redirects=True), status)
+        return self.keep(label, submit(client or self.client, page_url, fields, action, follow_redirects=True), status)
 
     def json_message(self, label: str, page_url: str, purpose: str, identifier: str) -> None:
         token = csrf_token(self.client.get(page_url).data)
@@ -304,20 +333,21 @@ class Walk:
     # -- the marketplace --
 
     def buy(self, ali_uid: str, label: str | None = None) -> str:
-        self.client.get(f"/market/?aliUid={ali_uid}")
-        response = submit(self.client, "/market/activate", {"agreement": "y"})
+        self.market.get(f"/?aliUid={ali_uid}")
+        response = submit(self.market, "/activate", {"agreement": "y"})
         assert response.status_code == 302, text_of(response)
         if label:
-            self.get(label, response.headers["Location"])
+            self.get(label, response.headers["Location"], client=self.market)
         return response.headers["Location"].split("/")[-2]
 
     def login_free(self, label: str, order_id: str, status: int = 200):
-        jump = self.client.get(f"/market/instances/{order_id}/login-free")
-        assert jump.status_code == 302, text_of(jump)
+        """免登: the simulator sends the browser to the Guance side's absolute authUrl."""
+        jump = self.market.get(f"/instances/{order_id}/login-free")
+        assert jump.status_code == 302 and jump.headers["Location"].startswith("http://localhost/spi?"), text_of(jump)
         return self.get(label, jump.headers["Location"], status)
 
     def lifecycle(self, label: str, order_id: str, operation: str):
-        return self.post(label, "/market/instances", action=f"/market/instances/{order_id}/{operation}")
+        return self.post(label, "/instances", action=f"/instances/{order_id}/{operation}", client=self.market)
 
     # -- verification codes --
 
@@ -329,22 +359,26 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10**6:06d}"
 
 
-def walk_everything(client, app, db, smtp, language: str) -> Walk:
-    """Every page of the product, with English-only test data; returns what was seen."""
-    walk = Walk(client, app)
-    if language == "en":  # the header's switch, once, on the first page; nothing else sets it
+def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk:
+    """Every page of both applications, with English-only test data; returns what was seen."""
+    walk = Walk(client, app, market_client)
+    if language == "en":  # each site's header switch, once, on its first page; nothing else sets it
         response = submit(client, "/", {"lang": "en", "next": "/"}, action="/language")
         assert response.status_code == 302 and "lang=en" in response.headers["Set-Cookie"]
+        response = submit(market_client, "/", {"lang": "en", "next": "/"}, action="/language")
+        assert response.status_code == 302 and "aliyun_market_lang=en" in response.headers["Set-Cookie"]
     walk.get("home", "/")
 
     # M1-M4, the simulator
-    walk.get("M1 nobody signed in", "/market/")
-    walk.get("M1 product", f"/market/?aliUid={UID_REGISTER}")
-    walk.get("M2 activate dialog", "/market/activate")
-    walk.post("M2 without the agreement", "/market/activate", {}, status=400)
+    walk.get("M1 nobody signed in", "/", client=market_client)
+    walk.get("M sign-in picker", "/signin", client=market_client)
+    walk.post("M sign-in refused", "/signin", {"ali_uid": "abc"}, status=400, client=market_client)
+    walk.get("M1 product", f"/?aliUid={UID_REGISTER}", client=market_client)
+    walk.get("M2 activate dialog", "/activate", client=market_client)
+    walk.post("M2 without the agreement", "/activate", {}, status=400, client=market_client)
     order = walk.buy(UID_REGISTER, "M3 request submitted")
-    walk.get("M4 purchased services", "/market/instances")
-    walk.get("M4 close dialog", f"/market/instances?release={order}")
+    walk.get("M4 purchased services", "/instances", client=market_client)
+    walk.get("M4 close dialog", f"/instances?release={order}", client=market_client)
     walk.lifecycle("M4 renewed (flash)", order, "renew")
     walk.lifecycle("M4 upgraded (flash)", order, "upgrade")
 
@@ -393,7 +427,7 @@ def walk_everything(client, app, db, smtp, language: str) -> Walk:
     third = walk.buy(UID_BIND)
     walk.lifecycle("M4 expired (flash)", third, "expire")
     walk.login_free("login-free refused: expired", third, status=403)
-    walk.get("M4 close dialog of an expired instance", f"/market/instances?release={third}")
+    walk.get("M4 close dialog of an expired instance", f"/instances?release={third}", client=market_client)
 
     # B2a-c: a billing-center account without workspaces
     add_billing_account("empty_billing", "empty@acme.example", workspaces=(), owner_username="empty_owner")
@@ -440,6 +474,7 @@ def walk_everything(client, app, db, smtp, language: str) -> Walk:
         stranger.set_cookie("lang", "en")
     walk.keep("wizard page without a marketplace login", stranger.get("/activate/"), status=401)
     walk.get("404", "/nowhere", status=404)
+    walk.get("simulator 404", "/nowhere", status=404, client=market_client)
     walk.get("405", "/language", status=405)
     walk.keep("400 CSRF", stranger.post("/language", data={"lang": "en"}), status=400)
     headers = {"Cookie": "lang=en"} if language == "en" else {}
@@ -460,7 +495,8 @@ WALK_DATA = {"Production", "Staging", "Sandbox", "Direct", "Newcorp", "Ltd", "wa
 
 def source_words() -> set[str]:
     """Latin words the Chinese interface itself contains (ID, DataKit, SaaS, SPI, token ...)."""
-    return {word for msgid in extracted_messages() for word in LATIN_WORD.findall(PLACEHOLDER.sub(" ", msgid))}
+    msgids = [msgid for application in APPLICATIONS for msgid in extracted_messages(application)]
+    return {word for msgid in msgids for word in LATIN_WORD.findall(PLACEHOLDER.sub(" ", msgid))}
 
 
 def chinese_on_an_english_page(text: str) -> bool:
@@ -484,8 +520,8 @@ def html_lang(page: str) -> str | None:
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_every_page_reads_in_one_language(client, app, db, smtp, language, chinese_words):
-    walk = walk_everything(client, app, db, smtp, language)
+def test_every_page_reads_in_one_language(client, market_client, app, db, smtp, language, chinese_words):
+    walk = walk_everything(client, market_client, app, db, smtp, language)
     assert len(walk.pages) > 60
     wrong_lang, offending = [], []
     for label, page in walk.pages:
@@ -499,8 +535,6 @@ def test_every_page_reads_in_one_language(client, app, db, smtp, language, chine
     assert not wrong_lang, f"pages not in {language}: {wrong_lang}"
     assert not offending, "\n".join(f"{label}: {text}" for label, text in offending)
     seen = dict(walk.pages)
-    # The sign-in hint names its URL with a placeholder that is translated, and escaped.
-    assert "/market/?aliUid=&lt;%s&gt;" % {"en": "digits", "zh": "数字"}[language] in seen["M1 nobody signed in"]
     # WTForms' own messages come from Flask-WTF's catalog in the page's language.
     not_a_choice = {"en": "Not a valid choice", "zh": "不是有效的选择"}[language]
     assert not_a_choice in seen["R3 bad choices"] and not_a_choice in seen["B2c bad choices"]
@@ -626,13 +660,16 @@ def test_the_language_is_the_switch_then_the_browser_then_chinese(client, cookie
 # ---- Dates and times for the locale, in the server's time zone ----
 
 
-def test_dates_follow_the_locale_in_the_configured_time_zone(client, app, db, monkeypatch):
+def test_dates_follow_the_locale_in_the_configured_time_zone(client, market_client, app, db, monkeypatch):
+    from marketplace import clock as market_clock
+
     # 16:30 UTC is already the next day in Shanghai (BABEL_DEFAULT_TIMEZONE): the date shows that.
     moment = datetime(2026, 1, 1, 16, 30, tzinfo=UTC)
+    monkeypatch.setattr(market_clock, "now", lambda: moment)
     monkeypatch.setattr(clock, "now", lambda: moment)
-    Walk(client, app).buy(UID_REGISTER)
-    chinese = text_of(client.get("/market/instances"))
-    english = text_of(client.get("/market/instances", headers={"Accept-Language": "en"}))
+    Walk(client, app, market_client).buy(UID_REGISTER)
+    chinese = text_of(market_client.get("/instances"))
+    english = text_of(market_client.get("/instances", headers={"Accept-Language": "en"}))
     assert "2027年1月2日" in chinese
     assert "Jan 2, 2027" in english and "2027年" not in english
 

@@ -60,9 +60,9 @@ def test_every_form_endpoint_refuses_a_post_without_csrf_token(app, client):
 
 
 def test_language_switch_keeps_the_choice_in_a_cookie_and_returns_to_the_page(client):
-    response = submit(client, "/market/", {"lang": "en", "next": "/market/"}, action="/language")
+    response = submit(client, "/login/pwd", {"lang": "en", "next": "/login/pwd"}, action="/language")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/market/"
+    assert response.headers["Location"] == "/login/pwd"
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("lang="))
     assert "lang=en" in cookie and "HttpOnly" in cookie
     assert 'lang="en"' in client.get("/").get_data(as_text=True)

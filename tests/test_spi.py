@@ -38,6 +38,25 @@ def test_public_base_url_is_used_when_configured(client, app):
     assert body["appInfo"]["authUrl"] == "https://console.guance.example/spi"
 
 
+def test_the_addresses_in_the_answer_never_come_from_the_host_header(client, app):
+    headers = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    response = client.get(f"/spi?{signed_query(app, **order_params())}", headers=headers)
+    app_info = response.get_json()["appInfo"]
+    assert app_info == {"authUrl": "http://localhost/spi", "frontEndUrl": "http://localhost/login/pwd"}
+
+
+@pytest.mark.parametrize("days", [-1, 0])
+def test_create_instance_refuses_an_expiry_in_the_past(client, app, db, frozen_clock, days):
+    expired_on = spi_time(frozen_clock.now() + timedelta(days=days))
+    response = call_spi(client, app, **order_params(expiredOn=expired_on))
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "success": False, "code": "InvalidParameter", "message": "parameter expiredOn is in the past",
+        "parameter": "expiredOn",
+    }  # fmt: skip
+    assert instance_count(db) == 0
+
+
 def test_create_instance_again_returns_the_same_instance_and_creates_nothing(client, app, db):
     params = order_params(order_biz_id="biz-1")
     first = call_spi(client, app, **params).get_json()

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from wizard import spi_token
+from protocol import spi as spi_token
 
 
 def test_alibabas_public_example():

@@ -55,7 +55,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def register_database(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables)
-    from .blueprints.market import models as market_models  # noqa: F401
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -64,9 +63,9 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import auth, bind, choose, codes, devmail, done, home, market, register, spi, workspace
+    from .blueprints import auth, bind, choose, codes, devmail, done, home, register, spi, workspace
 
-    for blueprint in (home, market, spi, choose, register, bind, workspace, done, auth, codes):
+    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, codes):
         app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -18,22 +19,21 @@ class ConfigError(RuntimeError):
     """A setting is missing or unusable; the message is one line meant for the operator."""
 
 
-def _defaults() -> dict[str, Any]:
+def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
+    port, market_port = environ.get("PORT") or "5000", environ.get("MARKET_PORT") or "5001"
     return {
         "APP_ENV": "development",
         "SECRET_KEY": DEV_SECRET_KEY,
         "ISV_KEY": DEV_ISV_KEY,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{INSTANCE_DIR / 'wizard.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Marketplace simulator: where it calls the Guance side's SPI (None: this application's own /spi).
-        "SPI_URL": None,
-        "SPI_TIMEOUT": 5.0,
-        # An httpx transport for the simulator's SPI calls (tests use a WSGI transport); None: real HTTP.
-        "SPI_TRANSPORT": None,
-        # Where the Guance side sends a customer back to (已购买的服务); the real one is Alibaba's console.
-        "MARKETPLACE_CONSOLE_URL": "/market/instances",
-        # Public base URL of the Guance side used in SPI answers (None: taken from the SPI request).
-        "PUBLIC_BASE_URL": None,
+        # The marketplace: where a customer buys (the front page links there) and 已购买的服务, where
+        # 免登 starts. Development: the simulator of `make run`; production: Alibaba Cloud's.
+        "MARKETPLACE_URL": f"http://127.0.0.1:{market_port}/",
+        "MARKETPLACE_CONSOLE_URL": f"http://127.0.0.1:{market_port}/instances",
+        # This application's public address: authUrl and frontEndUrl in SPI answers are built on it,
+        # never on a request's Host header. Required in production.
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "SSO_WINDOW_SECONDS": 300,
         "SSO_TIMEZONE": "Asia/Shanghai",
         "MARKET_LOGIN_MAX_AGE": 3600,
@@ -78,10 +78,18 @@ def _defaults() -> dict[str, Any]:
 
 _PROFILES: dict[str, dict[str, Any]] = {
     "development": {},
-    "testing": {"TESTING": True, "SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True},
+    "testing": {
+        "TESTING": True,
+        "SESSION_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_SECURE": True,
+        "PUBLIC_BASE_URL": "http://localhost",
+    },
     "production": {
         "SECRET_KEY": None,
         "ISV_KEY": None,
+        "PUBLIC_BASE_URL": None,
+        "MARKETPLACE_URL": "https://market.aliyun.com/",
+        "MARKETPLACE_CONSOLE_URL": "https://market.console.aliyun.com/",
         "DEV_MAILBOX": False,
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True,
@@ -92,8 +100,7 @@ _PROFILES: dict[str, dict[str, Any]] = {
 _ENVIRONMENT: dict[str, Any] = {
     "SECRET_KEY": str,
     "ISV_KEY": str,
-    "SPI_URL": str,
-    "SPI_TIMEOUT": float,
+    "MARKETPLACE_URL": str,
     "MARKETPLACE_CONSOLE_URL": str,
     "PUBLIC_BASE_URL": str,
     "SSO_WINDOW_SECONDS": int,
@@ -147,7 +154,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     profile = overrides.get("APP_ENV") or environ.get("APP_ENV") or "development"
     if profile not in _PROFILES:
         raise ConfigError(f"APP_ENV={profile!r} is not one of {', '.join(_PROFILES)}")
-    settings = _defaults() | _PROFILES[profile] | {"APP_ENV": profile}
+    settings = _defaults(environ) | _PROFILES[profile] | {"APP_ENV": profile}
     settings |= _from_environment(environ)
     settings |= overrides
     if profile == "production":
@@ -156,6 +163,9 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
 
 
 def check_production(settings: Mapping[str, Any]) -> None:
-    for name, dev_value in (("SECRET_KEY", DEV_SECRET_KEY), ("ISV_KEY", DEV_ISV_KEY)):
+    for name, dev_value in (("SECRET_KEY", DEV_SECRET_KEY), ("ISV_KEY", DEV_ISV_KEY), ("PUBLIC_BASE_URL", None)):
         if not settings.get(name) or settings[name] == dev_value:
             raise ConfigError(f"{name} must be set in the environment when APP_ENV=production.")
+    base = urlsplit(settings["PUBLIC_BASE_URL"])
+    if base.scheme not in ("http", "https") or not base.hostname or base.query or base.fragment:
+        raise ConfigError("PUBLIC_BASE_URL must be an absolute http(s) URL, e.g. https://console.guance.example")

@@ -1,4 +1,4 @@
-"""The Guance side's data. The marketplace simulator keeps its own tables in blueprints/market."""
+"""The Guance side's data (the marketplace simulator is another application, with its own database)."""
 
 from __future__ import annotations
 

@@ -6,14 +6,15 @@ the summary of cases and failures per category is printed at the end of the run.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from devtools.smtp import SmtpSink
+from marketplace import create_app as create_marketplace
+from marketplace.extensions import db as _market_db
 from wizard import create_app
 from wizard.extensions import db as _db
 
-from ..conftest import IsolatedClient, new_database, settings_for_tests
+from ..conftest import IsolatedClient, marketplace_settings, migrate_marketplace, new_database, settings_for_tests
 from .tally import TALLY
 
 # Generous per-IP limits, so fuzzing reaches the forms instead of the limiter (tested on their own).
@@ -24,15 +25,24 @@ def build_app(database_uri: str, sink: SmtpSink, **settings):
     """An application answering as in production: an exception becomes the 500 page, not a raise."""
     app = create_app(settings_for_tests(database_uri, sink, PROPAGATE_EXCEPTIONS=False, **settings))
     app.test_client_class = IsolatedClient
-    app.config["SPI_TRANSPORT"] = httpx.WSGITransport(app=app)
-    app.config["SPI_URL"] = "http://localhost/spi"
     return app
 
 
+def build_market(guance_app, directory, **settings):
+    """The marketplace simulator (its own SQLite database in `directory`) facing `guance_app`'s SPI,
+    answering as in production."""
+    uri = f"sqlite:///{directory / 'marketplace.db'}"
+    migrate_marketplace(uri)
+    market = create_marketplace(marketplace_settings(uri, guance_app, PROPAGATE_EXCEPTIONS=False, **settings))
+    market.test_client_class = IsolatedClient
+    return market
+
+
 def dispose(app) -> None:
+    database = _market_db if app.name == "marketplace" else _db
     with app.app_context():
-        _db.session.remove()
-        _db.engine.dispose()
+        database.session.remove()
+        database.engine.dispose()
 
 
 @pytest.fixture(scope="module")

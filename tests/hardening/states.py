@@ -41,7 +41,6 @@ STATE_PAGES = {
     "bound": "/bind/workspaces",
     "activated": "/activate/success",
     "logged_in": "/console/",
-    "buyer": "/market/",
 }
 
 
@@ -202,15 +201,6 @@ class Flow:
         response = submit(client, "/login/pwd", {k: account[k] for k in ("site", "username", "password")})
         assert response.headers.get("Location") == "/console/"
         return self.finish("logged_in", client, context=account)
-
-    def buyer(self) -> Arranged:
-        """A simulator buyer with one opened order."""
-        client, uid = self.app.test_client(), self.uid()
-        assert client.get(f"/market/?aliUid={uid}").status_code == 302
-        response = submit(client, "/market/activate", {"agreement": "y"})
-        assert response.status_code == 302
-        order_id = response.headers["Location"].split("/")[-2]
-        return self.finish("buyer", client, ali_uid=uid, context={"orders": [order_id]})
 
     def arrange(self, name: str) -> Arranged:
         return getattr(self, name)()

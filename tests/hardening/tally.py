@@ -17,6 +17,7 @@ CATEGORIES = {
     "races": "3 races on PostgreSQL",
     "faults": "4 faults: SMTP, PostgreSQL, SPI",
     "web": "5 web security",
+    "marketplace": "6 the marketplace simulator, another party",
 }
 
 

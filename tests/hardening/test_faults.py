@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from devtools.pgcluster import PostgresCluster
 from devtools.ports import free_port
-from wizard.blueprints.market.models import MarketOrder
+from marketplace.extensions import db as _market_db
+from marketplace.models import MarketOrder
 from wizard.extensions import db as _db
 from wizard.models import MarketplaceInstance
 from wizard.services import registration
@@ -25,7 +26,7 @@ from wizard.services import registration
 from ..conftest import migrate_database, start_postgres
 from ..helpers import submit, text_of
 from ..marketplace import login_free_url, order_params, signed_query
-from .conftest import build_app, dispose
+from .conftest import build_app, build_market, dispose
 from .states import NEW_PASSWORD, Flow
 from .support import (
     assert_clean,
@@ -200,8 +201,6 @@ def while_down(app, client, token: str) -> list[tuple[str, object, set]]:
         ("G1", lambda: client.get("/activate/"), {503}),
         ("B1", lambda: client.get("/bind/billing"), {503}),
         ("S1", lambda: client.get("/activate/success"), {503}),
-        ("the marketplace", lambda: client.get("/market/"), {503}),
-        ("已购买的服务", lambda: client.get("/market/instances"), {503}),
         (
             "a login",
             lambda: client.post(
@@ -330,16 +329,15 @@ def failing_transports(app) -> dict[str, httpx.BaseTransport]:
             lambda r: httpx.Response(503, json={"success": False, "code": "ServiceUnavailable"})
         ),
         "500 in HTML": httpx.MockTransport(lambda r: httpx.Response(500, text="<h1>Internal Server Error</h1>")),
-        "200 without instanceId": httpx.MockTransport(lambda r: httpx.Response(200, json={"appInfo": {}})),
         "answered, but the answer lost": httpx.MockTransport(answered_but_lost),
     }
 
 
-def order_of(app, order_id: str) -> MarketOrder:
-    with app.app_context():
-        order = _db.session.scalar(select(MarketOrder).filter_by(order_id=order_id))
-        _db.session.expunge_all()
-        _db.session.remove()
+def order_of(market, order_id: str) -> MarketOrder:
+    with market.app_context():
+        order = _market_db.session.scalar(select(MarketOrder).filter_by(order_id=order_id))
+        _market_db.session.expunge_all()
+        _market_db.session.remove()
         return order
 
 
@@ -352,75 +350,85 @@ def instances_for(app, order_biz_id: str) -> int:
 
 
 @pytest.fixture
-def market_app(database, sink):
+def market_pair(database, sink, tmp_path):
+    """The Guance side and, in another application with its own database, the simulator facing it."""
     app = build_app(database, sink)
-    yield app
+    market = build_market(app, tmp_path)
+    yield app, market
+    dispose(market)
     dispose(app)
 
 
 @pytest.mark.parametrize(
     "failure",
-    [
-        "connection refused",
-        "timeout",
-        "503 in JSON",
-        "500 in HTML",
-        "200 without instanceId",
-        "answered, but the answer lost",
-        "a silent server",
-    ],
+    ["connection refused", "timeout", "503 in JSON", "500 in HTML", "answered, but the answer lost", "a silent server"],
 )
 def test_an_unreachable_spi_leaves_the_order_opening_and_it_is_retried_until_it_succeeds(
-    market_app, sink, silent_smtp_port, failure
+    market_pair, sink, silent_smtp_port, failure
 ):
-    app = market_app
-    working = app.config["SPI_TRANSPORT"]
+    app, market = market_pair
+    working = market.config["SPI_TRANSPORT"]
     if failure == "a silent server":  # a real socket that never answers: the simulator's timeout ends the wait
-        app.config.update(SPI_TRANSPORT=None, SPI_URL=f"http://127.0.0.1:{silent_smtp_port}/spi", SPI_TIMEOUT=0.5)
+        market.config.update(SPI_TRANSPORT=None, SPI_URL=f"http://127.0.0.1:{silent_smtp_port}/spi", SPI_TIMEOUT=0.5)
     else:
-        app.config["SPI_TRANSPORT"] = failing_transports(app)[failure]
-    client = app.test_client()
-    client.get("/market/?aliUid=1380000000000066")
+        market.config["SPI_TRANSPORT"] = failing_transports(app)[failure]
+    client = market.test_client()
+    client.get("/?aliUid=1380000000000066")
     with TALLY.case(CATEGORY):
         started = time.monotonic()
-        bought = submit(client, "/market/activate", {"agreement": "y"})
+        bought = submit(client, "/activate", {"agreement": "y"})
         assert time.monotonic() - started < 5
         assert bought.status_code == 302
         order_id = bought.headers["Location"].split("/")[-2]
         assert "开通申请已提交" in assert_clean(client.get(bought.headers["Location"]))
-        page = assert_clean(client.get("/market/instances"))  # opening M4 retries, and fails again
+        page = assert_clean(client.get("/instances"))  # opening M4 retries, and fails again
         assert "开通中" in page and "重试开通" in page
-        order = order_of(app, order_id)
+        order = order_of(market, order_id)
         assert order.status == "pending" and order.instance_id is None and order.last_error
-        retried = submit(client, "/market/instances", action=f"/market/orders/{order_id}/retry")
+        retried = submit(client, "/instances", action=f"/orders/{order_id}/retry")
         assert "观测云暂时无法受理开通请求" in text_of(client.get(retried.headers["Location"]))
-        assert order_of(app, order_id).status == "pending"
+        assert order_of(market, order_id).status == "pending"
     with TALLY.case(CATEGORY):  # the Guance side answers again: the next visit opens the instance, once
-        app.config.update(SPI_TRANSPORT=working, SPI_URL="http://localhost/spi", SPI_TIMEOUT=5.0)
-        page = assert_clean(client.get("/market/instances"))
-        order = order_of(app, order_id)
+        market.config.update(SPI_TRANSPORT=working, SPI_URL="http://localhost/spi", SPI_TIMEOUT=5.0)
+        page = assert_clean(client.get("/instances"))
+        order = order_of(market, order_id)
         assert order.status == "active" and "已开通" in page
         assert instances_for(app, order.order_biz_id) == 1
-        entry = client.get(f"/market/instances/{order_id}/login-free")
-        assert client.get(entry.headers["Location"]).headers["Location"] == "/activate/"
-        assert_consistent(app)
+        entry = client.get(f"/instances/{order_id}/login-free")
+        assert app.test_client().get(entry.headers["Location"]).headers["Location"] == "/activate/"
+        assert_consistent(app, market)
 
 
-def test_lifecycle_calls_the_guance_side_cannot_take_change_nothing(market_app, sink):
-    app = market_app
-    client = app.test_client()
-    client.get("/market/?aliUid=1380000000000065")
-    order_id = submit(client, "/market/activate", {"agreement": "y"}).headers["Location"].split("/")[-2]
-    working = app.config["SPI_TRANSPORT"]
-    app.config["SPI_TRANSPORT"] = failing_transports(app)["connection refused"]
+def test_an_answer_without_an_instance_fails_the_order_for_good_with_its_reason(market_pair):
+    """Not a fault that passes: an answer the marketplace cannot use is 开通失败, shown, never retried."""
+    app, market = market_pair
+    market.config["SPI_TRANSPORT"] = httpx.MockTransport(lambda r: httpx.Response(200, json={"appInfo": {}}))
+    client = market.test_client()
+    client.get("/?aliUid=1380000000000064")
+    with TALLY.case(CATEGORY):
+        order_id = submit(client, "/activate", {"agreement": "y"}).headers["Location"].split("/")[-2]
+        page = assert_clean(client.get("/instances"))
+        order = order_of(market, order_id)
+        assert order.status == "failed" and order.provision_attempts == 1 and "instanceId" in order.last_error
+        assert "开通失败" in page and "免登" not in page and "重试开通" not in page
+        assert_consistent(app, market)
+
+
+def test_lifecycle_calls_the_guance_side_cannot_take_change_nothing(market_pair, sink):
+    app, market = market_pair
+    client = market.test_client()
+    client.get("/?aliUid=1380000000000065")
+    order_id = submit(client, "/activate", {"agreement": "y"}).headers["Location"].split("/")[-2]
+    working = market.config["SPI_TRANSPORT"]
+    market.config["SPI_TRANSPORT"] = failing_transports(app)["connection refused"]
     for operation in ("release", "renew", "upgrade", "expire"):
         with TALLY.case(CATEGORY):
-            before = order_of(app, order_id)
-            response = submit(client, "/market/instances", action=f"/market/instances/{order_id}/{operation}")
+            before = order_of(market, order_id)
+            response = submit(client, "/instances", action=f"/instances/{order_id}/{operation}")
             assert "观测云暂时无法处理该请求" in text_of(client.get(response.headers["Location"]))
-            after = order_of(app, order_id)
+            after = order_of(market, order_id)
             assert (after.status, after.sku_id, after.expires_at) == (before.status, before.sku_id, before.expires_at)
-    app.config["SPI_TRANSPORT"] = working
+    market.config["SPI_TRANSPORT"] = working
     with TALLY.case(CATEGORY):
-        submit(client, "/market/instances", action=f"/market/instances/{order_id}/release")
-        assert order_of(app, order_id).status == "released"
+        submit(client, "/instances", action=f"/instances/{order_id}/release")
+        assert order_of(market, order_id).status == "released"

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wizard import spi_token
-from wizard.blueprints.market.forms import ActionForm, ActivateForm, SwitchBuyerForm
+from protocol import spi as spi_token
 from wizard.forms import (
     BindBillingForm,
     BindWorkspaceForm,
@@ -170,17 +169,6 @@ def workspace_paths(arranged):
     return segment.map(lambda s: "/bind/workspaces/" + _segment(s))
 
 
-def retry_paths(arranged):
-    segment = st.one_of(st.sampled_from(arranged.context["orders"]), hostile_url_text)
-    return segment.map(lambda s: f"/market/orders/{_segment(s)}/retry")
-
-
-def lifecycle_paths(arranged):
-    order = st.one_of(st.sampled_from(arranged.context["orders"]), hostile_url_text)
-    operation = st.one_of(st.sampled_from(["renew", "upgrade", "expire", "release"]), hostile_url_text)
-    return st.builds(lambda o, op: f"/market/instances/{_segment(o)}/{_segment(op)}", order, operation)
-
-
 def _segment(text: str) -> str:
     from urllib.parse import quote_from_bytes
 
@@ -188,7 +176,6 @@ def _segment(text: str) -> str:
 
 
 WORKSPACE_WRITES = frozenset({"guance_account", "workspace", "workspace_member", "verification_code"})
-MARKET_WRITES = frozenset({"market_order", "marketplace_instance", "spi_call"})
 
 ROUTES = [
     Route(
@@ -245,17 +232,6 @@ ROUTES = [
         json_ok,
         frozenset({"verification_code"}),
         json=True,
-    ),
-    Route("/market/buyer", (SwitchBuyerForm,), ("buyer",), any_redirect),
-    Route("/market/activate", (ActivateForm,), ("buyer",), any_redirect, MARKET_WRITES),
-    Route("/market/orders/<order_id>/retry", (ActionForm,), ("buyer",), any_redirect, MARKET_WRITES, path=retry_paths),
-    Route(
-        "/market/instances/<order_id>/<operation>",
-        (ActionForm,),
-        ("buyer",),
-        any_redirect,
-        MARKET_WRITES,
-        path=lifecycle_paths,
     ),
     Route("/dev/mail/clear", (), ("anonymous",), any_redirect),
 ]
@@ -412,6 +388,7 @@ def test_a_form_never_fails_and_never_half_writes(fuzz_app, states, foreign_toke
 
 # ---- Pages: every GET route, with the query parameters the application reads and any others ----
 
+# aliUid and release are the simulator's: here they must change nothing.
 QUERY_NAMES = ["next", "site", "tab", "confirm", "aliUid", "release", "to", "verified", "lang"]
 PAGE_STATES = {
     "/activate/": "unbound",
@@ -431,10 +408,8 @@ PAGE_STATES = {
 def page_paths(app, arranged) -> st.SearchStrategy[str]:
     """Every GET rule but the SPI, its arguments either real (the state's) or anything at all."""
     real = {
-        "order_id": arranged.context.get("orders", ["1"])[0],
         "filename": "css/app.css",
         "workspace_id": str((arranged.context.get("workspaces") or [1])[0]),
-        "operation": "renew",
     }
     paths = []
     for rule in app.url_map.iter_rules():
@@ -451,7 +426,7 @@ def page_paths(app, arranged) -> st.SearchStrategy[str]:
     return st.one_of(paths)
 
 
-@pytest.mark.parametrize("state", ["anonymous", "unbound", "bound", "buyer", "register_activation"])
+@pytest.mark.parametrize("state", ["anonymous", "unbound", "bound", "register_activation"])
 def test_pages_answer_any_query_cleanly(fuzz_app, states, examples, state):
     @fuzz_settings(EXAMPLES[examples])
     @given(data=st.data())
@@ -463,8 +438,7 @@ def test_pages_answer_any_query_cleanly(fuzz_app, states, examples, state):
             query = [(name, data.draw(values_for(PLAUSIBLE.get(name, []), hostile_url_text))) for name in names]
             url = path + ("?" + query_string(query) if query else "")
             _response, _text, changed = exchange(fuzz_app, lambda: arranged.client.get(url))
-            # /market/?aliUid=<digits> signs in as that buyer, creating the simulator's account on first use.
-            assert set(changed) <= {"market_user"}, changed
+            assert not changed, changed
             assert_consistent(fuzz_app)
 
     fuzz()
@@ -529,11 +503,7 @@ def spi_calls(draw, key: str, instances: list[str]):
 
 
 def test_the_spi_answers_any_call_in_its_own_terms(fuzz_app, states, examples):
-    buyer = states["buyer"]
-    with fuzz_app.app_context():
-        from wizard.blueprints.market.orders import order_of
-
-        instances = [order_of(buyer.ali_uid, buyer.context["orders"][0]).instance_id]
+    instances = [states["unbound"].instance_id]
     client = fuzz_app.test_client()
 
     @fuzz_settings(SPI_EXAMPLES[examples])

@@ -23,7 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from wizard import clock, spi_token
+from protocol import spi as spi_token
+from wizard import clock
 from wizard.extensions import db as _db
 from wizard.services.sso import REFUSALS
 
@@ -436,7 +437,7 @@ def check(world: World, pairs, expected, before: tuple[dict, list]) -> tuple[dic
         assert outcome == expected.code
     else:
         assert "免登" in body and str(REFUSALS[expected.reason][1]) in body, body[:600]
-        assert 'href="/market/instances"' in body  # back to 已购买的服务, the way out
+        assert 'href="http://127.0.0.1:5001/instances"' in body  # back to 已购买的服务, the way out
         assert (action, outcome) == ("verify", expected.reason)
     return after
 

@@ -6,16 +6,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock, spi_token
+from protocol import spi as spi_token
+
+from .. import clock
 from ..extensions import db
 from ..models import MarketplaceInstance, SpiCall
 
-SPI_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _DIGITS = re.compile(r"[0-9]{1,32}")
 _IDENTIFIER = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
 _AUDIT_VALUE_LIMIT = 256
@@ -74,7 +74,7 @@ def required(params: Mapping[str, str], name: str, pattern: re.Pattern = _IDENTI
 def parse_spi_time(value: str, name: str, timezone: str) -> datetime:
     """`yyyy-MM-dd HH:mm:ss` in the marketplace's time zone, as an aware datetime."""
     try:
-        return datetime.strptime(value, SPI_TIME_FORMAT).replace(tzinfo=ZoneInfo(timezone))
+        return spi_token.parse_time(value, timezone)
     except ValueError:
         raise invalid(name, "must look like yyyy-MM-dd HH:mm:ss") from None
 
@@ -113,6 +113,8 @@ def create_instance(call: SpiCallContext) -> dict:
     }
     if params.get("expiredOn"):
         values["expires_at"] = parse_spi_time(params["expiredOn"], "expiredOn", call.settings.timezone)
+        if values["expires_at"] <= clock.now():
+            raise invalid("expiredOn", "is in the past")
     instance = _insert_or_existing(values)
     if instance.ali_uid != values["ali_uid"]:
         raise SpiError("OrderConflict", 409, "orderBizId already belongs to another aliUid", "orderBizId")

@@ -108,11 +108,27 @@ def _login_for(params: Mapping[str, str]) -> MarketplaceLogin:
     except SpiError:  # so never queried: the database could not even compare a NUL
         raise LoginFreeRefused("unknown_instance") from None
     instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
+    refuse_unless_enterable(instance)
+    return MarketplaceLogin(ali_uid=instance.ali_uid, instance_id=instance.instance_id)
+
+
+def refuse_unless_enterable(instance: MarketplaceInstance | None) -> None:
+    """LoginFreeRefused unless 免登 may enter this instance: known, not released, not expired."""
     if instance is None:
         raise LoginFreeRefused("unknown_instance")
     if instance.status in ("released", "expired"):
         raise LoginFreeRefused(instance.status)
-    return MarketplaceLogin(ali_uid=instance.ali_uid, instance_id=instance.instance_id)
+    if instance.expires_at is not None and instance.expires_at <= clock.now():
+        raise LoginFreeRefused("expired")  # expiredInstance may never have arrived: the date decides
+
+
+def enterable(instance_id: str) -> LoginFreeRefused | None:
+    """None when 免登 may enter the instance now, else the refusal that says why not."""
+    try:
+        refuse_unless_enterable(db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id)))
+    except LoginFreeRefused as refusal:
+        return refusal
+    return None
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:

@@ -13,7 +13,7 @@ def spi_settings() -> spi.SpiSettings:
     config = current_app.config
     return spi.SpiSettings(
         isv_key=config["ISV_KEY"],
-        public_base_url=config["PUBLIC_BASE_URL"] or request.url_root,
+        public_base_url=config["PUBLIC_BASE_URL"],
         timezone=config["SSO_TIMEZONE"],
     )
 
@@ -51,8 +51,12 @@ def login_free(params: dict[str, str], repeated: bool = False):
     except sso.LoginFreeRefused as refusal:
         current = flow.current_login()
         if refusal.reason == "replayed" and current and current.instance_id == params.get("instanceId"):
-            # A double click on 免登: this browser already holds the login the first click gave it.
-            return redirect(flow.entry_url(current))
+            # A double click on 免登, or two links within one second (the same timeStamp, so the same
+            # token): this browser already holds the login the first one gave it, unless the instance
+            # has since expired or been released; then that is what the customer must read.
+            refusal = sso.enterable(current.instance_id)
+            if refusal is None:
+                return redirect(flow.entry_url(current))
         page = render_template(
             "spi/login_free_refused.html",
             refusal=refusal,

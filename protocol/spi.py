@@ -1,7 +1,10 @@
-"""Alibaba Cloud Marketplace SPI token rule, used by both parties (it is the protocol, not a service).
+"""Alibaba Cloud Marketplace SPI: the token rule and the time format, as both parties must apply them.
 
-Take every parameter except `token` (URL-decoded values), sort by name, join as `k=v&k=v`,
+Token: take every parameter except `token` (URL-decoded values), sort by name, join as `k=v&k=v`,
 append `&key=<ISV key>`, MD5, lower-case hex. Signed over whatever parameters arrive.
+
+Times (`expiredOn`, `timeStamp`): `yyyy-MM-dd HH:mm:ss`, whole seconds, in the marketplace's time
+zone (Asia/Shanghai for the China site).
 """
 
 from __future__ import annotations
@@ -10,6 +13,11 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MARKETPLACE_TIMEZONE = "Asia/Shanghai"
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
@@ -35,3 +43,13 @@ def signed(params: Mapping[str, str], key: str) -> dict[str, str]:
     """The parameters with their token added, ready to send."""
     values = {name: value for name, value in params.items() if name != "token"}
     return values | {"token": sign(values, key)}
+
+
+def format_time(moment: datetime, timezone: str = MARKETPLACE_TIMEZONE) -> str:
+    """An aware datetime as the protocol writes it."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime(TIME_FORMAT)
+
+
+def parse_time(value: str, timezone: str = MARKETPLACE_TIMEZONE) -> datetime:
+    """The protocol's time as an aware datetime; ValueError when it is not `yyyy-MM-dd HH:mm:ss`."""
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=ZoneInfo(timezone))

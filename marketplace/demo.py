@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ...extensions import db
-from .models import MarketUser
+from .extensions import db
+from .models import Buyer
 
 DEMO_BUYERS = [
     ("1380000000000001", "演示买家 A（新客户：注册路径）"),
@@ -14,10 +14,13 @@ DEMO_BUYERS = [
 ]
 
 
-def seed_market() -> list[tuple[str, str]]:
+def seed_buyers() -> list[tuple[str, str]]:
     """Create the demo buyers that are missing; running it twice changes nothing."""
     for ali_uid, name in DEMO_BUYERS:
-        if db.session.scalar(select(MarketUser.id).filter_by(ali_uid=ali_uid)) is None:
-            db.session.add(MarketUser(ali_uid=ali_uid, display_name=name))
+        buyer = db.session.scalar(select(Buyer).filter_by(ali_uid=ali_uid))
+        if buyer is None:
+            db.session.add(Buyer(ali_uid=ali_uid, display_name=name))
+        elif not buyer.display_name:
+            buyer.display_name = name
     db.session.commit()
     return DEMO_BUYERS

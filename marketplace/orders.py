@@ -1,0 +1,230 @@
+"""Orders of the simulator and the SPI calls that follow them, as Alibaba Cloud would make them.
+
+The simulator trusts no answer it has not checked: an instanceId must have the protocol's shape
+and belong to no other order; authUrl and frontEndUrl must be on the ISV's registered origin.
+Anything else leaves the order 开通失败 with the reason, and never a 免登 link.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from protocol import spi
+
+from . import clock
+from .extensions import db
+from .models import MarketOrder, OrderStatus
+from .spi_client import SpiCallFailed, SpiClient
+
+PRODUCT_CODE = "cmgj00053362"
+SKU_PAY_AS_YOU_GO = "yuncode5336200001"
+SKU_UPGRADED = "yuncode5336200002"
+TERM = timedelta(days=365)
+# A buyer's n-th order is numbered with six digits: orderId 2<aliUid><n>, orderBizId 5<aliUid><n>.
+SEQUENCE_DIGITS = 6
+# createInstance attempts before an order the ISV never answered becomes 开通失败.
+PROVISION_ATTEMPTS = 10
+RETRIES_PER_PAGE_VIEW = 3
+INSTANCE_ID = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
+URL_LIMIT = 512
+
+
+class AnswerRefused(Exception):
+    """createInstance answered something the marketplace cannot accept; the message is the reason shown."""
+
+
+class OrderLimitReached(Exception):
+    """The buyer's order numbers are used up (10^6 orders)."""
+
+
+def spi_client() -> SpiClient:
+    config = current_app.config
+    return SpiClient(config["SPI_URL"], config["ISV_KEY"], config["SPI_TIMEOUT"], config["SPI_TRANSPORT"])
+
+
+def spi_time(moment: datetime) -> str:
+    return spi.format_time(moment, current_app.config["MARKET_TIMEZONE"])
+
+
+def _in_one_term(start: datetime) -> datetime:
+    # The protocol's timestamps have whole seconds; keep ours the same so both sides agree.
+    return (start + TERM).replace(microsecond=0)
+
+
+def _new_number() -> str:
+    return str(secrets.randbelow(9 * 10**15) + 10**15)
+
+
+def order_numbers(ali_uid: str, sequence: int) -> tuple[str, str]:
+    """orderId and orderBizId of the buyer's n-th order: the whole aliUid and a fixed-width sequence,
+    so two accounts never share a number, and every demo run numbers the same way."""
+    if not 0 < sequence < 10**SEQUENCE_DIGITS:
+        raise OrderLimitReached(ali_uid)
+    suffix = f"{ali_uid}{sequence:0{SEQUENCE_DIGITS}d}"
+    return f"2{suffix}", f"5{suffix}"
+
+
+def _new_order(ali_uid: str, sequence: int) -> MarketOrder:
+    order_id, order_biz_id = order_numbers(ali_uid, sequence)
+    return MarketOrder(
+        order_id=order_id, order_biz_id=order_biz_id, ali_uid=ali_uid, product_code=PRODUCT_CODE,
+        sku_id=SKU_PAY_AS_YOU_GO, trial=False, status=OrderStatus.PENDING, expires_at=_in_one_term(clock.now()),
+    )  # fmt: skip
+
+
+def place_order(ali_uid: str) -> MarketOrder:
+    """开通: record the order first (committed), then ask the ISV to create the instance."""
+    placed = db.session.scalar(select(func.count()).select_from(MarketOrder).filter_by(ali_uid=ali_uid))
+    for attempt in range(3):  # two purchases at the same moment pick the same number: take the next
+        order = _new_order(ali_uid, placed + 1 + attempt)
+        db.session.add(order)
+        try:
+            db.session.commit()
+            break
+        except IntegrityError:
+            db.session.rollback()
+    else:
+        raise OrderLimitReached(ali_uid)
+    provision(order)
+    return order
+
+
+def provision(order: MarketOrder) -> bool:
+    """createInstance for a pending order; True once the ISV's answer is accepted."""
+    params = {
+        "aliUid": order.ali_uid, "orderBizId": order.order_biz_id, "orderId": order.order_id,
+        "productCode": order.product_code, "skuId": order.sku_id, "trial": str(order.trial).lower(),
+        "expiredOn": spi_time(order.expires_at),
+    }  # fmt: skip
+    order.provision_attempts += 1
+    try:
+        _accept(order, _call("createInstance", **params))
+    except SpiCallFailed as failure:
+        _failed_attempt(order, failure.reason, failure.transient)
+    except AnswerRefused as refusal:
+        _failed_attempt(order, str(refusal), transient=False)
+    return _commit_provisioning(order)
+
+
+def _failed_attempt(order: MarketOrder, reason: str, transient: bool) -> None:
+    order.last_error = reason
+    if not transient or order.provision_attempts >= PROVISION_ATTEMPTS:
+        order.status = OrderStatus.FAILED
+
+
+def _commit_provisioning(order: MarketOrder) -> bool:
+    try:
+        db.session.commit()
+    except IntegrityError:  # the instanceId is another order's
+        db.session.rollback()
+        order = db.session.get(MarketOrder, order.id)
+        order.status, order.last_error = OrderStatus.FAILED, "createInstance answered another order's instanceId"
+        db.session.commit()
+    return order.status == OrderStatus.ACTIVE
+
+
+def _accept(order: MarketOrder, answer: dict) -> None:
+    instance_id = answer.get("instanceId")
+    if isinstance(instance_id, bool) or not isinstance(instance_id, str | int):
+        raise AnswerRefused("createInstance answered without a usable instanceId")
+    if not INSTANCE_ID.fullmatch(str(instance_id)):
+        raise AnswerRefused("createInstance answered an instanceId of the wrong shape")
+    app_info = answer.get("appInfo")
+    if not isinstance(app_info, dict):
+        raise AnswerRefused("createInstance answered without appInfo")
+    auth_url = on_isv_origin(app_info.get("authUrl"), "authUrl", required=True)
+    front_end_url = on_isv_origin(app_info.get("frontEndUrl"), "frontEndUrl", required=False)
+    order.instance_id, order.auth_url, order.front_end_url = str(instance_id), auth_url, front_end_url
+    order.status, order.last_error = OrderStatus.ACTIVE, None
+
+
+def on_isv_origin(url: object, name: str, required: bool) -> str | None:
+    """`url` when it is an http(s) URL on the ISV's registered origin; AnswerRefused otherwise."""
+    if url is None and not required:
+        return None
+    if not isinstance(url, str) or len(url) > URL_LIMIT or any(c.isspace() or ord(c) < 32 for c in url):
+        raise AnswerRefused(f"createInstance answered an unusable {name}")
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc or origin != current_app.config["ISV_ORIGIN"]:
+        raise AnswerRefused(f"createInstance answered a {name} outside {current_app.config['ISV_ORIGIN']}")
+    return url
+
+
+def _call(action: str, **params: str) -> dict:
+    client = spi_client()
+    try:
+        return client.call(action, **params)
+    finally:
+        client.close()
+
+
+def retry_pending(ali_uid: str) -> None:
+    """Opening 已购买的服务 retries a few orders still 开通中."""
+    pending = db.session.scalars(
+        select(MarketOrder)
+        .filter_by(ali_uid=ali_uid, status=OrderStatus.PENDING)
+        .order_by(MarketOrder.id)
+        .limit(RETRIES_PER_PAGE_VIEW)
+    )
+    for order in list(pending):
+        provision(order)
+
+
+def orders_of(ali_uid: str) -> list[MarketOrder]:
+    return list(
+        db.session.scalars(
+            select(MarketOrder)
+            .filter_by(ali_uid=ali_uid)
+            .order_by(MarketOrder.created_at.desc(), MarketOrder.id.desc())
+        )
+    )
+
+
+def order_of(ali_uid: str, order_id: str) -> MarketOrder | None:
+    return db.session.scalar(select(MarketOrder).filter_by(ali_uid=ali_uid, order_id=order_id))
+
+
+def login_free_url(order: MarketOrder) -> str:
+    """免登: the ISV's authUrl with action=verify, instanceId, timeStamp and the token."""
+    params = {"action": "verify", "instanceId": order.instance_id, "timeStamp": spi_time(clock.now())}
+    signed = spi.signed(params, current_app.config["ISV_KEY"])
+    parts = urlsplit(order.auth_url)
+    query = "&".join(filter(None, [parts.query, urlencode(signed)]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def renew(order: MarketOrder) -> None:
+    expires_at = _in_one_term(max(order.expires_at or clock.now(), clock.now()))
+    _call("renewInstance", instanceId=order.instance_id, orderId=_new_number(), expiredOn=spi_time(expires_at))
+    order.expires_at, order.status = expires_at, OrderStatus.ACTIVE
+    db.session.commit()
+
+
+def upgrade(order: MarketOrder) -> None:
+    sku = SKU_UPGRADED if order.sku_id == SKU_PAY_AS_YOU_GO else SKU_PAY_AS_YOU_GO
+    _call("upgradeInstance", instanceId=order.instance_id, skuId=sku, orderId=_new_number())
+    order.sku_id = sku
+    db.session.commit()
+
+
+def expire(order: MarketOrder) -> None:
+    _call("expiredInstance", instanceId=order.instance_id)
+    order.status = OrderStatus.EXPIRED
+    db.session.commit()
+
+
+def release(order: MarketOrder) -> None:
+    _call("releaseInstance", instanceId=order.instance_id, isRefund="false")
+    order.status = OrderStatus.RELEASED
+    db.session.commit()
+
+
+LIFECYCLE = {"renew": renew, "upgrade": upgrade, "expire": expire, "release": release}
