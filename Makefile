@@ -40,10 +40,10 @@ bench: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-## screenshots: regenerate every documented screenshot (zh and en), then docs/activation-aliyun{,.en}.md
+## screenshots: walk the documented flow in Chromium (zh and en in parallel), replace every screenshot that changed, then write docs/*.md
 screenshots: $(VENV)/.dev translations
 	./scripts/system-deps.sh
-	$(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
 	$(BIN)/python -m e2e.guide
 
 ## translations: compile the catalogs (wizard/translations/<lang>/LC_MESSAGES/messages.po -> .mo, not in git)
