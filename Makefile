@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+SITE ?= site
 
-.PHONY: run test lint bench screenshots translations translations-update clean
+.PHONY: run test lint bench screenshots docs translations translations-update clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
@@ -46,6 +47,10 @@ screenshots: $(VENV)/.dev translations
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
 	$(BIN)/python -m e2e.guide
 
+## docs: build the illustrated guide (docs/, MkDocs Material, zh and en) into $(SITE)/; warnings fail the build
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
+
 ## translations: compile the catalogs (wizard/translations/<lang>/LC_MESSAGES/messages.po -> .mo, not in git)
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel --quiet compile --domain messages -d wizard/translations
@@ -58,4 +63,4 @@ translations-update: $(VENV)/.runtime
 	@echo "Now translate every empty or '#, fuzzy' entry in wizard/translations/*/LC_MESSAGES/messages.po."
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(SITE)
