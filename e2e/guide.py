@@ -303,19 +303,21 @@ def render(language: str) -> str:
     """The guide page: headings with stable anchors, numbered steps (restarting under each heading), admonitions."""
     lines, number = [f"# {GUIDE.title[language]}", ""], 0
     for step in GUIDE.steps:
-        said = getattr(step, language)
-        if step.level:
-            number = 0
-            lines += [f"{'#' * step.level} {said} {{#{step.anchor}}}", ""]
-        elif step.callout:
-            lines += admonition(step, language)
-        else:
-            if step.numbered:
-                number += 1
-                assert number <= MAX_STEP_ICON, f"more than {MAX_STEP_ICON} steps under one heading: {said}"
-                said = f":material-numeric-{number}-circle-outline: {said}"
-            lines += [said, ""] + image(step, language)
+        number = 0 if step.level else number + (step.numbered and not step.callout)
+        lines += block(step, language, number)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def block(step: Step, language: str, number: int) -> list[str]:
+    said = getattr(step, language)
+    if step.level:
+        return [f"{'#' * step.level} {said} {{#{step.anchor}}}", ""]
+    if step.callout:
+        return admonition(step, language)
+    if step.numbered:
+        assert number <= MAX_STEP_ICON, f"more than {MAX_STEP_ICON} steps under one heading: {said}"
+        said = f":material-numeric-{number}-circle-outline: {said}"
+    return [said, ""] + image(step, language)
 
 
 def render_front_page(language: str) -> str:
