@@ -10,8 +10,9 @@ MAIL_PORT ?= 8025
 # The processes of the Procfile that `make run` starts: no local SMTP sink when MAIL_SERVER is set.
 PROCESSES ?= web market $(if $(MAIL_SERVER),,mail)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+SITE ?= site
 
-.PHONY: run test lint bench screenshots translations translations-update clean
+.PHONY: run test lint bench screenshots docs translations translations-update clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
@@ -59,11 +60,15 @@ bench: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-## screenshots: regenerate every documented screenshot (zh and en), then docs/activation-aliyun{,.en}.md
+## screenshots: walk the documented flow in Chromium (zh and en in parallel), replace every screenshot that changed, then write docs/*.md
 screenshots: $(VENV)/.dev translations
 	./scripts/system-deps.sh
-	$(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -n 2 --dist loadscope e2e/test_docs_zh.py e2e/test_docs_en.py
 	$(BIN)/python -m e2e.guide
+
+## docs: build the illustrated guide (docs/, MkDocs Material, zh and en) into $(SITE)/; warnings fail the build
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 
 ## translations: compile the catalogs of both applications (<package>/translations/<lang>/LC_MESSAGES/messages.po -> .mo)
 translations: $(VENV)/.runtime
@@ -81,4 +86,4 @@ translations-update: $(VENV)/.runtime
 	@echo "Now translate every empty or '#, fuzzy' entry in {wizard,marketplace}/translations/*/LC_MESSAGES/messages.po."
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(SITE)

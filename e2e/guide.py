@@ -1,7 +1,9 @@
 """The activation guide, in our own words and both languages, around the screenshots the browser run takes.
 
-`python -m e2e.guide` (run by `make screenshots`) writes docs/activation-aliyun.md and
-docs/activation-aliyun.en.md; e2e/test_docs.py takes every screenshot this guide shows.
+`python -m e2e.guide` (run by `make screenshots`) writes the MkDocs pages in docs/: index.md and
+activation-aliyun.md in Chinese, index.en.md and activation-aliyun.en.md in English (the suffix layout
+of mkdocs-static-i18n); `make docs` builds them into a site. e2e/walkthrough.py takes every screenshot
+this guide shows; docs/screenshots is a link to e2e/screenshots, so the pages show the committed images.
 """
 
 from __future__ import annotations
@@ -11,24 +13,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+LANGUAGES = ("zh", "en")
+GUIDE_PAGE = "activation-aliyun"
+MAX_STEP_ICON = 9  # Material has numbered circle icons for 1-9
 
 
 @dataclass(frozen=True)
 class Step:
+    """One block of the guide: a numbered step (the default), a heading, a plain paragraph or an admonition."""
+
     zh: str
     en: str
     image: str | None = None
-    level: int = 0  # 0: a paragraph; 2 or 3: a heading of that level
+    alt: tuple[str, str] = ("", "")  # the image's text alternative (zh, en)
+    level: int = 0  # 2-5: a heading of that level, with `anchor` as its id (the same in both languages)
+    anchor: str = ""
+    numbered: bool = True  # False: a paragraph without a step number
+    callout: str = ""  # "note", "tip" or "warning": an admonition titled `title`
+    title: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
 class Guide:
     title: dict
+    summary: dict  # the front page's lead
     steps: list[Step] = field(default_factory=list)
 
 
-def h(level: int, zh: str, en: str) -> Step:
-    return Step(zh, en, level=level)
+def h(level: int, anchor: str, zh: str, en: str) -> Step:
+    return Step(zh, en, level=level, anchor=anchor)
+
+
+def text(zh: str, en: str) -> Step:
+    return Step(zh, en, numbered=False)
+
+
+def callout(kind: str, title: tuple[str, str], zh: str, en: str, **image) -> Step:
+    return Step(zh, en, callout=kind, title=title, **image)
 
 
 GUIDE = Guide(
@@ -36,8 +57,15 @@ GUIDE = Guide(
         "zh": "阿里云云市场开通观测云商业版",
         "en": "Activating Guance Commercial Edition from Alibaba Cloud Marketplace",
     },
+    summary={
+        "zh": "在阿里云云市场购买观测云商业版之后，从「已购买的服务」免登进入观测云，注册或绑定费用中心账号，"
+        "绑定或创建工作空间，几分钟即可开始使用观测云。",
+        "en": "After buying Guance Commercial Edition on Alibaba Cloud Marketplace, go from **Purchased Services** "
+        "to Guance with Login-free, register or bind a Billing Center Account, bind or create a workspace, and "
+        "start using Guance within minutes.",
+    },
     steps=[
-        Step(
+        text(
             "在阿里云云市场购买观测云之后，按下面的步骤开通观测云商业版：从云市场免登进入观测云，注册或绑定费用中心账号，"
             "绑定或创建工作空间，最后用观测云账号登录。以下截图来自本项目的云市场模拟器和观测云开通向导。",
             "After buying Guance on Alibaba Cloud Marketplace, activate the Commercial Edition as follows: go from "
@@ -45,99 +73,155 @@ GUIDE = Guide(
             "workspace, then log in with your Guance account. The screenshots come from this project's marketplace "
             "simulator and Guance activation wizard.",
         ),
-        h(2, "购买观测云", "Buy Guance"),
+        h(2, "purchase", "第一步：购买观测云", "Step 1: Buy Guance"),
         Step(
             "打开云市场的观测云商品页，点击「立即开通」。",
             "Open the Guance product page on the marketplace and click **Activate Now**.",
             "2-commercial-1107",
+            ("云市场的观测云商品页", "The Guance product page on the marketplace"),
         ),
         Step(
             "在「开通按量服务」对话框中阅读并勾选服务协议，点击「开通」。不勾选协议无法开通。",
             "In the **Activate Pay-as-you-go Service** dialog, read and accept the agreement, then click "
             "**Activate**. Without the agreement nothing is ordered.",
             "3-commercial-1107",
+            ("「开通按量服务」对话框", "The Activate Pay-as-you-go Service dialog"),
         ),
         Step(
             "对话框提示「开通申请已提交」。点击「确认」前往「已购买的服务」。",
             "The dialog confirms **Activation Request Submitted**. Click **Confirm** to go to **Purchased Services**.",
             "4-commercial-1107",
+            ("「开通申请已提交」对话框", "The Activation Request Submitted dialog"),
         ),
         Step(
             "「已购买的服务」列出新的观测云实例及其实例 ID。点击实例右侧的「免登」直接进入观测云，无需再次登录。",
             "**Purchased Services** lists the new Guance instance with its instance ID. Click **Login-free** on its "
             "row to go straight to Guance without signing in again.",
             "10.aliyun_market_1",
+            ("云市场「已购买的服务」列表", "The marketplace's Purchased Services list"),
         ),
-        h(2, "选择开通方式", "Choose how to activate"),
+        h(2, "choose", "第二步：选择开通方式", "Step 2: Choose how to activate"),
         Step(
-            "如果这个阿里云账号还没有绑定观测云费用中心账号，观测云会请您选择：没有费用中心账号时先注册，"
-            "已有费用中心账号时直接绑定。",
+            "如果这个阿里云账号还没有绑定观测云费用中心账号，观测云会请您选择：没有费用中心账号时先[注册](#register)，"
+            "已有费用中心账号时直接[绑定](#bind)。",
             "If this Alibaba Cloud account is not yet bound to a Guance Billing Center Account, Guance asks you to "
-            "choose: register if you have no Billing Center Account, or bind the one you have.",
+            "choose: [register](#register) if you have no Billing Center Account, or [bind](#bind) the one you have.",
             "10.aliyun_market_2",
+            ("选择是否已有费用中心账号", "Choosing whether you have a Billing Center Account"),
         ),
-        Step(
+        callout(
+            "note",
+            ("什么是费用中心账号？", "What Is a Billing Center Account?"),
             "费用中心账号是观测云用来管理商业版计费的独立账号，一个费用中心账号可以为多个工作空间结算。整体流程如下：",
             "A Billing Center Account is the separate account Guance uses for Commercial Edition billing; one "
             "Billing Center Account can pay for many workspaces. The whole process:",
-            "17.process_1",
+            image="17.process_1",
+            alt=("开通流程图", "The activation process diagram"),
         ),
-        h(2, "没有费用中心账号：注册", "No Billing Center Account: register"),
+        h(3, "register", "没有费用中心账号：注册", "No Billing Center Account: register"),
         Step(
-            "选择「没有费用中心账号」并点击「下一步」，填写基本信息：站点、用户名、登录密码、邮箱（点击「获取验证码」后填入邮件中的验证码）"
-            "和手机号。下一步填写企业信息并同意协议，点击「注册」即创建观测云账号。",
+            "选择「没有费用中心账号」并点击「下一步」，填写基本信息：站点、用户名、登录密码、邮箱（点击「获取验证码」后填入"
+            "邮件中的验证码）和手机号，点击「下一步」。",
             "Choose **No Billing Center Account** and click **Next**. Fill in the basic information: site, "
-            "username, password, email (click **Get Code** and type the code from the email) and mobile number. "
-            "Then enter your company information, accept the agreement and click **Register**: your Guance account "
-            "is created.",
+            "username, password, email (click **Get Code** and type the code from the email) and mobile number, "
+            "then click **Next**.",
             "10.aliyun_market_3",
+            ("注册第一步：基本信息", "Registration step 1: basic information"),
+        ),
+        callout(
+            "tip",
+            ("验证码", "Verification codes"),
+            "验证码为 6 位数字，10 分钟内有效，只能使用一次，输错 5 次即失效。没有收到邮件时，60 秒后可以重新获取。",
+            "A code has 6 digits, is valid for 10 minutes and works once; 5 wrong tries void it. If no email "
+            "arrives, you can ask for a new code after 60 seconds.",
+        ),
+        Step(
+            "填写企业信息（「更多信息」选填），同意协议后点击「注册」即创建观测云账号。",
+            "Enter your company information (**More Information** is optional), accept the agreement and click "
+            "**Register**: your Guance account is created.",
         ),
         Step(
             "最后一步选择「阿里云市场开通」，填写工作空间名称、语言和风格；账号 ID 和商品实例 ID 已自动带入。保持勾选"
-            "「同步创建费用中心账号」并点击「开通」：费用中心账号（与观测云账号同用户名和密码）、阿里云账号绑定、"
-            "工作空间和实例绑定一次完成。",
+            "「同步创建费用中心账号」并点击「开通」：费用中心账号、阿里云账号绑定、工作空间和实例绑定一次完成。",
             "In the last step, **Activate via Alibaba Cloud Marketplace** is selected; enter the workspace name, "
             "language and style — the account ID and instance ID are filled in for you. Keep **Create a Billing "
-            "Center Account at the Same Time** ticked and click **Activate**: the Billing Center Account (same "
-            "username and password), the binding of your Alibaba Cloud account, the workspace and the instance "
-            "binding are all done at once.",
+            "Center Account at the Same Time** ticked and click **Activate**: the Billing Center Account, the "
+            "binding of your Alibaba Cloud account, the workspace and the instance binding are all done at once.",
         ),
-        h(2, "已有费用中心账号：绑定", "With a Billing Center Account: bind"),
+        callout(
+            "note",
+            ("费用中心账号与观测云账号", "Billing Center Account and Guance account"),
+            "同步创建的费用中心账号与观测云账号使用相同的用户名和密码；创建之后两者相互独立。",
+            "The Billing Center Account created at the same time starts with the same username and password as your "
+            "Guance account; afterwards the two are independent.",
+        ),
+        h(3, "bind", "已有费用中心账号：绑定", "With a Billing Center Account: bind"),
         Step(
             "选择「有费用中心账号」并点击「下一步」，进入「绑定观测云工作空间」。第一次进入时会显示如何快速绑定的说明，"
-            "点击「知道了」关闭。右上角的站点决定之后新建工作空间所在的站点。",
+            "点击「知道了」关闭。",
             "Choose **Have a Billing Center Account** and click **Next** to open **Bind Guance Workspace**. On the "
-            "first visit a short guide explains the steps; close it with **Got It**. The site at the top right is "
-            "where workspaces you create next will live.",
+            "first visit a short guide explains the steps; close it with **Got It**.",
             "15.aliyun_register_1",
+            ("「绑定观测云工作空间」和首次进入的说明", "Bind Guance Workspace with its first-visit guide"),
         ),
-        h(3, "① 绑定费用中心账号", "① Bind the Billing Center Account"),
+        callout(
+            "warning",
+            ("注意", "Note"),
+            "右上角的站点与绑定费用中心账号无关，只决定之后新建的工作空间所在的站点。",
+            "The site at the top right has nothing to do with binding the Billing Center Account: it only decides "
+            "where workspaces you create next will live.",
+        ),
+        h(
+            4,
+            "bind-billing",
+            ":material-numeric-1-circle: 绑定费用中心账号",
+            ":material-numeric-1-circle: Bind the Billing Center Account",
+        ),
         Step(
             "输入费用中心账号的用户名，点击「获取验证码」，验证码会发送到该账号的邮箱。填入验证码后点击「绑定」。",
             "Enter the Billing Center Account's username and click **Get Code**; the code goes to that account's "
             "email. Type it and click **Bind**.",
             "10.market_aliyun_1",
+            ("绑定费用中心账号", "Binding the Billing Center Account"),
         ),
-        h(3, "② 绑定工作空间", "② Bind a workspace"),
+        h(
+            4,
+            "bind-workspace",
+            ":material-numeric-2-circle: 绑定工作空间",
+            ":material-numeric-2-circle: Bind a workspace",
+        ),
         Step(
             "页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击后在确认框中点击「确定」。"
-            "已通过其他阿里云实例结算的工作空间不能再绑定。",
+            "没有可绑定的工作空间时，请[创建工作空间](#create-workspace)。",
             "The page lists the Billing Center Account's workspaces. Click **Bind** on a bindable one, then "
-            "**Confirm** in the confirmation. A workspace already settled through another Alibaba Cloud instance cannot "
-            "be bound again.",
+            "**Confirm** in the confirmation. With no bindable workspace, [create a workspace](#create-workspace).",
             "15.aliyun_register_6.1",
+            ("费用中心账号下的工作空间列表", "The Billing Center Account's workspaces"),
+        ),
+        callout(
+            "warning",
+            ("注意", "Note"),
+            "已通过其他阿里云实例结算的工作空间不能再绑定。",
+            "A workspace already settled through another Alibaba Cloud instance cannot be bound again.",
         ),
         Step(
             "回到「绑定观测云工作空间」，工作空间显示「已绑定」。点击「确定」。",
             "Back on **Bind Guance Workspace**, the workspace shows **Bound**. Click **Confirm**.",
             "15.aliyun_register_6",
+            ("工作空间显示「已绑定」", "The workspace shows Bound"),
         ),
-        h(3, "创建工作空间", "Create a workspace"),
+        h(4, "create-workspace", "创建工作空间", "Create a workspace"),
+        text(
+            "没有可绑定的工作空间时，点击「立即创建工作空间」，再按您是否已有观测云账号选择。",
+            "With no bindable workspace, click **Create Workspace Now**, then choose whether you already have a "
+            "Guance account.",
+        ),
+        h(5, "with-guance-account", "有观测云账号", "Have a Guance Account"),
         Step(
-            "没有可绑定的工作空间时，点击「立即创建工作空间」。已有观测云账号时选择「有观测云账号」：",
-            "With no bindable workspace, click **Create Workspace Now**. If you already have a Guance account, "
-            "choose **Have a Guance Account**:",
+            "选择「有观测云账号」。",
+            "Choose **Have a Guance Account**.",
             "1-1-commercial-aliyun",
+            ("创建工作空间：有观测云账号", "Create a workspace: Have a Guance Account"),
         ),
         Step(
             "填写工作空间名称，选择语言和风格，输入注册观测云账号时使用的邮箱，获取并填入验证码，同意协议后点击「创建」。"
@@ -146,11 +230,14 @@ GUIDE = Guide(
             "and type the code, accept the agreement and click **Create**. Back on the bind page, the new "
             "workspace shows **Selected**.",
             "15.aliyun_register_5",
+            ("填写好的创建工作空间表单", "The filled-in workspace form"),
         ),
+        h(5, "without-guance-account", "没有观测云账号", "No Guance Account"),
         Step(
-            "还没有观测云账号时选择「没有观测云账号」：",
-            "If you have no Guance account yet, choose **No Guance Account**:",
+            "还没有观测云账号时选择「没有观测云账号」。",
+            "If you have no Guance account yet, choose **No Guance Account**.",
             "1-2-commercial-aliyun",
+            ("创建工作空间：没有观测云账号", "Create a workspace: No Guance Account"),
         ),
         Step(
             "填写工作空间名称和语言，以及新观测云账号的用户名、密码、邮箱和验证码（手机号选填），同意协议后点击"
@@ -159,13 +246,15 @@ GUIDE = Guide(
             "(mobile number optional), accept the agreement and click **Register and Create Workspace**. The "
             "account and the workspace are created together and bound to the instance.",
             "15.aliyun_register_3",
+            ("填写好的注册并创建工作空间表单", "The filled-in registration and workspace form"),
         ),
-        h(2, "开通成功", "Activated"),
+        h(2, "activated", "第三步：开通成功", "Step 3: Activated"),
         Step(
             "点击「确定」后显示「开通成功」，列出工作空间、费用中心账号、阿里云账号 ID 和商品实例 ID。",
             "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center Account, the "
             "Alibaba Cloud account ID and the instance ID.",
             "15.aliyun_register_7",
+            ("「开通成功」页面", "The Activated successfully page"),
         ),
         Step(
             "再点击「确定」前往观测云登录页（/login/pwd），选择站点并用观测云账号登录。首页显示工作空间、商业版、"
@@ -174,8 +263,11 @@ GUIDE = Guide(
             "Guance account. The first page shows the workspace, Commercial Edition, the Alibaba Cloud settlement "
             "and **Start with Installing DataKit**.",
             "1-free-start-1109",
+            ("登录后的观测云首页", "The Guance start page after logging in"),
         ),
-        Step(
+        callout(
+            "tip",
+            ("再次进入", "Coming back"),
             "之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
             "Later, **Login-free** from **Purchased Services** goes straight to the success page.",
         ),
@@ -183,28 +275,81 @@ GUIDE = Guide(
 )
 
 SCREENSHOTS = [step.image for step in GUIDE.steps if step.image]
+FRONT_PAGE = {  # title, the button to the guide, the heading of its contents
+    "zh": ("概览", "阅读开通指南", "指南内容"),
+    "en": ("Overview", "Read the activation guide", "In the guide"),
+}
+
+
+def page_path(name: str, language: str) -> Path:
+    """docs/<name>.md in Chinese (the default language), docs/<name>.<language>.md otherwise."""
+    return DOCS / (f"{name}.md" if language == LANGUAGES[0] else f"{name}.{language}.md")
+
+
+def image(step: Step, language: str, indent: str = "") -> list[str]:
+    if not step.image:
+        return []
+    alt = step.alt[LANGUAGES.index(language)]
+    return [f"{indent}![{alt}](screenshots/{language}/{step.image}.png)", ""]
+
+
+def admonition(step: Step, language: str) -> list[str]:
+    index = LANGUAGES.index(language)
+    body = [f"    {getattr(step, language)}", ""] + image(step, language, indent="    ")
+    return [f'!!! {step.callout} "{step.title[index]}"', ""] + body
 
 
 def render(language: str) -> str:
-    lines = [f"# {GUIDE.title[language]}", ""]
+    """The guide page: headings with stable anchors, numbered steps (restarting under each heading), admonitions."""
+    lines, number = [f"# {GUIDE.title[language]}", ""], 0
     for step in GUIDE.steps:
-        text = getattr(step, language)
-        if step.level:
-            lines += ["#" * step.level + " " + text, ""]
-            continue
-        lines += [text, ""]
-        if step.image:
-            lines += [f"![{step.image}](../e2e/screenshots/{language}/{step.image}.png)", ""]
+        number = 0 if step.level else number + (step.numbered and not step.callout)
+        lines += block(step, language, number)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def block(step: Step, language: str, number: int) -> list[str]:
+    said = getattr(step, language)
+    if step.level:
+        return [f"{'#' * step.level} {said} {{#{step.anchor}}}", ""]
+    if step.callout:
+        return admonition(step, language)
+    if step.numbered:
+        assert number <= MAX_STEP_ICON, f"more than {MAX_STEP_ICON} steps under one heading: {said}"
+        said = f":material-numeric-{number}-circle-outline: {said}"
+    return [said, ""] + image(step, language)
+
+
+def render_front_page(language: str) -> str:
+    """The site's front page: the lead, a button to the guide and its contents (its steps and their branches)."""
+    title, button, contents = FRONT_PAGE[language]
+    lines = [f"# {title}", "", GUIDE.summary[language], ""]
+    lines += [f"[{button}]({GUIDE_PAGE}.md){{ .md-button .md-button--primary }}", "", f"## {contents}", ""]
+    number = 0
+    for step in GUIDE.steps:
+        link = f"[{getattr(step, language)}]({GUIDE_PAGE}.md#{step.anchor})"
+        if step.level == 2:
+            number += 1
+            lines.append(f"{number}. {link}")
+        elif step.level == 3:
+            lines.append(f"    - {link}")
+    return "\n".join(lines) + "\n"
+
+
+def pages() -> dict[Path, str]:
+    """Every page this guide generates, by path, in both languages."""
+    rendered = {}
+    for language in LANGUAGES:
+        rendered[page_path("index", language)] = render_front_page(language)
+        rendered[page_path(GUIDE_PAGE, language)] = render(language)
+    return rendered
 
 
 def write() -> list[Path]:
     DOCS.mkdir(exist_ok=True)
-    written = []
-    for language, name in (("zh", "activation-aliyun.md"), ("en", "activation-aliyun.en.md")):
-        (DOCS / name).write_text(render(language), encoding="utf-8")
-        written.append(DOCS / name)
-    return written
+    for path, content in pages().items():
+        path.write_text(content, encoding="utf-8")
+    return list(pages())
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 e2e/test_docs_zh.py and e2e/test_docs_en.py run it, one language each (so they can run in
 parallel). Each language gets a fresh server with the demo data, a server clock that starts at the same
-moment and fixed verification codes, so a rerun takes the same pictures. Codes are still read from
-the real SMTP sink. In Chinese, axe-core checks every page on the way.
+moment and fixed verification codes, so a rerun takes the same pictures: each is compared with the
+committed one (e2e/visual.py), and a visible change fails the test unless UPDATE_SCREENSHOTS=1 (`make
+screenshots`). Codes are still read from the real SMTP sink. In Chinese, axe-core checks every page on the way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from marketplace import clock as market_clock
 from wizard import clock
 from wizard.services import codes
 
-from . import steps
+from . import steps, visual
 from .conftest import SCREENSHOTS, VIEWPORT, LiveServer
 from .guide import SCREENSHOTS as DOCUMENTED
 
@@ -48,6 +49,7 @@ class Walkthrough:
         self.language, self.server, self.clock = language, server, server_clock
         self.taken: set[str] = set()
         self.violations: list[str] = []
+        self.changed: list[str] = []  # screenshots that differ from the committed ones (e2e/visual.py)
         self.audited: set[str] = set()
 
 
@@ -90,18 +92,20 @@ def page(browser, walkthrough):
 
 @pytest.fixture
 def shoot(page: Page, walkthrough: Walkthrough):
-    """Save a documented screenshot in the walkthrough's language, and audit the page (in Chinese)."""
+    """Take a documented screenshot in the walkthrough's language, audit the page (in Chinese), and compare
+    the picture with the committed one (e2e/visual.py; UPDATE_SCREENSHOTS=1 replaces it instead)."""
     axe = Axe()
 
     def save(name: str, target=None) -> None:
         page.evaluate("document.fonts.ready.then(() => true)")  # CJK glyphs drawn, not boxes
-        path = SCREENSHOTS / walkthrough.language / f"{name}.png"
         options = {"full_page": True} if target is None else {}
-        (target or page).screenshot(path=str(path), animations="disabled", caret="hide", **options)
+        png = (target or page).screenshot(animations="disabled", caret="hide", **options)
         walkthrough.taken.add(name)
         if walkthrough.language == "zh" and page.url not in walkthrough.audited:
             walkthrough.audited.add(page.url)
             audit(axe, page, name, walkthrough.violations)
+        if change := visual.check(SCREENSHOTS / walkthrough.language / f"{name}.png", png):
+            walkthrough.changed.append(change)
 
     return save
 
@@ -189,7 +193,10 @@ def test_coming_back_after_activation_goes_to_success(page: Page, walkthrough):
     expect(page).to_have_url(re.compile(r"/activate/success$"))
 
 
-def test_every_documented_screenshot_was_taken_and_every_page_is_accessible(walkthrough, browser_name):
+def test_every_documented_screenshot_was_taken_unchanged_and_every_page_is_accessible(walkthrough, browser_name):
     # browser_name keeps this test in the module's browser group, so it runs after the walkthrough.
     assert sorted(DOCUMENTED) == sorted(walkthrough.taken)
+    assert not walkthrough.changed, "screenshots changed (run `make screenshots` if intended):\n" + "\n".join(
+        walkthrough.changed
+    )
     assert not walkthrough.violations, "\n".join(walkthrough.violations)
