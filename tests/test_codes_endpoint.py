@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.ports import free_port
 from wizard.models import BillingAccount
 
 from .codes_support import code_pages, send_json
 from .helpers import csrf_token
+from .queue_support import break_queue
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ def test_an_unknown_username_gets_exactly_the_answers_of_a_known_one(app, client
     assert [message.to for message in smtp.messages()] == ["billing@acme.example"]
 
 
-def test_smtp_down_answers_503_with_the_message(app, client, smtp):
-    app.extensions["mail"].port = free_port()
+def test_the_queue_down_answers_503_with_the_message(app, client, smtp):
+    break_queue(app)
     response = send_json(client, "register", "alice@example.com")
     assert response.status_code == 503
     assert response.get_json() == {"ok": False, "message": "验证码发送失败，请稍后重试", "retry_after": None}
