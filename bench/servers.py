@@ -19,6 +19,7 @@ import httpx
 
 from devtools.pgcluster import PostgresCluster, find_bindir
 from devtools.ports import free_port
+from devtools.processes import stop
 from devtools.redisserver import RedisServer, find_redis_server
 from devtools.smtp import SmtpSink
 from devtools.worker import Worker
@@ -179,15 +180,7 @@ def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if it has not ended within 20 s."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, timeout=20)
 
 
 def workdir(stack: ExitStack) -> Path:

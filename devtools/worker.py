@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .processes import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,13 +26,7 @@ class Worker:
 
     def stop(self) -> None:
         """SIGTERM: the worker finishes the task in hand and exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, timeout=30)
         self.process = None
 
     def output(self) -> str:

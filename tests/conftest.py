@@ -54,6 +54,16 @@ def settings_for_tests(database_uri: str, smtp: SmtpSink, **extra) -> dict:
     }
 
 
+@contextmanager
+def app_with(database_uri: str, smtp: SmtpSink, **settings):
+    """An application of its own (other settings), inside a request context as a page calls services."""
+    app = create_app(settings_for_tests(database_uri, smtp, **settings))
+    with app.test_request_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
 def migrate_database(uri: str) -> None:
     app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():

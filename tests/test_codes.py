@@ -9,7 +9,6 @@ from __future__ import annotations
 import mailbox
 import threading
 import time
-from contextlib import contextmanager
 from functools import partial
 
 import pytest
@@ -17,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from devtools.ports import free_port
-from wizard import config, create_app
+from wizard import config
 from wizard.blueprints.devmail.mailbox import read_messages, start_sink
 from wizard.extensions import db as _db
 from wizard.models import BillingAccount, FailedTask, GuanceAccount, VerificationCode
 from wizard.services import codes, notices
 
-from .conftest import BOTH_DATABASES, settings_for_tests
+from .conftest import BOTH_DATABASES, app_with
 from .queue_support import queue_of, run_scheduled
 
 EMAIL = "alice@example.com"
@@ -56,16 +55,6 @@ def rows(key=EMAIL) -> list[VerificationCode]:
 def db_rows(model) -> list:
     _db.session.expire_all()
     return _db.session.scalars(select(model)).all()
-
-
-@contextmanager
-def app_with(database, smtp_server, **settings):
-    """An application of its own (other mail settings), inside its application context."""
-    app = create_app(settings_for_tests(database, smtp_server, **settings))
-    with app.test_request_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 def in_threads(app, work, count=2) -> list[str]:

@@ -5,7 +5,6 @@ A real worker process is in tests/test_worker.py.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,24 +12,15 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import select
 
 from devtools.ports import free_port
-from wizard import clock, create_app, tasks
+from wizard import clock, tasks
 from wizard.extensions import db as _db
 from wizard.models import EmailNotice, FailedTask, RegistrationDraft, SsoNonce, VerificationCode
 from wizard.services import codes, failed_tasks, notices, sso
 
-from .conftest import settings_for_tests
+from .conftest import app_with
 from .queue_support import break_queue, queue_of, run_scheduled
 
 EMAIL = "alice@example.com"
-
-
-@contextmanager
-def app_with(database, smtp, **settings):
-    app = create_app(settings_for_tests(database, smtp, **settings))
-    with app.test_request_context():
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 def all_rows(model) -> list:
