@@ -137,7 +137,7 @@ def serve_worker(stack: ExitStack, env: dict[str, str], log_dir: Path) -> Worker
     """The queue's worker (it mails the codes), on the product's settings; stopped with the stack."""
     worker = Worker({**os.environ, **env}, log_dir / f"worker-{free_port()}.log")
     stack.callback(worker.stop)
-    return worker.start()
+    return worker.start().wait_ready()
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .processes import stop
@@ -22,6 +23,17 @@ class Worker:
         command = [sys.executable, "-m", "flask", "--app", "wsgi", "queue", "worker", "--workers", "2"]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.environ, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> Worker:
+        """Until the consumer says it started (its log), so a measurement does not time its start-up."""
+        deadline = time.monotonic() + timeout
+        while "Huey consumer started" not in self.output():
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited at start-up:\n{self.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start within {timeout:.0f} s:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
         return self
 
     def stop(self) -> None:

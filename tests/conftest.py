@@ -50,6 +50,8 @@ def settings_for_tests(database_uri: str, smtp: SmtpSink, **extra) -> dict:
         "MAIL_TIMEOUT": 5.0,
         "DEV_MAILBOX_DIR": str(smtp.maildir),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Tasks run inside the request whatever the profile, unless a test asks for a real queue.
+        "QUEUE_IMMEDIATE": True,
         **extra,
     }
 
@@ -80,8 +82,9 @@ def smtp_server(tmp_path_factory):
 
 @pytest.fixture
 def smtp(smtp_server: SmtpSink) -> SmtpSink:
-    """The real SMTP server the application sends to, emptied for each test."""
+    """The real SMTP server the application sends to, emptied for each test (and accepting mail again)."""
     smtp_server.clear()
+    smtp_server.refuse(0)
     return smtp_server
 
 

@@ -31,8 +31,7 @@ def queue_of(app) -> Queue:
 
 def break_queue(app) -> None:
     """The queue's storage goes away: a Redis on a port where nothing listens."""
-    app.config.update(QUEUE_IMMEDIATE=False, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
-    app.extensions["queue"] = build_queue(app)
+    app.extensions["queue"] = build_queue(app, QUEUE_IMMEDIATE=False, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
 
 
 def worker_environment(database_uri: str, mail_port: int, queue: dict[str, str], **settings) -> dict[str, str]:

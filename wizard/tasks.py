@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -155,35 +156,55 @@ def prune_registration_drafts() -> int:
 # ---- One queue per application ----
 
 
-@dataclass
 class Queue:
-    huey: Huey
-    tasks: dict[str, TaskWrapper] = field(default_factory=dict)
+    """An application's Huey, built on first use (an application that queues nothing opens no storage)."""
+
+    def __init__(self, app: Flask, **settings) -> None:
+        self.app = app
+        self.config = {**app.config, **settings}  # settings: only tests override the application's
+        self._huey: Huey | None = None
+        self._tasks: dict[str, TaskWrapper] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def huey(self) -> Huey:
+        if self._huey is None:
+            with self._lock:
+                if self._huey is None:
+                    self._huey = self._build()
+        return self._huey
+
+    @property
+    def tasks(self) -> dict[str, TaskWrapper]:
+        self.huey  # noqa: B018  (built with the tasks)
+        return self._tasks
+
+    def _build(self) -> Huey:
+        """RedisHuey or SqliteHuey, with every task and periodic job registered to run in the app's context."""
+        app, config = self.app, self.config
+        options = {"name": config["QUEUE_NAME"], "results": False, "immediate": config["QUEUE_IMMEDIATE"]}
+        if config["REDIS_URL"]:
+            huey = RedisHuey(url=config["REDIS_URL"], **options)
+        else:
+            if not config["QUEUE_IMMEDIATE"]:
+                Path(config["QUEUE_SQLITE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
+            huey = SqliteHuey(filename=config["QUEUE_SQLITE_PATH"], **options)
+        retries = {
+            "retries": config["QUEUE_RETRIES"],
+            "retry_delay": config["QUEUE_RETRY_DELAY_SECONDS"],
+            "retry_backoff": config["QUEUE_RETRY_BACKOFF"],
+        }
+        for name, job in JOBS.items():
+            self._tasks[name] = huey.task(name=name, context=True, **retries)(_in_context(app, name, job))
+        for name, job in PERIODIC_JOBS.items():
+            huey.periodic_task(crontab(**job.schedule), name=name, context=True)(
+                _in_context(app, name, Job(job.function, periodic=True))
+            )
+        return huey
 
 
-def build_queue(app: Flask) -> Queue:
-    """The application's Huey, with every task and periodic job registered to run in its context."""
-    config = app.config
-    options = {"name": config["QUEUE_NAME"], "results": False, "immediate": config["QUEUE_IMMEDIATE"]}
-    if config["REDIS_URL"]:
-        huey = RedisHuey(url=config["REDIS_URL"], **options)
-    else:
-        if not config["QUEUE_IMMEDIATE"]:
-            Path(config["QUEUE_SQLITE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(filename=config["QUEUE_SQLITE_PATH"], **options)
-    retries = {
-        "retries": config["QUEUE_RETRIES"],
-        "retry_delay": config["QUEUE_RETRY_DELAY_SECONDS"],
-        "retry_backoff": config["QUEUE_RETRY_BACKOFF"],
-    }
-    queue = Queue(huey)
-    for name, job in JOBS.items():
-        queue.tasks[name] = huey.task(name=name, context=True, **retries)(_in_context(app, name, job))
-    for name, job in PERIODIC_JOBS.items():
-        huey.periodic_task(crontab(**job.schedule), name=name, context=True)(
-            _in_context(app, name, Job(job.function, periodic=True))
-        )
-    return queue
+def build_queue(app: Flask, **settings) -> Queue:
+    return Queue(app, **settings)
 
 
 def _in_context(app: Flask, name: str, job: Job):
@@ -303,10 +324,10 @@ def run_worker(app: Flask, workers: int, periodic_jobs: bool) -> None:
         workers=workers,
         worker_type="thread",
         periodic=periodic_jobs,
-        # SQLite storage is polled: at most a second between looks when idle, so a code is not kept waiting.
+        # SQLite storage is polled: at most half a second between looks when idle, so codes do not wait long.
         initial_delay=0.1,
         backoff=1.15,
-        max_delay=1.0,
+        max_delay=0.5,
         scheduler_interval=1,
         graceful_signal="TERM",
         shutdown_timeout=max(30.0, 2 * app.config["MAIL_TIMEOUT"]),
