@@ -12,7 +12,7 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import select
 
 from devtools.ports import free_port
-from wizard import clock, tasks
+from wizard import clock, config, tasks
 from wizard.extensions import db as _db
 from wizard.models import EmailNotice, FailedTask, RegistrationDraft, SsoNonce, VerificationCode
 from wizard.services import codes, failed_tasks, notices, sso
@@ -52,6 +52,16 @@ def test_each_application_gets_the_queue_its_settings_name(database, smtp, tmp_p
     with app_with(database, smtp) as app:
         result = app.test_cli_runner().invoke(args=["queue", "worker"])
         assert result.exit_code != 0 and "QUEUE_IMMEDIATE is on" in result.output
+
+
+def test_the_default_retries_outlast_a_five_minute_smtp_outage_and_end_within_a_codes_life():
+    settings = config.load(environ={})
+    delay, backoff = settings["QUEUE_RETRY_DELAY_SECONDS"], settings["QUEUE_RETRY_BACKOFF"]
+    attempts_at = [sum(delay * backoff**n for n in range(retry)) for retry in range(settings["QUEUE_RETRIES"] + 1)]
+    back_at = 300  # the server answers again five minutes after the first attempt failed
+    next_attempt = next(moment for moment in attempts_at if moment >= back_at)
+    assert next_attempt - back_at < 60  # the code follows within a minute of the server's return
+    assert attempts_at[-1] < settings["CODE_TTL_SECONDS"]  # and no retry mails a code already expired
 
 
 # ---- flask queue status, on both storages ----

@@ -161,7 +161,7 @@ class Queue:
 
     def __init__(self, app: Flask, **settings) -> None:
         self.app = app
-        self.config = {**app.config, **settings}  # settings: only tests override the application's
+        self.overrides = settings  # only tests override the application's settings
         self._huey: Huey | None = None
         self._tasks: dict[str, TaskWrapper] = {}
         self._lock = threading.Lock()
@@ -181,7 +181,7 @@ class Queue:
 
     def _build(self) -> Huey:
         """RedisHuey or SqliteHuey, with every task and periodic job registered to run in the app's context."""
-        app, config = self.app, self.config
+        app, config = self.app, {**self.app.config, **self.overrides}
         options = {"name": config["QUEUE_NAME"], "results": False, "immediate": config["QUEUE_IMMEDIATE"]}
         if config["REDIS_URL"]:
             huey = RedisHuey(url=config["REDIS_URL"], **options)
