@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import platform
@@ -23,8 +24,10 @@ from .servers import (
     postgres_cluster,
     prepare_database,
     product_env,
+    redis_server,
     serve_floor,
     serve_product,
+    serve_worker,
     start_smtp,
     workdir,
 )
@@ -77,8 +80,10 @@ def run(options: Options, log=print) -> dict:
             results["databases"][database] = context.measure_database(url, floor.url if floor else None)
             results["databases"][database]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         if options.scale_out:
-            log("== scale-out: two instances, one PostgreSQL")
-            context = Context(options, keys, market, sink.port, directory, log)
+            redis = stack.enter_context(redis_server())
+            queue = {"REDIS_URL": redis.url} if redis else None
+            log(f"== scale-out: two instances, one worker, one PostgreSQL; queue on {'Redis' if redis else 'SQLite'}")
+            context = Context(options, keys, market, sink.port, directory, log, queue)
             results["scale_out"] = context.measure_scale_out(cluster.create_database("bench_scale"))
     results["setup"]["wall_seconds"] = round(time.monotonic() - started, 1)
     return results
@@ -137,9 +142,16 @@ class Context:
     mail_port: int
     directory: Path
     log: object
+    queue: dict[str, str] | None = None  # None: a SQLite queue file per database
+
+    def env(self, url: str) -> dict[str, str]:
+        # A queue of its own per database: a task names a row by id, which only means something in its database.
+        name = hashlib.sha1(url.encode()).hexdigest()[:12]
+        queue = self.queue or {"QUEUE_SQLITE_PATH": str(self.directory / f"queue-{name}.db")}
+        return product_env(url, self.mail_port, self.keys, queue)
 
     def serve(self, stack: ExitStack, url: str):
-        return serve_product(stack, product_env(url, self.mail_port, self.keys), self.options.shape, self.directory)
+        return serve_product(stack, self.env(url), self.options.shape, self.directory)
 
     def measure_database(self, url: str, floor_url: str | None) -> dict:
         """Floors, page sweep and branches against one database, each server stopped afterwards."""
@@ -151,6 +163,7 @@ class Context:
         pools = {branch: Pool(branch, size) for branch, size in sizes.items()}
         with ExitStack() as stack:
             product = self.serve(stack, url)
+            serve_worker(stack, self.env(url), self.directory)
             result = {"floors": [], "pages": [], "page_failures": [], "branches": []}
             if options.pages:
                 floor_runs = floors([floor_url], options.users, options.page_seconds, options.warmup)
@@ -196,6 +209,7 @@ class Context:
         pools = {branch: Pool(branch, size) for branch, size in sizes.items()}
         with ExitStack() as stack:
             instances = [self.serve(stack, url), self.serve(stack, url)]
+            serve_worker(stack, self.env(url), self.directory)
             bases = [instance.url for instance in instances]
             branches = [
                 self.measure_branch(bases, branch, pools, [], options.scale_out_seconds) for branch in options.branches

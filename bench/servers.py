@@ -1,4 +1,4 @@
-"""What the benchmark serves: the product and the floor app under gunicorn, their databases, the SMTP sink.
+"""What the benchmark serves: the product under gunicorn and its queue worker, the floor app, databases, SMTP sink.
 
 Everything started here is stopped by the ExitStack it is entered into, also on Ctrl-C or an error.
 """
@@ -19,7 +19,10 @@ import httpx
 
 from devtools.pgcluster import PostgresCluster, find_bindir
 from devtools.ports import free_port
+from devtools.processes import stop
+from devtools.redisserver import RedisServer, find_redis_server
 from devtools.smtp import SmtpSink
+from devtools.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every activation is a new customer from 127.0.0.1, so the per-IP limits would stop the run after
@@ -111,17 +114,46 @@ class Gunicorn:
             print(f"errors in {self.target} on port {self.port}:\n{self.log_tail(60)}", file=sys.stderr)
 
 
-def product_env(database_url: str, mail_port: int, keys: Secrets) -> dict[str, str]:
-    """Production configuration, with only the per-IP limits raised (see RAISED_LIMITS)."""
+def product_env(
+    database_url: str, mail_port: int, keys: Secrets, queue: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Production configuration, with only the per-IP limits raised (see RAISED_LIMITS).
+
+    `queue`: QUEUE_SQLITE_PATH or REDIS_URL, shared by the web instances and their worker.
+    """
     return {
         "APP_ENV": "production",
         "SECRET_KEY": keys.secret_key,
         "ISV_KEY": keys.isv_key,
+        # Only what SPI answers carry; serve_product puts the instance's own address there.
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
         "DATABASE_URL": database_url,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(mail_port),
+        **(queue or {}),
         **RAISED_LIMITS,
     }
+
+
+def serve_worker(stack: ExitStack, env: dict[str, str], log_dir: Path) -> Worker:
+    """The queue's worker (it mails the codes), on the product's settings; stopped with the stack."""
+    worker = Worker({**os.environ, **env}, log_dir / f"worker-{free_port()}.log")
+    stack.callback(worker.stop)
+    return worker.start().wait_ready()
+
+
+@contextmanager
+def redis_server():
+    """A throwaway Redis on loopback for the scale-out run's queue (None without redis-server)."""
+    executable = find_redis_server()
+    if executable is None:
+        yield None
+        return
+    server = RedisServer(executable).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def serve_product(stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path) -> Gunicorn:
@@ -150,15 +182,7 @@ def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if it has not ended within 20 s."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, timeout=20)
 
 
 def workdir(stack: ExitStack) -> Path:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .ports import free_port
+from .processes import stop
 
 
 def find_redis_server() -> str | None:
@@ -56,13 +57,7 @@ class RedisServer:
 
     def kill(self) -> None:
         """Stop the server process (its data is gone: nothing is persisted)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self.process = None
 
     def restart(self) -> None:

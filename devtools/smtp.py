@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 
 from wizard.blueprints.devmail.mailbox import DevMessage, clear_messages, read_messages, start_sink
 
@@ -15,16 +16,40 @@ from .ports import free_port
 CODE = re.compile(r"\b(\d{6})\b")
 
 
+class RefusingMailbox(Mailbox):
+    """Stores what it accepts in the Maildir; answers the next `refusals` messages 451 (try again later)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.refusals = 0  # still to refuse
+        self.refused = 0  # refused so far
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.refusals > 0:
+            self.refusals -= 1
+            self.refused += 1
+            return "451 4.3.0 Mailbox busy, try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
 @dataclass
 class SmtpSink:
-    controller: Controller
+    controller: Controller | None
     maildir: Path
     port: int
 
     @classmethod
-    def start(cls, maildir: Path) -> SmtpSink:
-        port = free_port()
-        return cls(start_sink(maildir, port=port), Path(maildir), port)
+    def start(cls, maildir: Path, port: int | None = None) -> SmtpSink:
+        port = port or free_port()
+        return cls(start_sink(maildir, port=port, handler=RefusingMailbox(maildir)), Path(maildir), port)
+
+    def refuse(self, count: int) -> None:
+        """Answer the next `count` messages with a 4xx (a temporary failure: the sender should retry)."""
+        self.controller.handler.refusals = count
+
+    @property
+    def refused(self) -> int:
+        return self.controller.handler.refused
 
     def stop(self) -> None:
         self.controller.stop()

@@ -60,7 +60,7 @@ def walkthrough(request, tmp_path_factory, live_smtp):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(clock, "now", server_clock.now)
         patch.setattr(market_clock, "now", server_clock.now)
-        patch.setattr(codes, "new_code", lambda: "246810")
+        patch.setattr(codes, "code_for", lambda *_seed: "246810")
         server = LiveServer(tmp_path_factory.mktemp(f"docs-{language}"), live_smtp)
         yield Walkthrough(language, server, server_clock)
         server.stop()

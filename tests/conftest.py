@@ -52,8 +52,20 @@ def settings_for_tests(database_uri: str, smtp: SmtpSink, **extra) -> dict:
         "MAIL_TIMEOUT": 5.0,
         "DEV_MAILBOX_DIR": str(smtp.maildir),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Tasks run inside the request whatever the profile, unless a test asks for a real queue.
+        "QUEUE_IMMEDIATE": True,
         **extra,
     }
+
+
+@contextmanager
+def app_with(database_uri: str, smtp: SmtpSink, **settings):
+    """An application of its own (other settings), inside a request context as a page calls services."""
+    app = create_app(settings_for_tests(database_uri, smtp, **settings))
+    with app.test_request_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
 
 
 def migrate_database(uri: str) -> None:
@@ -91,8 +103,9 @@ def smtp_server(tmp_path_factory):
 
 @pytest.fixture
 def smtp(smtp_server: SmtpSink) -> SmtpSink:
-    """The real SMTP server the application sends to, emptied for each test."""
+    """The real SMTP server the application sends to, emptied for each test (and accepting mail again)."""
     smtp_server.clear()
+    smtp_server.refuse(0)
     return smtp_server
 
 

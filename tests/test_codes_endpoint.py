@@ -9,6 +9,7 @@ from wizard.models import BillingAccount
 
 from .codes_support import code_pages, send_json
 from .helpers import csrf_token
+from .queue_support import break_queue
 
 
 @pytest.fixture
@@ -77,11 +78,26 @@ def test_an_unknown_username_gets_exactly_the_answers_of_a_known_one(app, client
     assert [message.to for message in smtp.messages()] == ["billing@acme.example"]
 
 
-def test_smtp_down_answers_503_with_the_message(app, client, smtp):
-    app.extensions["mail"].port = free_port()
+def test_the_queue_down_answers_503_with_the_message(app, client, smtp):
+    break_queue(app)
     response = send_json(client, "register", "alice@example.com")
     assert response.status_code == 503
     assert response.get_json() == {"ok": False, "message": "验证码发送失败，请稍后重试", "retry_after": None}
+
+
+def test_after_a_mail_that_finally_failed_the_next_answer_says_so(app, client, smtp, frozen_clock):
+    app.config["QUEUE_RETRIES"] = 0  # the first failure is the last
+    app.extensions["mail"].port = free_port()
+    assert send_json(client, "register", "alice@example.com").get_json()["ok"] is True  # queued, then failed
+    app.extensions["mail"].port = smtp.port
+    frozen_clock.advance(60)
+    response = send_json(client, "register", "alice@example.com")
+    assert response.get_json() == {
+        "ok": True,
+        "message": "上一个验证码未能送达。验证码已发送，请查收邮件",
+        "retry_after": 60,
+    }
+    assert smtp.last_code("alice@example.com")
 
 
 def test_a_client_ip_gets_twenty_sends_an_hour_then_429(app, client, smtp):

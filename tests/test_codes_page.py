@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from devtools.ports import free_port
 from wizard.models import BillingAccount
 
 from .codes_support import code_fragment, code_pages, send_json, status_of
 from .helpers import submit, text_of
+from .queue_support import break_queue
 
 PAGE = "/test/codes/email"
 TYPED = {"nickname": "小明", "email": "alice@example.com", "password": "S3cret-pass"}
@@ -88,8 +88,8 @@ def test_a_refusal_is_announced_next_to_the_code_field(client, smtp, frozen_cloc
     assert 'data-retry-after="10"' in html
 
 
-def test_smtp_down_shows_the_message_and_keeps_the_input(app, client, smtp):
-    app.extensions["mail"].port = free_port()
+def test_the_queue_down_shows_the_message_and_keeps_the_input(app, client, smtp):
+    break_queue(app)
     response = press_send(client, **TYPED)
     html = text_of(response)
     assert response.status_code == 200

@@ -29,6 +29,20 @@ def test_environment_overrides_defaults_and_mapping_overrides_environment():
     assert settings["MAIL_PORT"] == 1025
 
 
+def test_the_queue_is_a_sqlite_file_unless_redis_is_named_and_runs_tasks_inline_only_when_testing():
+    settings = config.load(environ={})
+    assert settings["REDIS_URL"] is None and settings["QUEUE_IMMEDIATE"] is False
+    assert settings["QUEUE_SQLITE_PATH"] == str(config.INSTANCE_DIR / "queue.db")
+    assert config.load({"APP_ENV": "testing"}, environ={})["QUEUE_IMMEDIATE"] is True
+    environ = {"REDIS_URL": "redis://cache:6379/1", "QUEUE_IMMEDIATE": "0", "QUEUE_RETRY_BACKOFF": "2"}
+    worker = config.load({"APP_ENV": "testing"}, environ=environ)  # a test's worker process
+    assert (worker["REDIS_URL"], worker["QUEUE_IMMEDIATE"], worker["QUEUE_RETRY_BACKOFF"]) == (
+        "redis://cache:6379/1",
+        False,
+        2.0,
+    )
+
+
 @pytest.mark.parametrize(
     "url, expected",
     [

@@ -19,6 +19,8 @@ TABLES = {
     "sso_nonce",
     "spi_call",
     "verification_code",
+    "email_notice",
+    "failed_task",
 }
 
 

@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.load(config))
     register_extensions(app)
     register_database(app)
+    register_queue(app)
     register_blueprints(app)
     register_security(app)
     register_errors(app)
@@ -60,6 +61,12 @@ def register_database(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             Path(app.instance_path).mkdir(parents=True, exist_ok=True)
             event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def register_queue(app: Flask) -> None:
+    from .tasks import build_queue
+
+    app.extensions["queue"] = build_queue(app)
 
 
 def register_blueprints(app: Flask) -> None:

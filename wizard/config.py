@@ -62,6 +62,17 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOGIN_ATTEMPTS_PER_MINUTE": 10,
         # How long R1's answers wait for R2 (services/registration.py).
         "REGISTRATION_DRAFT_TTL_SECONDS": 3600,
+        # The task queue (wizard/tasks.py): Redis when REDIS_URL is set, else a SQLite file.
+        "REDIS_URL": None,
+        "QUEUE_SQLITE_PATH": str(INSTANCE_DIR / "queue.db"),
+        "QUEUE_NAME": "guance-wizard",
+        # Run each task at once in the caller's thread instead of queueing it (the testing profile).
+        "QUEUE_IMMEDIATE": False,
+        # A task that raises is retried this many times, the n-th retry after DELAY x BACKOFF^(n-1)
+        # seconds: 8 retries over ~8 minutes outlast a 5-minute SMTP outage within a code's 10 minutes.
+        "QUEUE_RETRIES": 8,
+        "QUEUE_RETRY_DELAY_SECONDS": 10.0,
+        "QUEUE_RETRY_BACKOFF": 1.5,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -78,11 +89,13 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
 
 _PROFILES: dict[str, dict[str, Any]] = {
     "development": {},
+    # Tasks run inside the request that enqueues them, so a test finds the mail as soon as it answers.
     "testing": {
         "TESTING": True,
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True,
         "PUBLIC_BASE_URL": "http://localhost",
+        "QUEUE_IMMEDIATE": True,
     },
     "production": {
         "SECRET_KEY": None,
@@ -96,6 +109,11 @@ _PROFILES: dict[str, dict[str, Any]] = {
     },
 }
 
+
+def _flag(value: str) -> bool:
+    return value.lower() in {"1", "true", "yes"}
+
+
 # Environment variable -> parser. Only names listed here are read from the environment.
 _ENVIRONMENT: dict[str, Any] = {
     "SECRET_KEY": str,
@@ -107,8 +125,8 @@ _ENVIRONMENT: dict[str, Any] = {
     "SSO_TIMEZONE": str,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
-    "MAIL_USE_TLS": lambda v: v.lower() in {"1", "true", "yes"},
-    "MAIL_USE_SSL": lambda v: v.lower() in {"1", "true", "yes"},
+    "MAIL_USE_TLS": _flag,
+    "MAIL_USE_SSL": _flag,
     "MAIL_USERNAME": str,
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
@@ -123,6 +141,13 @@ _ENVIRONMENT: dict[str, Any] = {
     "CODE_SENDS_PER_IP_PER_HOUR": int,
     "LOGIN_ATTEMPTS_PER_MINUTE": int,
     "REGISTRATION_DRAFT_TTL_SECONDS": int,
+    "REDIS_URL": str,
+    "QUEUE_SQLITE_PATH": str,
+    "QUEUE_NAME": str,
+    "QUEUE_IMMEDIATE": _flag,
+    "QUEUE_RETRIES": int,
+    "QUEUE_RETRY_DELAY_SECONDS": float,
+    "QUEUE_RETRY_BACKOFF": float,
 }
 
 

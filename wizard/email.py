@@ -1,7 +1,8 @@
 """Outgoing email through Flask-Mail over SMTP; MAIL_TIMEOUT bounds every exchange with the server.
 
 Both functions raise what smtplib raises (OSError, smtplib.SMTPException) when the server is
-down, refuses, or stays silent: callers decide what the user sees.
+down, refuses, or stays silent. Only the queue's worker calls them (services/notices.py and
+services/codes.py, from wizard/tasks.py): a raise there is a retry with backoff, never a page.
 """
 
 from __future__ import annotations

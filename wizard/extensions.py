@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 
 import flask_mail
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -55,7 +55,9 @@ class Mail(flask_mail.Mail):
 
 
 def select_locale() -> str:
-    """The language switch (a cookie) first, then the browser's Accept-Language."""
+    """The language switch (a cookie) first, then the browser's Accept-Language; the default outside a request."""
+    if not has_request_context():  # a command or the queue's worker (emails choose theirs with force_locale)
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get("lang")
     if chosen in languages:

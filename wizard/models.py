@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -168,14 +169,19 @@ class SpiCall(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, index=True)
 
 
-_IN_FLIGHT = "delivered_at IS NULL AND voided_at IS NULL"
+# Waiting for the worker: neither delivered, nor given up, nor replaced.
+_IN_FLIGHT = "delivery = 'queued' AND voided_at IS NULL"
+DELIVERY_STATES = ("queued", "sent", "failed")
 
 
 class VerificationCode(db.Model):
-    """An emailed six-digit code, kept only as a keyed hash (rules in services/codes.py).
+    """An emailed six-digit code (rules in services/codes.py).
 
-    `email` holds the code's key: the lower-cased email, or billing:<username> for B1. A row is
-    written before its mail goes out and counts once `delivered_at` is set.
+    `email` holds the code's key: the lower-cased email, or billing:<username> for B1. The code
+    itself is never stored: it derives from `seed` and SECRET_KEY, so the worker can mail it and
+    verification can check it. `delivery` is queued (written, waiting for the worker), sent (the
+    SMTP server took it, or there was nobody to send it to: the two look alike on purpose) or
+    failed (retries ran out, or it expired while waiting); a code counts once `delivered_at` is set.
     """
 
     __tablename__ = "verification_code"
@@ -189,18 +195,66 @@ class VerificationCode(db.Model):
             sqlite_where=text(_IN_FLIGHT),
             postgresql_where=text(_IN_FLIGHT),
         ),
+        CheckConstraint(f"delivery IN {DELIVERY_STATES!r}", name="delivery"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     purpose: Mapped[str] = mapped_column(String(32))
-    code_hash: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[str] = mapped_column(String(64))
+    # The language of the page that asked: the worker writes the email in it.
+    language: Mapped[str] = mapped_column(String(8))
+    delivery: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(Timestamp())
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp())
     consumed_at: Mapped[datetime | None] = mapped_column(Timestamp())
     voided_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+
+class EmailNotice(db.Model):
+    """Any other email (services/notices.py): written in the caller's transaction, mailed by the worker.
+
+    The row is what makes delivery idempotent: the worker mails a notice only while it is queued.
+    """
+
+    __tablename__ = "email_notice"
+    __table_args__ = (CheckConstraint(f"delivery IN {DELIVERY_STATES!r}", name="delivery"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8))
+    template_values: Mapped[dict] = mapped_column(JSON)
+    delivery: Mapped[str] = mapped_column(String(16), default="queued")
+    created_at: Mapped[datetime] = created_at_column()
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+
+FAILED_TASK_STATES = ("retrying", "failed")
+
+
+class FailedTask(db.Model):
+    """A queued task that raised (wizard/tasks.py): retrying while it has retries left, then failed.
+
+    Never dropped silently: a failed task stays until an operator retries it (`flask queue retry`);
+    a retry that succeeds removes the row. `task_id` is the queue's id of the task (None when the
+    queue itself could not take it).
+    """
+
+    __tablename__ = "failed_task"
+    __table_args__ = (CheckConstraint(f"status IN {FAILED_TASK_STATES!r}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    args: Mapped[list] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_failed_at: Mapped[datetime] = created_at_column()
+    last_failed_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
 
 
 class RegistrationDraft(db.Model):

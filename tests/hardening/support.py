@@ -50,8 +50,9 @@ def changed_tables(before: dict[str, int], after: dict[str, int]) -> dict[str, t
 
 # Each query counts rows that break a rule no request may break, whatever it sent.
 INVARIANTS = {
-    "a verification code left half-sent (neither delivered nor voided)": (
-        "SELECT count(*) FROM verification_code WHERE delivered_at IS NULL AND voided_at IS NULL"
+    "a verification code whose delivery state and delivery time disagree": (
+        "SELECT count(*) FROM verification_code WHERE (delivery = 'sent' AND delivered_at IS NULL) "
+        "OR (delivery != 'sent' AND delivered_at IS NOT NULL)"
     ),
     "a workspace whose owner is not its member": (
         "SELECT count(*) FROM workspace w WHERE NOT EXISTS (SELECT 1 FROM workspace_member m "

@@ -2,31 +2,45 @@
 
 A key is the normalized identifier a code belongs to: the lower-cased email, or
 "billing:<username>" for a billing-center account (B1; usernames are case-insensitive and
-normalized like emails, see services/accounts.py). `request_code` and `verify_code` derive the key and the recipient
-from what the user typed; `issue` and `verify` take them directly.
+normalized like emails, see services/accounts.py). `request_code` and `verify_code` derive the key
+from what the user typed; `issue` and `verify` take it directly.
 
 Rules (the numbers are settings, see wizard/config.py):
-- Six digits from `secrets`, stored only as HMAC-SHA256 keyed with SECRET_KEY over purpose, key
-  and code, compared in constant time. Valid CODE_TTL_SECONDS, used once; a new code for the same
-  key and purpose voids the previous one.
+- Six digits derived from a random seed (`secrets`) with HMAC-SHA256 keyed with SECRET_KEY over
+  purpose, key and seed; only the seed is stored, so neither the database nor the queue ever holds
+  a code, and the worker mails the same code however often it retries. Compared in constant time.
+  Valid CODE_TTL_SECONDS, used once; a new code for the same key and purpose voids the previous one
+  once it is delivered (until then the previous one keeps working).
 - A key gets a code at most every CODE_RESEND_SECONDS and CODE_SENDS_PER_KEY_PER_HOUR times an
-  hour, whatever the purpose, counted from the table. A send the SMTP server did not take is
-  deleted: it starts no cooldown and counts for no cap, and the previous code keeps working.
+  hour, whatever the purpose, counted from the table when the send is requested. A send whose mail
+  finally failed still counts: refunding it would let whoever can make mail fail (a mailbox that
+  refuses, an outage) ask without limit, each request costing a delivery with its retries; and it
+  cannot help exhaust anyone's limits, since it was counted when it was asked for like any other.
+  Only a send the queue did not even take is forgotten (no cooldown, no count).
 - Wrong tries belong to the key and purpose, not to one code: a new code takes over the wrong
   tries of the still-valid code it replaces, so resending never buys fresh guesses. The count
   starts from zero only when there is nothing valid to take over: the previous code was used,
   expired, or voided by its CODE_MAX_ATTEMPTS-th wrong try. Guessing is thus bounded by
   MAX_ATTEMPTS x SENDS_PER_KEY_PER_HOUR tries an hour against a million codes.
-- No recipient (the username or email matches no account): every step but the mail itself
-  happens, the SMTP server included (a session is opened and closed), so neither the answer nor
+- No recipient (the username or email matches no account): the request does exactly the same work
+  (it does not even look the account up), and the worker does everything but the mail itself, the
+  SMTP server included (a session is opened and closed), so neither the answer, nor its timing, nor
   an SMTP outage tells whether the account exists.
+- When the customer asks again and the previous code for the key finally failed to arrive, the
+  answer says so (UNDELIVERED) before the usual message.
 
-A send is three short transactions, so no write lock is held while SMTP talks: reserve (insert an
-undelivered row, then check the limits against every other row), deliver (no transaction), then
-activate (void the previous code, take over its wrong tries) or, when delivery failed, delete the
-reservation. The database allows one undelivered row per key, so two simultaneous sends cannot
-both pass; verification consumes a code with a conditional UPDATE, so exactly one of two
-simultaneous right answers wins.
+A send is two halves. The request (`issue`) writes the code, queued, checks the key's limits
+against every other row and commits; then it queues the task. The worker (`deliver`, from the
+task deliver_code) mails it with the queue's retries and backoff, then activates it (void the
+previous code, take over its wrong tries, mark it sent) or, when its retries ran out, marks it
+failed (`give_up`). Delivery is idempotent on the row: only a code not yet delivered, voided,
+used or expired is mailed. What remains is the usual at-least-once window: a worker that dies
+after the SMTP server took the mail and before it recorded that sends nothing again (the task is
+gone with it), but the code then never becomes usable; the customer asks again after the cooldown.
+The database allows one queued code per key, so two simultaneous sends cannot both pass; a queued
+code older than the cooldown (its mail still on the way, or lost with its worker or a Redis
+restart) is superseded by the next request. Verification consumes a code with a conditional
+UPDATE, so exactly one of two simultaneous right answers wins.
 """
 
 from __future__ import annotations
@@ -35,25 +49,23 @@ import hashlib
 import hmac
 import math
 import secrets
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template
-from flask_babel import force_locale
-from sqlalchemy import and_, case, delete, insert, literal, select, update
+from flask import current_app
+from sqlalchemy import and_, case, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import clock, tasks
 from ..db_types import Timestamp
-from ..email import check_mail_server, send_email
+from ..email import check_mail_server
 from ..extensions import db
-from ..i18n import gettext
 from ..i18n import lazy_gettext as _l
 from ..i18n import lazy_ngettext as _ln
 from ..models import BillingAccount, GuanceAccount
 from ..models import VerificationCode as Code
+from . import notices
 from .accounts import normalize_email, normalize_username
 
 HOUR = timedelta(hours=1)
@@ -99,6 +111,8 @@ class HourlyLimitReached(SendRefused):
 
 
 class DeliveryFailed(SendRefused):
+    """The queue did not take the send (its storage is down): nothing was written."""
+
     def __init__(self) -> None:
         super().__init__(_l("验证码发送失败，请稍后重试"))
 
@@ -138,30 +152,34 @@ class CodeSent:
     retry_after: int
 
 
+def noting_undelivered(message):
+    """The answer to a request whose previous code finally failed to arrive: say so first."""
+    return _l("上一个验证码未能送达。%(then)s", then=message)
+
+
 # ---- Purposes: what a code is for and where it goes ----
 
 
-def _typed_email(identifier: str) -> str | None:
-    return identifier.strip()
+def _typed_email(key: str) -> str | None:
+    return key
 
 
-def _guance_account_email(identifier: str) -> str | None:
+def _guance_account_email(key: str) -> str | None:
     """B2b: an existing Guance account's address, on any site (the page checks the site)."""
-    wanted = normalize_email(identifier)
-    return db.session.scalar(select(GuanceAccount.email).where(GuanceAccount.email == wanted).limit(1))
+    return db.session.scalar(select(GuanceAccount.email).where(GuanceAccount.email == key).limit(1))
 
 
-def _billing_account_email(identifier: str) -> str | None:
+def _billing_account_email(key: str) -> str | None:
     """B1: the code goes to the email of the billing-center account with that username."""
-    wanted = normalize_username(identifier)
-    return db.session.scalar(select(BillingAccount.email).where(BillingAccount.username == wanted))
+    username = key.removeprefix(BILLING_PREFIX)
+    return db.session.scalar(select(BillingAccount.email).where(BillingAccount.username == username))
 
 
 @dataclass(frozen=True)
 class Purpose:
     label: object  # the purpose in words, as the email states it
     identifier: str  # what the user types: "email" or "username"
-    recipient: Callable[[str], str | None]  # the address for what was typed; None: no such account
+    recipient: Callable[[str], str | None]  # the address for the key; None: no such account (the worker asks)
 
 
 PURPOSES = {
@@ -183,9 +201,12 @@ def purpose_of(name: str) -> Purpose:
     return PURPOSES[name]
 
 
+BILLING_PREFIX = "billing:"
+
+
 def key_for(purpose: str, identifier: str) -> str:
     if purpose_of(purpose).identifier == "username":
-        return f"billing:{normalize_username(identifier)}"
+        return f"{BILLING_PREFIX}{normalize_username(identifier)}"
     return normalize_email(identifier)
 
 
@@ -211,82 +232,112 @@ def limits() -> Limits:
     )
 
 
-def digest(key: str, purpose: str, code: str) -> str:
-    """HMAC-SHA256 keyed with SECRET_KEY; purpose and key are in the message, so a hash fits one use."""
+def new_seed() -> str:
+    """128 random bits from the operating system's CSPRNG."""
+    return secrets.token_hex(16)
+
+
+def code_for(key: str, purpose: str, seed: str) -> str:
+    """The six digits of a seed: HMAC-SHA256 keyed with SECRET_KEY over purpose, key and seed.
+
+    Without SECRET_KEY a stored seed says nothing about its code; purpose and key are in the
+    message, so a code fits one use. 64 bits reduced modulo a million: the bias is below 10^-13.
+    """
     secret = current_app.config["SECRET_KEY"]
     secret = secret if isinstance(secret, bytes) else secret.encode()
-    message = "\x1f".join(("verification-code", purpose, key, code)).encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    message = "\x1f".join(("verification-code", purpose, key, seed)).encode()
+    number = int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest()[:8], "big") % 10**6
+    return f"{number:06d}"
 
 
-def _matches(stored_hash: str, typed_hash: str) -> bool:
-    return hmac.compare_digest(stored_hash, typed_hash)
+def _matches(expected: str, typed: str) -> bool:
+    return hmac.compare_digest(expected.encode(), typed.encode())
 
 
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
-# ---- Issuing ----
+# ---- Issuing: the request's half ----
 
 
 def request_code(purpose: str, identifier: str, language: str) -> CodeSent:
     """Send a code for the email or username typed on a page, in the page's language."""
+    return issue(key_for(purpose, identifier), purpose, language)
+
+
+def issue(key: str, purpose: str, language: str) -> CodeSent:
+    """Write a fresh code for key and purpose and queue its mail (the worker finds the recipient)."""
     spec = purpose_of(purpose)
-    return issue(key_for(purpose, identifier), purpose, spec.recipient(identifier), language)
-
-
-def new_code() -> str:
-    """Six random digits from the operating system's CSPRNG."""
-    return f"{secrets.randbelow(10**6):06d}"
-
-
-def issue(key: str, purpose: str, deliver_to: str | None, language: str) -> CodeSent:
-    """Send a fresh code for key and purpose to deliver_to (None: every step but the mail itself)."""
-    spec = purpose_of(purpose)
-    code = new_code()
-    reservation = _reserve(key, purpose, digest(key, purpose, code))
+    reservation, undelivered = _reserve(key, purpose, language)
     try:
-        _deliver(deliver_to, code, spec.label, language)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.warning("verification code (%s) not delivered", purpose, exc_info=True)
+        tasks.enqueue("deliver_code", reservation)
+    except tasks.QueueUnavailable:
+        current_app.logger.warning("verification code (%s) not queued", purpose, exc_info=True)
         _release(reservation)
         raise DeliveryFailed() from None
-    if not _activate(reservation, key, purpose):
-        raise DeliveryFailed()
-    return CodeSent(SENT_MESSAGES[spec.identifier], int(limits().resend.total_seconds()))
+    message = SENT_MESSAGES[spec.identifier]
+    return CodeSent(noting_undelivered(message) if undelivered else message, int(limits().resend.total_seconds()))
 
 
-def _reserve(key: str, purpose: str, code_hash: str) -> int:
-    """Write the code, undelivered, then check the key's limits against every other row."""
+def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
+    """Write the code, queued, then check the key's limits against every other row.
+
+    Returns the code's id, and whether the previous code for the key finally failed to arrive.
+    """
     now, rules = clock.now(), limits()
+    undelivered = _previous_undelivered(key, now)
     try:
-        _void_abandoned(key, now, rules)
+        _supersede_waiting(key, now, rules)
         reservation = db.session.execute(
             insert(Code)
             .values(
-                email=key, purpose=purpose, code_hash=code_hash, attempts=0, sent_at=now, expires_at=now + rules.ttl
+                email=key,
+                purpose=purpose,
+                seed=new_seed(),
+                language=language,
+                delivery="queued",
+                attempts=0,
+                sent_at=now,
+                expires_at=now + rules.ttl,
             )
             .returning(Code.id)
         ).scalar_one()
         _check_limits(key, reservation, now, rules)
     except IntegrityError:
-        # Another send for this key is in flight this very moment: it holds the cooldown.
+        # Another send for this key is queued, asked for within the cooldown: it holds the cooldown.
         db.session.rollback()
-        raise CooldownActive(_seconds_until(now + rules.resend, now)) from None
-    except CodeError:
+        refusal = CooldownActive(_cooldown_left(key, now, rules))
+    except CodeError as error:
         db.session.rollback()
-        raise
-    db.session.commit()
-    return reservation
+        refusal = error
+    else:
+        db.session.commit()
+        return reservation, undelivered
+    if undelivered:
+        refusal.message = noting_undelivered(refusal.message)
+    raise refusal
 
 
-def _void_abandoned(key: str, now: datetime, rules: Limits) -> None:
-    # An undelivered row older than the cooldown lost its worker (killed mid-send); free the key.
+def _previous_undelivered(key: str, now: datetime) -> bool:
+    latest = db.session.scalar(
+        select(Code.delivery)
+        .where(Code.email == key, Code.sent_at > now - HOUR)
+        .order_by(Code.sent_at.desc(), Code.id.desc())
+        .limit(1)
+    )
+    return latest == "failed"
+
+
+def _supersede_waiting(key: str, now: datetime, rules: Limits) -> None:
+    """A code still queued after the cooldown (SMTP down, its task lost) gives way to the new one.
+
+    Its task, if it ever runs, finds it voided and sends nothing: the customer gets the newest code.
+    """
     db.session.execute(
         update(Code)
         .where(
-            Code.email == key, Code.delivered_at.is_(None), Code.voided_at.is_(None), Code.sent_at <= now - rules.resend
+            Code.email == key, Code.delivery == "queued", Code.voided_at.is_(None), Code.sent_at <= now - rules.resend
         )
         .values(voided_at=now)
         .execution_options(synchronize_session=False)
@@ -306,21 +357,59 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
         raise CooldownActive(_seconds_until(recent[-1] + rules.resend, now))
 
 
-def _deliver(deliver_to: str | None, code: str, label, language: str) -> None:
-    if deliver_to is None:
-        check_mail_server()
-        return
-    with force_locale(language):
-        values = {"code": code, "purpose": label, "minutes": limits().ttl_minutes, "language": language}
-        subject = gettext("观测云验证码：%(purpose)s", purpose=label)
-        text = render_template("email/verification_code.txt", subject=subject, **values)
-        html = render_template("email/verification_code.html", subject=subject, **values)
-    send_email(subject, [deliver_to], text, html)
+def _cooldown_left(key: str, now: datetime, rules: Limits) -> int:
+    last = db.session.scalar(select(func.max(Code.sent_at)).where(Code.email == key))
+    db.session.rollback()
+    if last is None or last + rules.resend <= now:  # the other send was not committed yet
+        return _seconds_until(now + rules.resend, now)
+    return _seconds_until(last + rules.resend, now)
 
 
 def _release(reservation: int) -> None:
-    """Forget a send whose mail did not go out: it starts no cooldown and counts for no cap."""
+    """Forget a send the queue did not take: it starts no cooldown and counts for no cap."""
     db.session.execute(delete(Code).where(Code.id == reservation).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+# ---- Delivering: the worker's half (task deliver_code) ----
+
+
+def deliver(code_id: int) -> None:
+    """Mail the code (or, with no recipient, only reach the SMTP server), then make it the one that counts.
+
+    Does nothing for a code already delivered, voided, used or gone; a code that expired while it
+    waited is marked failed instead (the customer is told when asking again). Raises what the SMTP
+    exchange raises, and the queue retries.
+    """
+    now = clock.now()
+    code = db.session.get(Code, code_id)
+    if code is None or code.delivered_at or code.voided_at or code.consumed_at:
+        db.session.rollback()
+        return
+    if code.expires_at <= now:
+        db.session.rollback()
+        give_up(code_id)
+        return
+    key, purpose, language = code.email, code.purpose, code.language
+    spec = purpose_of(purpose)
+    recipient = spec.recipient(key)
+    values = {"code": code_for(key, purpose, code.seed), "purpose": spec.label, "minutes": limits().ttl_minutes}
+    db.session.rollback()  # no transaction stays open while the SMTP server talks
+    if recipient is None:
+        check_mail_server()
+    else:
+        notices.send_mail("verification_code", recipient, language, values)
+    _activate(code_id, key, purpose)
+
+
+def give_up(code_id: int) -> None:
+    """The mail could not be delivered (retries ran out, or the code expired waiting): mark it failed."""
+    db.session.execute(
+        update(Code)
+        .where(Code.id == code_id, Code.delivered_at.is_(None))
+        .values(delivery="failed")
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
@@ -341,14 +430,14 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
     carried = max((row.attempts for row in replaced if row.delivered_at and row.expires_at > now), default=0)
     activated = db.session.execute(
         update(Code)
-        .where(Code.id == reservation, Code.voided_at.is_(None))
-        .values(delivered_at=now, attempts=carried)
+        .where(Code.id == reservation, Code.voided_at.is_(None), Code.delivered_at.is_(None))
+        .values(delivered_at=now, delivery="sent", attempts=carried)
         .execution_options(synchronize_session=False)
     ).rowcount
     if activated != 1:
-        # The send outlived the cooldown and a newer one declared it abandoned: the newer one counts.
+        # A newer request superseded it while its mail was on the way: the newer one counts.
         db.session.rollback()
-        current_app.logger.warning("verification code (%s) delivered after it was given up", purpose)
+        current_app.logger.warning("verification code (%s) delivered after it was superseded", purpose)
         return False
     db.session.commit()
     return True
@@ -367,7 +456,7 @@ def verify(key: str, purpose: str, code: str) -> None:
     purpose_of(purpose)
     now = clock.now()
     live = db.session.execute(
-        select(Code.id, Code.code_hash)
+        select(Code.id, Code.seed)
         .where(Code.email == key, Code.purpose == purpose, _usable(now))
         .order_by(Code.sent_at.desc(), Code.id.desc())
         .limit(1)
@@ -375,7 +464,7 @@ def verify(key: str, purpose: str, code: str) -> None:
     if live is None:
         db.session.rollback()
         raise NoValidCode()
-    if _matches(live.code_hash, digest(key, purpose, code or "")):
+    if _matches(code_for(key, purpose, live.seed), code or ""):
         _consume(live.id, now)
     else:
         _count_wrong_try(live.id, now)

@@ -106,11 +106,19 @@ def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> st
     )
     with one_transaction():
         # The draft it replaces (R1 sent again) and every expired one go: nothing lingers.
-        db.session.execute(
-            delete(RegistrationDraft).where((RegistrationDraft.id == replaces) | (RegistrationDraft.expires_at <= now))
-        )
+        db.session.execute(delete(RegistrationDraft).where((RegistrationDraft.id == replaces) | _expired(now)))
         db.session.add(draft)
     return draft.id
+
+
+def _expired(now):
+    return RegistrationDraft.expires_at <= now
+
+
+def prune_drafts() -> int:
+    """The periodic job (wizard/tasks.py): saving a draft prunes too, this covers the quiet hours."""
+    with one_transaction():
+        return db.session.execute(delete(RegistrationDraft).where(_expired(clock.now()))).rowcount
 
 
 def find_draft(draft_id: str | None, ali_uid: str) -> RegistrationDraft | None:

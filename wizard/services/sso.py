@@ -91,9 +91,21 @@ def _verify(params: Mapping[str, str], settings: LoginFreeSettings) -> Marketpla
     return _login_for(params)
 
 
+def _forget_expired_tokens() -> int:
+    """Tokens past their window: a replay of one fails the window check, so it need not be remembered."""
+    return db.session.execute(delete(SsoNonce).where(SsoNonce.expires_at < clock.now())).rowcount
+
+
+def prune_tokens() -> int:
+    """The periodic job (wizard/tasks.py): 免登 prunes as it goes, this covers the quiet hours."""
+    removed = _forget_expired_tokens()
+    db.session.commit()
+    return removed
+
+
 def _use_once(token: str, keep_until) -> None:
     """Remember the token until it would fail the time window anyway; a second use is a replay."""
-    db.session.execute(delete(SsoNonce).where(SsoNonce.expires_at < clock.now()))
+    _forget_expired_tokens()
     db.session.add(SsoNonce(token=token, expires_at=keep_until))
     try:
         db.session.commit()

@@ -66,11 +66,13 @@ def clear_messages(directory: str | Path) -> None:
         mailbox.Maildir(directory, create=False).clear()
 
 
-def start_sink(directory: str | Path, host: str = "127.0.0.1", port: int = 8025) -> Controller:
+def start_sink(
+    directory: str | Path, host: str = "127.0.0.1", port: int = 8025, handler: Mailbox | None = None
+) -> Controller:
     """An SMTP server on `host:port` that stores every message it accepts in the Maildir."""
     # Maildir() only creates its subfolders when the top folder is new; make them either way.
     for folder in ("tmp", "new", "cur"):
         Path(directory, folder).mkdir(parents=True, exist_ok=True)
-    controller = Controller(Mailbox(directory), hostname=host, port=port)
+    controller = Controller(handler or Mailbox(directory), hostname=host, port=port)
     controller.start()
     return controller
