@@ -118,7 +118,7 @@ def register_errors(app: Flask) -> None:
 
 
 def register_templates(app: Flask) -> None:
-    from flask_babel import format_date, get_locale
+    from flask_babel import format_date, format_time, get_locale
 
     def template_globals() -> dict:
         locale = get_locale()
@@ -131,7 +131,7 @@ def register_templates(app: Flask) -> None:
         }
 
     app.context_processor(template_globals)
-    app.jinja_env.globals.update(format_date=format_date)
+    app.jinja_env.globals.update(format_date=format_date, format_time=format_time)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -1,12 +1,13 @@
-"""The simulator's commands: `flask --app marketplace.wsgi demo seed` (and Flask-Migrate's `db`)."""
+"""The simulator's commands (`flask --app marketplace.wsgi ...`): `demo seed`, `queue worker`, `queue run`, `db`."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
+queue = AppGroup("queue", help="The simulator's queue: the periodic retry of orders 开通中.")
 
 
 @demo.command("seed")
@@ -19,5 +20,23 @@ def seed() -> None:
         click.echo(f"  aliUid {ali_uid}  {name}")
 
 
+@queue.command("worker")
+@with_appcontext
+def worker() -> None:
+    """Retry the createInstance of orders 开通中 as it falls due, until stopped (make run's market-worker)."""
+    from .tasks import run_worker
+
+    run_worker(current_app._get_current_object())
+
+
+@queue.command("run")
+def run_once() -> None:
+    """Retry now, once, every order 开通中 whose next attempt is due."""
+    from .orders import retry_due
+
+    click.echo(f"Retried {retry_due()} orders.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(queue)

@@ -38,6 +38,8 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         # An httpx transport for SPI calls (tests hand the Guance application in); None: real HTTP.
         "SPI_TRANSPORT": None,
         "MARKET_TIMEZONE": "Asia/Shanghai",
+        # The simulator's queue (tasks.py): the periodic retry of orders 开通中.
+        "QUEUE_SQLITE_PATH": str(INSTANCE_DIR / "marketplace-queue.db"),
         "WTF_CSRF_TIME_LIMIT": 3600,
         # Cookie names of their own: on 127.0.0.1 a browser sends one host's cookies to every port.
         "SESSION_COOKIE_NAME": "aliyun_market_session",
@@ -66,6 +68,7 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "SPI_URL": ("SPI_URL", str),
     "ISV_PUBLIC_URL": ("ISV_PUBLIC_URL", str),
     "SPI_TIMEOUT": ("SPI_TIMEOUT", float),
+    "MARKET_QUEUE_SQLITE_PATH": ("QUEUE_SQLITE_PATH", str),
 }
 
 

@@ -78,6 +78,8 @@ class MarketOrder(db.Model):
     front_end_url: Mapped[str | None] = mapped_column(String(512))
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
     provision_attempts: Mapped[int] = mapped_column(default=0)
+    # When the worker tries createInstance again (an order 开通中 only).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now, onupdate=clock.now)

@@ -29,9 +29,12 @@ SKU_UPGRADED = "yuncode5336200002"
 TERM = timedelta(days=365)
 # A buyer's n-th order is numbered with six digits: orderId 2<aliUid><n>, orderBizId 5<aliUid><n>.
 SEQUENCE_DIGITS = 6
-# createInstance attempts before an order the ISV never answered becomes 开通失败.
+# createInstance attempts before an order the ISV never answered becomes 开通失败; the n-th retry
+# waits FIRST_RETRY x 2^(n-1), at most LONGEST_WAIT: 30 s, 1, 2, 4 ... 60 min, about 3.6 hours in all.
 PROVISION_ATTEMPTS = 10
-RETRIES_PER_PAGE_VIEW = 3
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+RETRIES_PER_RUN = 50
 INSTANCE_ID = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
 URL_LIMIT = 512
 
@@ -116,7 +119,11 @@ def provision(order: MarketOrder) -> bool:
 def _failed_attempt(order: MarketOrder, reason: str, transient: bool) -> None:
     order.last_error = reason
     if not transient or order.provision_attempts >= PROVISION_ATTEMPTS:
-        order.status = OrderStatus.FAILED
+        order.status, order.next_attempt_at = OrderStatus.FAILED, None
+        if transient:
+            order.last_error = f"{reason} (no answer after {order.provision_attempts} attempts)"
+    else:
+        order.next_attempt_at = clock.now() + min(FIRST_RETRY * 2 ** (order.provision_attempts - 1), LONGEST_WAIT)
 
 
 def _commit_provisioning(order: MarketOrder) -> bool:
@@ -142,7 +149,7 @@ def _accept(order: MarketOrder, answer: dict) -> None:
     auth_url = on_isv_origin(app_info.get("authUrl"), "authUrl", required=True)
     front_end_url = on_isv_origin(app_info.get("frontEndUrl"), "frontEndUrl", required=False)
     order.instance_id, order.auth_url, order.front_end_url = str(instance_id), auth_url, front_end_url
-    order.status, order.last_error = OrderStatus.ACTIVE, None
+    order.status, order.last_error, order.next_attempt_at = OrderStatus.ACTIVE, None, None
 
 
 def on_isv_origin(url: object, name: str, required: bool) -> str | None:
@@ -166,16 +173,19 @@ def _call(action: str, **params: str) -> dict:
         client.close()
 
 
-def retry_pending(ali_uid: str) -> None:
-    """Opening 已购买的服务 retries a few orders still 开通中."""
-    pending = db.session.scalars(
+def retry_due() -> int:
+    """The worker's job: createInstance again for every order 开通中 whose next attempt is due."""
+    due = db.session.scalars(
         select(MarketOrder)
-        .filter_by(ali_uid=ali_uid, status=OrderStatus.PENDING)
-        .order_by(MarketOrder.id)
-        .limit(RETRIES_PER_PAGE_VIEW)
+        .filter_by(status=OrderStatus.PENDING)
+        .where(MarketOrder.next_attempt_at <= clock.now())
+        .order_by(MarketOrder.next_attempt_at)
+        .limit(RETRIES_PER_RUN)
     )
-    for order in list(pending):
+    orders = list(due)
+    for order in orders:
         provision(order)
+    return len(orders)
 
 
 def orders_of(ali_uid: str) -> list[MarketOrder]:

@@ -120,8 +120,7 @@ def submitted(buyer, order_id: str):
 @bp.get("/instances")
 @buyer_required
 def instances(buyer):
-    """M4 已购买的服务; orders still 开通中 are retried on the way."""
-    orders.retry_pending(buyer.ali_uid)
+    """M4 已购买的服务 (the worker retries orders still 开通中; 重试开通 does it at once)."""
     releasing = orders.order_of(buyer.ali_uid, request.args.get("release", ""))
     return render_page("instances.html", orders=orders.orders_of(buyer.ali_uid), releasing=releasing)
 

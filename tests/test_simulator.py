@@ -4,6 +4,7 @@ and what it refuses to trust."""
 from __future__ import annotations
 
 import ast
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,6 +16,7 @@ from marketplace import create_app as create_marketplace
 from marketplace.extensions import db as market_db
 from marketplace.models import Buyer, MarketOrder
 from protocol import spi
+from wizard.extensions import db as guance_db
 from wizard.models import MarketplaceInstance
 
 from .conftest import marketplace_settings
@@ -185,18 +187,39 @@ def unreachable(market) -> None:
     market.config["SPI_TRANSPORT"], market.config["SPI_URL"] = None, "http://127.0.0.1:9/spi"  # nothing listens
 
 
-def test_an_unreachable_spi_leaves_the_order_pending_and_it_is_retried(market, market_client, app, db, buyer):
+@pytest.fixture
+def market_clock(monkeypatch):
+    """The simulator's clock, standing still until a test moves it."""
+    from marketplace import clock
+
+    moment = [clock.now()]
+    monkeypatch.setattr(clock, "now", lambda: moment[0])
+    return moment
+
+
+def retry_due(market) -> str:
+    """What the simulator's worker does every minute, run by hand."""
+    result = market.test_cli_runner().invoke(args=["queue", "run"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_an_unreachable_spi_leaves_the_order_pending_and_the_worker_retries_it(market, market_client, app, buyer,
+                                                                               market_clock):  # fmt: skip
     unreachable(market)
     buy(market_client)
     order = the_order(market)
     assert order.status == "pending" and order.instance_id is None and "unreachable" in order.last_error
     page = text_of(market_client.get("/instances"))
-    assert "开通中" in page and "免登" not in page and "重试开通" in page
-    assert db.session.scalar(select(MarketplaceInstance)) is None
+    assert "开通中" in page and "免登" not in page and "重试开通" in page and "自动重试" in page
+    with app.app_context():
+        assert guance_db.session.scalar(select(MarketplaceInstance)) is None
 
     market.config["SPI_TRANSPORT"], market.config["SPI_URL"] = httpx.WSGITransport(app=app), "http://localhost/spi"
-    page = text_of(market_client.get("/instances"))  # opening M4 retries
-    assert "已开通" in page and the_order(market).status == "active"
+    assert retry_due(market) == "Retried 0 orders.\n"  # not yet due: the first retry waits 30 s
+    market_clock[0] += timedelta(seconds=30)
+    assert retry_due(market) == "Retried 1 orders.\n"
+    assert the_order(market).status == "active" and "已开通" in text_of(market_client.get("/instances"))
 
 
 def test_the_retry_button_provisions_a_pending_order(market, market_client, app, buyer):
@@ -208,17 +231,24 @@ def test_the_retry_button_provisions_a_pending_order(market, market_client, app,
     assert the_order(market).status == "active"
 
 
-def test_an_order_never_answered_fails_after_its_attempts_with_the_reason(market, market_client, buyer):
+def test_retries_back_off_and_an_order_never_answered_fails_with_the_reason(market, market_client, buyer,
+                                                                            market_clock):  # fmt: skip
     from marketplace.orders import PROVISION_ATTEMPTS
 
     unreachable(market)
     buy(market_client)
-    for _ in range(PROVISION_ATTEMPTS):
-        market_client.get("/instances")
+    waits = []
+    while the_order(market).status == "pending":
+        order = the_order(market)
+        waits.append(order.next_attempt_at - market_clock[0])
+        market_clock[0] = order.next_attempt_at
+        retry_due(market)
+    assert [int(wait.total_seconds()) for wait in waits] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
     order = the_order(market)
     assert order.status == "failed" and order.provision_attempts == PROVISION_ATTEMPTS
+    assert f"no answer after {PROVISION_ATTEMPTS} attempts" in order.last_error
     page = text_of(market_client.get("/instances"))
-    assert "开通失败" in page and "SPI unreachable" in page and "免登" not in page
+    assert "开通失败" in page and "SPI unreachable" in page and "免登" not in page and "重试开通" not in page
 
 
 def answering(body: dict, status: int = 200) -> httpx.MockTransport:

@@ -1,0 +1,102 @@
+"""`make run` as a newcomer runs it: both applications, the worker, the SMTP sink; a code delivered by the
+worker; Ctrl-C stops every process honcho started, nothing is left running."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devtools.ports import free_port
+
+from .helpers import csrf_token
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTED = re.compile(r"(\S+)\.1 started \(pid=(\d+)\)")
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "make run stopped on its own"
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} never answered")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not status.exists() or "State:\tZ" not in status.read_text()
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    ports = {"PORT": free_port(), "MARKET_PORT": free_port(), "MAIL_PORT": free_port()}
+    environ = {
+        **os.environ,
+        **{name: str(port) for name, port in ports.items()},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'wizard.db'}",
+        "MARKET_DATABASE_URL": f"sqlite:///{tmp_path / 'marketplace.db'}",
+        "QUEUE_SQLITE_PATH": str(tmp_path / "queue.db"),
+        "MARKET_QUEUE_SQLITE_PATH": str(tmp_path / "marketplace-queue.db"),
+        "DEV_MAILBOX_DIR": str(tmp_path / "devmail"),
+    }
+    for name in ("MAIL_SERVER", "APP_ENV", "REDIS_URL"):
+        environ.pop(name, None)
+    log = (tmp_path / "make-run.log").open("w+")
+    process = subprocess.Popen(["make", "run"], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{ports['PORT']}/", process)
+        wait_for(f"http://127.0.0.1:{ports['MARKET_PORT']}/", process)
+        yield process, ports, log
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_make_run_serves_both_applications_delivers_codes_and_stops_on_ctrl_c(make_run, tmp_path):
+    process, ports, log = make_run
+    guance, market = f"http://127.0.0.1:{ports['PORT']}", f"http://127.0.0.1:{ports['MARKET_PORT']}"
+    assert f'href="{market}/"' in httpx.get(f"{guance}/").text  # each front page links to the other
+    assert f'href="{guance}/"' in httpx.get(f"{market}/").text
+    assert httpx.get(f"{guance}/market/").status_code == 404
+
+    with httpx.Client(base_url=market) as buyer, httpx.Client(base_url=guance) as browser:
+        buyer.get("/?aliUid=1380000000000002")
+        buyer.post("/activate", data={"csrf_token": csrf_token(buyer.get("/activate").text), "agreement": "y"})
+        login_free = re.search(r'href="(/instances/\d+/login-free)"', buyer.get("/instances").text).group(1)
+        entry = buyer.get(login_free).headers["Location"]
+        assert entry.startswith(f"{guance}/spi?action=verify")
+        assert browser.get(entry).headers["Location"] == "/activate/"
+        browser.post("/activate/", data={"csrf_token": csrf_token(browser.get("/activate/").text), "path": "bind"})
+        token = csrf_token(browser.get("/bind/billing").text)
+        sent = browser.post("/codes/send", data={"purpose": "bind_billing", "identifier": "demo_billing"},
+                            headers={"X-CSRFToken": token})  # fmt: skip
+        assert sent.json()["ok"] is True
+        deadline = time.monotonic() + 30  # the worker mails it
+        while "billing@demo.guance.example" not in browser.get("/dev/mail/").text:
+            assert time.monotonic() < deadline, "the worker never delivered the code"
+            time.sleep(0.5)
+
+    log.flush()
+    started = {name: int(pid) for name, pid in STARTED.findall(Path(log.name).read_text())}
+    assert set(started) == {"web", "market", "worker", "market-worker", "mail"}
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal: the whole foreground group
+    process.wait(timeout=60)
+    time.sleep(0.5)
+    assert [name for name, pid in started.items() if alive(pid)] == []
