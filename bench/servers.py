@@ -58,6 +58,11 @@ class Gunicorn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The master's: its process tree holds every worker (bench/cpu.py)."""
+        return self.process.pid
+
     def start(self, ready_path: str) -> Gunicorn:
         command = [
             sys.executable,
@@ -124,8 +129,11 @@ def product_env(database_url: str, mail_port: int, keys: Secrets) -> dict[str, s
     }
 
 
-def serve_product(stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path) -> Gunicorn:
-    server = Gunicorn("wsgi:app", env, shape, log_dir)
+def serve_product(
+    stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path, target: str = "wsgi:app"
+) -> Gunicorn:
+    """The product (or, with target bench.variants:app and BENCH_VARIANT in env, a variant of it)."""
+    server = Gunicorn(target, env, shape, log_dir)
     # The marketplace simulator calls the SPI of the instance it runs in.
     server.env = {**env, "SPI_URL": f"{server.url}/spi"}
     stack.callback(server.stop)
@@ -138,15 +146,15 @@ def serve_floor(stack: ExitStack, keys: Secrets, shape: ServerShape, log_dir: Pa
     return server.start("/bare")
 
 
-def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
-    """The SMTP sink in its own process (bench/sink.py); returns a SmtpSink that reads its Maildir."""
+def start_smtp(stack: ExitStack, directory: Path) -> tuple[SmtpSink, int]:
+    """The SMTP sink in its own process (bench/sink.py): a SmtpSink that reads its Maildir, and its pid."""
     maildir = directory / "maildir"
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.sink", str(maildir)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     stack.callback(_stop, process)
     port = int(process.stdout.readline())
-    return SmtpSink(controller=None, maildir=maildir, port=port)
+    return SmtpSink(controller=None, maildir=maildir, port=port), process.pid
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -166,12 +174,6 @@ def workdir(stack: ExitStack) -> Path:
 
 
 @contextmanager
-def sqlite_database(directory: Path):
-    """A temp-file SQLite database; yields its URL."""
-    yield f"sqlite:///{directory / 'bench.db'}"
-
-
-@contextmanager
 def postgres_cluster():
     """A throwaway PostgreSQL cluster on loopback (stopped and deleted on exit)."""
     bindir = find_bindir()
@@ -182,6 +184,10 @@ def postgres_cluster():
         yield cluster
     finally:
         cluster.stop()
+
+
+def postmaster_pid(cluster: PostgresCluster) -> int:
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
 
 
 def prepare_database(url: str, keys: Secrets, sizes: dict[str, int]) -> None:

@@ -27,9 +27,9 @@ def html_params(**attributes) -> Markup:
     return Markup(" ".join(rendered))
 
 
-def install() -> None:
+def install(function=html_params) -> None:
     """Used by every WTForms widget: the module's function, and the copies widgets keep as attributes."""
-    core.html_params = html_params
+    core.html_params = function
     for widget in vars(core).values():
         if isinstance(widget, type) and "html_params" in vars(widget):
-            widget.html_params = staticmethod(html_params)
+            widget.html_params = staticmethod(function)
