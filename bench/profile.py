@@ -1,8 +1,9 @@
 """Flame graphs of the gunicorn workers under load, sampled by py-spy from outside the process.
 
 py-spy reads the workers' Python stacks through ptrace without pausing them (--nonblocking) and
-follows the master's children (--subprocesses); --idle keeps the threads that wait (for the GIL,
-a lock, a socket), since waiting under concurrency is what the profile is looking for.
+follows the master's children (--subprocesses). A CPU graph shows where the cores go; with `idle`,
+threads that wait (for the GIL, a lock, a socket) are sampled too, which shows where time goes under
+concurrency.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ def py_spy() -> str:
 
 
 @contextmanager
-def flame_graph(pid: int, output: Path, rate: int = 97):
+def flame_graph(pid: int, output: Path, idle: bool = False, rate: int = 97):
     """Sample `pid` and its children while the block runs; write an SVG flame graph to `output`."""
     output.parent.mkdir(parents=True, exist_ok=True)
     log = output.with_suffix(".log")
-    command = [py_spy(), "record", "--pid", str(pid), "--subprocesses", "--idle", "--nonblocking"]
+    command = [py_spy(), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", *(["--idle"] if idle else [])]
     command += ["--rate", str(rate), "--format", "flamegraph", "--output", str(output)]
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)

@@ -309,28 +309,33 @@ def _route_lines(branches: list[dict]) -> list[str]:
 
 
 def _experiment_lines(results: dict) -> list[str]:
-    rows = results["experiments"]["rows"]
+    experiments = results["experiments"]
+    rows = experiments["rows"]
     routes = [page["route"] for page in rows[0]["pages"]]
-    header = ["Server", *(f"`{r}` req/s · CPU ms" for r in routes)]
     table = [
         [f"{row['variant']}, {row['workers']}×{row['threads']}"]
-        + [f"{p['rps']:.0f} · {p['server_cpu_ms_per_request']:.2f}" for p in row["pages"]]
+        + [
+            f"{p['rps']:.0f} · {p['p95_ms']:.0f} · {p['server_cpu_ms_per_request']:.2f} · {p['server_cores']:.2f}"
+            for p in row["pages"]
+        ]
         for row in rows
     ]
     return [
-        "Every server on the first database, the same sessions at G1 (an Aliyun account bound to nothing), "
-        "one after another: `product` as deployed; `no-rate-limit` without Flask-Limiter; `no-html-attributes` "
+        "All servers on the first database at once, with the same sessions at G1 (an Aliyun account bound to "
+        f"nothing); {experiments['rounds']} rounds of {experiments['seconds']:g} s through every server in turn, "
+        "medians reported. `product` as deployed; `no-rate-limit` without Flask-Limiter; `no-html-attributes` "
         "with WTForms' own `html_params`; `no-i18n-cache` with Flask-Babel's `get_translations()` for every "
-        "string (bench/variants.py); then the product and `no-rate-limit` with one thread per worker. "
-        "Server CPU is per request.",
+        "string (bench/variants.py); then `product` and `no-rate-limit` with one thread per worker.",
         "",
-        *_table(header, table),
+        "Each cell: req/s · p95 ms · server CPU ms per request · cores the server used (CPU seconds / wall seconds).",
+        "",
+        *_table(["Server", *(f"`{r}`" for r in routes)], table),
     ]
 
 
 def _profile_lines(profiles: list[dict]) -> list[str]:
     return [
-        "py-spy, sampling every worker (idle threads included: waiting is what concurrency costs) while wrk ran:",
+        "py-spy sampling every worker while wrk ran (after a warm-up); open an SVG in a browser to zoom:",
         "",
         *[
             f"- [{p['file']}]({p['file']}): {p['what']}" + ("" if p.get("written") else " (not written)")

@@ -9,6 +9,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from statistics import median
 
 from .activations import run_branch
 from .browser import Browser
@@ -39,7 +40,14 @@ from .variants import VARIANTS
 HASHING_BRANCHES = ("register_workspace", "register")
 # The pages the experiments compare: the three the issue found slow or fast under threads, and L1.
 EXPERIMENT_PAGES = (("G1", "/activate/"), ("B1", "/bind/billing"), ("R1", "/register/basic"), ("L1", "/login/pwd"))
+EXPERIMENT_ROUNDS, EXPERIMENT_SECONDS = 3, 2.0
 PROFILED_ACTIVATIONS = 96
+# (name, path, file, idle): CPU graphs of B1 and R1; B1 once more in wall time, where threads wait.
+PROFILED_PAGES = (
+    ("B1", "/bind/billing", "b1-get", False),
+    ("R1", "/register/basic", "r1-get", False),
+    ("B1", "/bind/billing", "b1-get-wall", True),
+)
 
 
 @dataclass
@@ -68,7 +76,7 @@ class Options:
         if first and (self.experiments or self.profile):
             sizes["register"] += users  # one set of sessions at G1 serves every variant and profile
         if first and self.profile:
-            sizes["bind"] += PROFILED_ACTIVATIONS
+            sizes["bind"] += PROFILED_ACTIVATIONS + users
         return sizes
 
 
@@ -102,6 +110,19 @@ def run(options: Options, log=print) -> dict:
             )
     results["setup"]["wall_seconds"] = round(time.monotonic() - started, 1)
     return results
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """One page's rounds: the median of each figure, and how much the server's CPU per request spread."""
+    cpu = [run["server_cpu_ms_per_request"] for run in runs]
+    return {
+        "route": runs[0]["route"],
+        "rps": median(run["rps"] for run in runs),
+        "p95_ms": median(run["p95_ms"] for run in runs),
+        "server_cpu_ms_per_request": median(cpu),
+        "server_cpu_spread_ms": max(cpu) - min(cpu),
+        "server_cores": median(run["cpu_seconds"]["server"] / run["seconds"] for run in runs),
+    }
 
 
 def setup(options: Options) -> dict:
@@ -244,29 +265,39 @@ class Bench:
         return summary
 
     def experiments(self, url: str, postmaster: int | None) -> tuple[dict | None, list[dict]]:
-        """Same pages, same sessions, one server each: variants (bench/variants.py) and thread shapes."""
+        """Same pages, same sessions, one server per setup: variants (bench/variants.py) and thread shapes.
+
+        Every server runs from the start, and the rounds go through all of them in turn, so whatever else
+        loads the machine weighs on each setup alike; the medians of the rounds are reported.
+        """
         options = self.options
-        with ExitStack() as stack:
-            product = self.serve(stack, url)
-            sessions = self._sessions_at_g1(product.url)
-            profiles = self.profile(product, postmaster, sessions) if options.profile else []
-        if not options.experiments:
-            return None, profiles
         setups = [(variant, options.shape) for variant in VARIANTS]
-        setups.append(("product", replace(options.shape, threads=1)))
-        setups.append(("no-rate-limit", replace(options.shape, threads=1)))
-        rows = []
-        for variant, shape in setups:
-            self.log(f"== experiment: {variant}, {shape.workers} workers x {shape.threads} threads")
-            with ExitStack() as stack:
-                server = self.serve(stack, url, shape, variant)
-                measure = self._measurer(server.url, self.meter([server], postmaster), [])
-                pages = [
-                    measure(Page(name, f"GET {path}"), [{**s, "path": path} for s in sessions])
-                    for name, path in EXPERIMENT_PAGES
-                ]
-            rows.append({"variant": variant, "workers": shape.workers, "threads": shape.threads, "pages": pages})
-        return {"rows": rows}, profiles
+        setups += [(variant, replace(options.shape, threads=1)) for variant in ("product", "no-rate-limit")]
+        load = replace(options.load, seconds=EXPERIMENT_SECONDS, warmup=min(options.load.warmup, 0.5))
+        with ExitStack() as stack:
+            servers = [self.serve(stack, url, shape, variant) for variant, shape in setups]
+            sessions = self._sessions_at_g1(servers[0].url)
+            profiles = self.profile(servers[0], postmaster, sessions) if options.profile else []
+            if not options.experiments:
+                return None, profiles
+            runs: dict[tuple[int, str], list[dict]] = {}
+            for round_ in range(EXPERIMENT_ROUNDS):
+                self.log(f"== experiments, round {round_ + 1} of {EXPERIMENT_ROUNDS}")
+                for index, server in enumerate(servers):
+                    measure = self._measurer(server.url, self.meter([server], postmaster), [], load)
+                    for name, path in EXPERIMENT_PAGES:
+                        page_sessions = [{**s, "path": path} for s in sessions]
+                        runs.setdefault((index, path), []).append(measure(Page(name, f"GET {path}"), page_sessions))
+        rows = [
+            {
+                "variant": variant,
+                "workers": shape.workers,
+                "threads": shape.threads,
+                "pages": [_median_run(runs[(index, path)]) for _name, path in EXPERIMENT_PAGES],
+            }
+            for index, (variant, shape) in enumerate(setups)
+        ]
+        return {"rounds": EXPERIMENT_ROUNDS, "seconds": EXPERIMENT_SECONDS, "rows": rows}, profiles
 
     def _sessions_at_g1(self, base: str) -> list[dict]:
         """Customers at G1 (an Aliyun account bound to nothing): G1, B1, R1 and L1 all answer 200 there."""
@@ -281,18 +312,26 @@ class Bench:
         return sessions
 
     def profile(self, product, postmaster: int | None, sessions: list[dict]) -> list[dict]:
-        """py-spy flame graphs of the workers: B1 and R1 hammered alone, then bind activations (POSTs too)."""
+        """py-spy flame graphs of the workers: B1 and R1 hammered alone, then bind activations (POSTs too).
+
+        Each page is hammered once before its graph (templates compile on first use), and the graph
+        covers wrk's measured run only (no warm-up inside).
+        """
         meter = self.meter([product], postmaster)
-        load = replace(self.options.load, seconds=max(self.options.load.seconds, 5.0))
-        measure = self._measurer(product.url, meter, [], load)
+        measure = self._measurer(product.url, meter, [], replace(self.options.load, seconds=5.0, warmup=0))
         graphs = []
-        for name, path, slug in (("B1", "/bind/billing", "b1-get"), ("R1", "/register/basic", "r1-get")):
-            with flame_graph(product.pid, self.options.profile / f"flame-{slug}.svg") as graph:
-                measure(Page(name, f"GET {path}"), [{**s, "path": path} for s in sessions])
-            graphs.append({"what": f"GET {path} alone", **graph})
+        warm_up = self._measurer(product.url, meter, [], replace(self.options.load, seconds=1.0, warmup=0))
+        for name, path, slug, idle in PROFILED_PAGES:
+            page, page_sessions = Page(name, f"GET {path}"), [{**s, "path": path} for s in sessions]
+            warm_up(page, page_sessions)
+            with flame_graph(product.pid, self.options.profile / f"flame-{slug}.svg", idle) as graph:
+                measure(page, page_sessions)
+            what = "wall time: waiting threads included" if idle else "CPU"
+            graphs.append({"what": f"GET {path} alone, {what}", **graph})
+        self.measure_branch("bind", [product.url], meter, self.options.load.connections)  # warm-up
         with flame_graph(product.pid, self.options.profile / "flame-bind-activations.svg") as graph:
             self.measure_branch("bind", [product.url], meter, PROFILED_ACTIVATIONS)
-        graphs.append({"what": f"{PROFILED_ACTIVATIONS} bind activations (every POST of the branch)", **graph})
+        graphs.append({"what": f"{PROFILED_ACTIVATIONS} bind activations (every POST of the branch), CPU", **graph})
         return graphs
 
     def measure_scale_out(self, url: str, postmaster: int) -> dict:
