@@ -69,7 +69,8 @@ class Options:
     def pool_sizes(self, first: bool) -> dict[str, int]:
         """Customers to seed per branch: the branch runs, the page sweep, the experiments and profiles."""
         users = self.load.connections
-        sizes = {b: self.customers(b) if b in self.branches else 0 for b in BRANCHES}
+        # Each branch run starts with one customer per connection, not counted: a warm-up.
+        sizes = {b: self.customers(b) + users if b in self.branches else 0 for b in BRANCHES}
         if self.pages:  # the sweep walks registration customers, then bind customers
             sizes["register"] += users
             sizes["bind"] += users
@@ -243,18 +244,13 @@ class Bench:
         return [measure(page, sessions[page.route.split()[1]]) for page in FLOOR_PAGES]
 
     def measure_branch(self, branch: str, bases: list[str], meter: CpuMeter, count: int | None = None) -> dict:
-        pool = self.pools[branch]
-        customers = [c for c in (pool.take() for _ in range(count or self.options.customers(branch))) if c]
-        summary = run_branch(
-            branch,
-            customers,
-            bases,
-            self.options.load.connections,
-            self.keys.isv_key,
-            self.market.inbox,
-            meter,
-            self.directory,
-        )
+        """A warm-up batch (one customer per connection, not counted), then `count` customers."""
+        connections = self.options.load.connections
+        for batch in (connections, count or self.options.customers(branch)):
+            customers = [c for c in (self.pools[branch].take() for _ in range(batch)) if c]
+            summary = run_branch(
+                branch, customers, bases, connections, self.keys.isv_key, self.market.inbox, meter, self.directory
+            )
         server = summary["cpu_ms_per_activation"].get("server", 0.0)
         self.log(
             f"   {branch:<20} {summary['activations_per_s']:6.1f} activations/s, {summary['completed']} completed, "
@@ -328,7 +324,6 @@ class Bench:
                 measure(page, page_sessions)
             what = "wall time: waiting threads included" if idle else "CPU"
             graphs.append({"what": f"GET {path} alone, {what}", **graph})
-        self.measure_branch("bind", [product.url], meter, self.options.load.connections)  # warm-up
         with flame_graph(product.pid, self.options.profile / "flame-bind-activations.svg") as graph:
             self.measure_branch("bind", [product.url], meter, PROFILED_ACTIVATIONS)
         graphs.append({"what": f"{PROFILED_ACTIVATIONS} bind activations (every POST of the branch), CPU", **graph})
@@ -337,7 +332,7 @@ class Bench:
     def measure_scale_out(self, url: str, postmaster: int) -> dict:
         """Two gunicorn instances on one PostgreSQL; every customer's segments alternate between them."""
         options = self.options
-        sizes = {b: options.customers(b) if b in options.branches else 0 for b in BRANCHES}
+        sizes = {b: options.customers(b) + options.load.connections if b in options.branches else 0 for b in BRANCHES}
         prepare_database(url, self.keys, sizes)
         self.pools = {branch: Pool(branch, size) for branch, size in sizes.items()}
         with ExitStack() as stack:
