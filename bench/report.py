@@ -196,8 +196,8 @@ def _setup_lines(setup: dict, databases: dict) -> list[str]:
         f"connection one customer at a time; customers per branch: {customers}.",
         "- Server CPU: user + system time of the gunicorn master and its workers from `/proc/<pid>/stat`, read "
         "before and after each wrk run; PostgreSQL (postmaster and backends) and the mail sink likewise; wrk's "
-        "own from its rusage at exit. Throughput varies with whatever else runs on the machine; CPU per "
-        "request hardly does.",
+        "own from its rusage at exit. Throughput swings with whatever else runs on the machine (up to 2× between "
+        "two runs of one server); CPU per request much less (about ±10%, more when the machine is overloaded).",
         "- Raised for the run (all connections share 127.0.0.1): "
         + ", ".join(f"`{k}={v}`" for k, v in setup["raised_limits"].items())
         + "; per-address code limits unchanged (each customer has its own addresses).",
@@ -416,8 +416,8 @@ def _latency_bars(axis, pages: list[dict], data: dict, title: str) -> None:
     axis.set_xscale("log")
     axis.xaxis.set_major_formatter(ScalarFormatter())
     axis.xaxis.set_minor_formatter(NullFormatter())
-    axis.set_title(title, fontsize=10)
-    axis.legend(fontsize=8, loc="lower right")
+    axis.set_title(title, fontsize=10, pad=22)
+    axis.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
 
 
 def _cpu_bars(axis, pages: list[dict], title: str) -> None:
@@ -427,5 +427,5 @@ def _cpu_bars(axis, pages: list[dict], title: str) -> None:
     if form:
         limit = form["server_cpu_ms_per_request"] / TARGET_FORM_SHARE
         axis.axvline(limit, color="black", linestyle="--", linewidth=1, label="2× the form floor's CPU")
-        axis.legend(fontsize=8, loc="lower right")
-    axis.set_title(title, fontsize=10)
+        axis.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    axis.set_title(title, fontsize=10, pad=22)
