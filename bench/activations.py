@@ -91,8 +91,8 @@ def _run_segment(
     outcomes = [(wrk.finish(), prefix, group) for wrk, prefix, group, _threads in runs]
     spent = CpuMeter.spent(before, meter.read())
     first, last = [], []
-    for _outcome, prefix, group in outcomes:
-        for start, end in _collect(prefix, group, segment):
+    for outcome, prefix, group in outcomes:
+        for start, end in _collect(prefix, group, segment, _unfinished(outcome)):
             first.append(start)
             last.append(end)
     span = max(last) - min(first) if first else 0.0
@@ -127,7 +127,15 @@ def _wait_for(runs: list, poll: float = 0.02) -> None:
                 pending.remove(run)
 
 
-def _collect(prefix: Path, group: list[Walker], segment: Segment):
+def _unfinished(outcome) -> str:
+    """Why a customer has no line: wrk's time limit, or wrk itself failing (a Lua error ends it)."""
+    if outcome.exit_code in (0, -2):  # -2: the SIGINT that ends wrk's sleep
+        return "still walking when wrk's time limit ended the run"
+    last = (outcome.output.strip().splitlines() or ["no output"])[-1]
+    return f"wrk ended with status {outcome.exit_code}: {last[:120]}"
+
+
+def _collect(prefix: Path, group: list[Walker], segment: Segment, unfinished: str):
     """Read flow.lua's lines back into the walkers; yield each customer's (start, end)."""
     routes = [step["r"] for step in segment.steps]
     seen = set()
@@ -146,7 +154,7 @@ def _collect(prefix: Path, group: list[Walker], segment: Segment):
             yield float(start), float(end)
     for n, walker in enumerate(group):
         if n not in seen:
-            walker.failure = "still walking when wrk's time limit ended the run"
+            walker.failure = unfinished
 
 
 def summarize(branch: str, walkers: list[Walker], phases: list[Phase], requests_per_activation: int) -> dict:
