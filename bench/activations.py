@@ -58,6 +58,8 @@ def run_branch(
         else:
             _deliver_codes(inbox, SEGMENTS[branch][index - 1].code_to, live)
             live = [walker for walker in live if walker.failure is None]
+            if not live:
+                break
         phases.append(_run_segment(segment, index, live, bases, connections, meter, directory))
     return summarize(branch, walkers, phases, sum(len(s.steps) for s in SEGMENTS[branch]))
 
