@@ -1,38 +1,35 @@
-"""Verification codes as the customer reads them: from the SMTP sink's Maildir."""
+"""Verification codes as the customers read them: from the SMTP sink's Maildir, all at once."""
 
 from __future__ import annotations
 
-import mailbox
 import time
 
 from devtools.smtp import SmtpSink
 
 
 class Inbox:
-    """Reads a code with SmtpSink.last_code, then deletes that address's mail.
+    """Between two segments every waiting customer reads its code; then the Maildir is emptied,
+    so reading costs the same at the end of a run as at the start."""
 
-    last_code parses every message in the Maildir; deleting what was read keeps the Maildir at
-    about one message per user, so reading a code costs the same at the end of a run as at the start.
-    """
-
-    def __init__(self, sink: SmtpSink, timeout: float = 10.0) -> None:
+    def __init__(self, sink: SmtpSink, timeout: float = 30.0) -> None:
         self.sink = sink
         self.timeout = timeout
 
-    def take_code(self, email: str) -> str:
+    def take_codes(self, emails: set[str]) -> dict[str, str]:
+        """Lower-cased address -> code, waiting up to `timeout` for mail still on its way (a queue)."""
+        wanted = {email.lower() for email in emails}
         deadline = time.monotonic() + self.timeout
         while True:
-            try:
-                code = self.sink.last_code(email)
+            codes = self.sink.codes()
+            if wanted <= codes.keys() or time.monotonic() > deadline:
                 break
-            except LookupError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)  # the mail is stored before the server answers; this is only a guard
-        self._delete(email)
-        return code
+            time.sleep(0.05)
+        self.sink.clear()
+        return {email: code for email, code in codes.items() if email in wanted}
 
-    def _delete(self, email: str) -> None:
-        box = mailbox.Maildir(self.sink.maildir, create=False)
-        for message in self.sink.messages(to=email):
-            box.discard(message.key)
+    def take_code(self, email: str) -> str:
+        """One customer's code (the page sweep's preparation, one customer at a time)."""
+        code = self.take_codes({email}).get(email.lower())
+        if code is None:
+            raise LookupError(f"no code mailed to {email}")
+        return code

@@ -1,7 +1,8 @@
-"""The page sweep: each GET page of the wizard alone, hammered by N users holding a session at its step.
+"""Pages alone: every GET page of the wizard hammered by wrk, each connection's requests carrying
+the session of a customer that Python brought to that step by walking the real flow.
 
-Users are brought to each step by walking the real flow (so their sessions are what a browser
-holds there); then every user GETs that page for the set duration.
+Sessions are prepared first (bench/flows.py, httpx, not measured); then wrk sends only GETs with
+their cookies (bench/wrk/pages.lua), and the gunicorn workers' CPU time is read around the run.
 """
 
 from __future__ import annotations
@@ -9,54 +10,102 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import flows
 from .browser import Browser, FlowError
+from .cpu import CpuMeter
 from .customers import Pool
 from .flows import Marketplace
-from .load import RunResult, hammer
+from .wrk import Wrk, write_data
 
 _CONFIRM = re.compile(r"confirm=(\d+)")
 
 
 @dataclass(frozen=True)
+class Load:
+    """How a page is hammered: wrk's connections and threads, warm-up and measured seconds."""
+
+    connections: int = 16
+    threads: int = 2
+    seconds: float = 3.0
+    warmup: float = 1.0
+
+
+@dataclass(frozen=True)
 class Page:
     name: str  # the documentation's name of the page
-    path: str  # what is requested (for B2's dialog, with one user's workspace id)
     route: str  # the route template it is reported under
 
 
-@dataclass
-class PageRun:
-    page: Page
-    result: RunResult
+def session(browser: Browser, path: str) -> dict:
+    return {"path": path, "cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.values.items())}
 
 
-def sweep(
-    bases: list[str], users: int, duration: float, warmup: float, pools: dict[str, Pool], market: Marketplace
-) -> tuple[list[PageRun], list[str]]:
+def hammer(base: str, page: Page, sessions: list[dict], load: Load, meter: CpuMeter, directory: Path) -> dict:
+    """wrk on one page: a warm-up run (not counted), then the measured run with the CPU read around it."""
+    data_file = write_data(directory, {"expect": 200, "sessions": sessions})
+    threads = min(load.threads, load.connections)
+    if load.warmup > 0:
+        Wrk("pages.lua", base, data_file, threads, load.connections, load.warmup).start().finish()
+    before = meter.read()
+    outcome = Wrk("pages.lua", base, data_file, threads, load.connections, load.seconds).start().finish()
+    spent = CpuMeter.spent(before, meter.read())
+    line = outcome.bench_line()
+    requests, seconds = line["requests"], line["duration_us"] / 1e6
+    latency = line["latency_us"]
+    return {
+        "name": page.name,
+        "route": page.route,
+        "connections": load.connections,
+        "seconds": seconds,
+        "requests": requests,
+        "rps": requests / seconds if seconds else 0.0,
+        "p50_ms": latency["p50"] / 1000,
+        "p95_ms": latency["p95"] / 1000,
+        "p99_ms": latency["p99"] / 1000,
+        "unexpected_statuses": line["unexpected"],
+        "socket_errors": line["socket_errors"] + line["timeouts"],
+        "cpu_seconds": spent,
+        "wrk_cpu_seconds": round(outcome.cpu_seconds, 3),
+        "server_cpu_ms_per_request": spent["server"] * 1000 / requests if requests else None,
+        "wrk_cpu_ms_per_request": outcome.cpu_seconds * 1000 / requests if requests else None,
+    }
+
+
+Measure = Callable[[Page, list[dict]], dict]
+
+
+def sweep(base: str, users: int, pools: dict[str, Pool], market: Marketplace, measure: Measure):
     """Every GET page of the flow, in the order a customer meets them; and what could not be reached.
 
     When bringing the users to a step fails, the pages after it on that path are left out and the
     failure is returned, so one broken page does not cost the rest of the run.
     """
-    runs: list[PageRun] = []
+    results: list[dict] = []
     failures: list[str] = []
     for path_pages in (_registration_path, _bind_path):
-        browsers = [Browser(bases) for _ in range(users)]
+        browsers = [Browser([base]) for _ in range(users)]
         try:
-            path_pages(browsers, runs, duration, warmup, pools, market)
+            path_pages(browsers, results, pools, market, measure)
         except FlowError as error:
             failures.append(f"{path_pages.__doc__.split(':')[0]}: {error}")
         finally:
             for browser in browsers:
                 browser.close()
-    return runs, failures
+    return results, failures
 
 
-def _registration_path(browsers, runs, duration, warmup, pools, market) -> None:
+def _measure_all(browsers, results, measure: Measure, name: str, path: str, route: str | None = None, paths=None):
+    paths = paths or [path] * len(browsers)
+    results.append(
+        measure(Page(name, route or f"GET {path}"), [session(b, p) for b, p in zip(browsers, paths, strict=True)])
+    )
+
+
+def _registration_path(browsers, results, pools, market, measure) -> None:
     """Registration path pages: L1, G1, B1, R1-R3, S1, console."""
-    # The registration path, one new customer per user: G1, B1 and R1 need an unbound Aliyun account.
+    # One new customer per user: G1, B1 and R1 need an Aliyun account bound to nothing yet.
     customers = [pools["register"].take() for _ in browsers]
     g1 = _each(browsers, lambda b, i: flows.arrive(b, customers[i], market))
     for name, path in (
@@ -65,62 +114,46 @@ def _registration_path(browsers, runs, duration, warmup, pools, market) -> None:
         ("B1 绑定费用中心账号", "/bind/billing"),
         ("R1 基本信息", "/register/basic"),
     ):
-        runs.append(_hammer(browsers, Page(name, path, f"GET {path}"), duration, warmup))
+        _measure_all(browsers, results, measure, name, path)
     r1 = _each(browsers, lambda b, i: flows.choose(b, g1[i], "register", "/register/basic"))
     r2 = _each(browsers, lambda b, i: flows.register_basic(b, customers[i], market, r1[i]))
-    runs.append(_hammer(browsers, Page("R2 企业信息", "/register/company", "GET /register/company"), duration, warmup))
+    _measure_all(browsers, results, measure, "R2 企业信息", "/register/company")
     r3 = _each(browsers, lambda b, i: flows.register_company(b, r2[i]))
-    runs.append(
-        _hammer(browsers, Page("R3 选择开通方式", "/register/activation", "GET /register/activation"), duration, warmup)
-    )
+    _measure_all(browsers, results, measure, "R3 选择开通方式", "/register/activation")
     _each(browsers, lambda b, i: flows.register_activation(b, r3[i]))
-    runs.append(_hammer(browsers, Page("S1 开通成功", "/activate/success", "GET /activate/success"), duration, warmup))
+    _measure_all(browsers, results, measure, "S1 开通成功", "/activate/success")
     _each(browsers, lambda b, i: flows.log_in(b, customers[i].new_username))
-    runs.append(_hammer(browsers, Page("Console 控制台", "/console/", "GET /console/"), duration, warmup))
+    _measure_all(browsers, results, measure, "Console 控制台", "/console/")
 
 
-def _bind_path(browsers, runs, duration, warmup, pools, market) -> None:
+def _bind_path(browsers, results, pools, market, measure) -> None:
     """Bind path pages: B2, its dialog, B2a-c."""
     customers = [pools["bind"].take() for _ in browsers]
     b2 = _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
-    runs.append(
-        _hammer(browsers, Page("B2 绑定工作空间", "/bind/workspaces", "GET /bind/workspaces"), duration, warmup)
-    )
+    _measure_all(browsers, results, measure, "B2 绑定工作空间", "/bind/workspaces")
     dialogs = [f"/bind/workspaces?confirm={_CONFIRM.search(page.text).group(1)}" for page in b2]
-    runs.append(
-        _hammer(
-            browsers,
-            Page("B2 绑定 (dialog)", dialogs[0], "GET /bind/workspaces?confirm=<id>"),
-            duration,
-            warmup,
-            paths=dialogs,
-        )
-    )
+    _measure_all(browsers, results, measure, "B2 绑定 (dialog)", "", "GET /bind/workspaces?confirm=<id>", paths=dialogs)
     for tab, name in (("existing", "B2b 有观测云账号"), ("register", "B2c 没有观测云账号")):
-        path = f"/workspace/new?tab={tab}"
-        runs.append(_hammer(browsers, Page(name, path, f"GET {path}"), duration, warmup))
+        _measure_all(browsers, results, measure, name, f"/workspace/new?tab={tab}")
 
 
-def floors(bases: list[str], users: int, duration: float, warmup: float) -> list[PageRun]:
-    """The floor app's two pages, hammered exactly like the product's."""
-    browsers = [Browser(bases) for _ in range(users)]
-    try:
-        return [
-            _hammer(browsers, Page(name, path, f"GET {path}"), duration, warmup)
-            for name, path in (("floor: bare endpoint", "/bare"), ("floor: template + CSRF form", "/form"))
-        ]
-    finally:
-        for browser in browsers:
+def floor_sessions(base: str, users: int) -> dict[str, list[dict]]:
+    """The floor app's two pages; /form's sessions already hold their CSRF token, as the wizard's do."""
+    sessions = {"/bare": [], "/form": []}
+    for _ in range(users):
+        browser = Browser([base])
+        try:
+            browser.get("/form")
+            sessions["/form"].append(session(browser, "/form"))
+            sessions["/bare"].append({"path": "/bare", "cookie": ""})
+        finally:
             browser.close()
+    return sessions
+
+
+FLOOR_PAGES = (Page("floor: bare endpoint", "GET /bare"), Page("floor: template + CSRF form", "GET /form"))
 
 
 def _each(browsers: list[Browser], step: Callable[[Browser, int], object]) -> list:
     """Bring every user one step further (one after another: preparation is not measured)."""
     return [step(browser, index) for index, browser in enumerate(browsers)]
-
-
-def _hammer(
-    browsers: list[Browser], page: Page, duration: float, warmup: float, paths: list[str] | None = None
-) -> PageRun:
-    """Hammer one page; `paths` when each user requests its own (B2's dialog for its own workspace)."""
-    return PageRun(page, hammer(browsers, paths or [page.path] * len(browsers), page.route, duration, warmup))

@@ -61,6 +61,11 @@ class Gunicorn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The master's: its process tree holds every worker (bench/cpu.py)."""
+        return self.process.pid
+
     def start(self, ready_path: str) -> Gunicorn:
         command = [
             sys.executable,
@@ -156,8 +161,11 @@ def redis_server():
         server.stop()
 
 
-def serve_product(stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path) -> Gunicorn:
-    server = Gunicorn("wsgi:app", env, shape, log_dir)
+def serve_product(
+    stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path, target: str = "wsgi:app"
+) -> Gunicorn:
+    """The product (or, with target bench.variants:app and BENCH_VARIANT in env, a variant of it)."""
+    server = Gunicorn(target, env, shape, log_dir)
     # SPI answers (authUrl, frontEndUrl) are built on the public address, never on a request's Host.
     server.env = {**env, "PUBLIC_BASE_URL": server.url}
     stack.callback(server.stop)
@@ -170,15 +178,15 @@ def serve_floor(stack: ExitStack, keys: Secrets, shape: ServerShape, log_dir: Pa
     return server.start("/bare")
 
 
-def start_smtp(stack: ExitStack, directory: Path) -> SmtpSink:
-    """The SMTP sink in its own process (bench/sink.py); returns a SmtpSink that reads its Maildir."""
+def start_smtp(stack: ExitStack, directory: Path) -> tuple[SmtpSink, int]:
+    """The SMTP sink in its own process (bench/sink.py): a SmtpSink that reads its Maildir, and its pid."""
     maildir = directory / "maildir"
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.sink", str(maildir)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     stack.callback(_stop, process)
     port = int(process.stdout.readline())
-    return SmtpSink(controller=None, maildir=maildir, port=port)
+    return SmtpSink(controller=None, maildir=maildir, port=port), process.pid
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -187,12 +195,6 @@ def _stop(process: subprocess.Popen) -> None:
 
 def workdir(stack: ExitStack) -> Path:
     return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wizard-bench-")))
-
-
-@contextmanager
-def sqlite_database(directory: Path):
-    """A temp-file SQLite database; yields its URL."""
-    yield f"sqlite:///{directory / 'bench.db'}"
 
 
 @contextmanager
@@ -206,6 +208,10 @@ def postgres_cluster():
         yield cluster
     finally:
         cluster.stop()
+
+
+def postmaster_pid(cluster: PostgresCluster) -> int:
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
 
 
 def prepare_database(url: str, keys: Secrets, sizes: dict[str, int]) -> None:

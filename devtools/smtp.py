@@ -61,6 +61,15 @@ class SmtpSink:
         """Received messages, newest first."""
         return read_messages(self.maildir, to=to)
 
+    def codes(self) -> dict[str, str]:
+        """The newest code of every recipient (lower-cased address), each message parsed once."""
+        found: dict[str, str] = {}
+        for message in self.messages():  # newest first
+            match = CODE.search(message.text)
+            if match is not None:
+                found.setdefault(message.to.lower(), match.group(1))
+        return found
+
     def last_code(self, to: str) -> str:
         """The six-digit code of the newest message to `to`, as a reader would find it."""
         messages = self.messages(to=to)

@@ -1,28 +1,54 @@
-"""The benchmark's machinery, briefly: gunicorn, SMTP sink, one branch, a report. No timing is asserted."""
+"""The benchmark's machinery, briefly: gunicorn, the SMTP sink, wrk with both Lua scripts, a report.
+
+No timing is asserted: only that wrk drove what it was given and every figure was collected.
+"""
 
 import json
+from contextlib import ExitStack
 
+from bench.cpu import CpuMeter
+from bench.pages import Load, Page, floor_sessions, hammer
 from bench.report import write_reports
 from bench.run import Options, run
-from bench.servers import ServerShape
+from bench.servers import Secrets, ServerShape, serve_floor
+
+SHORT = Load(connections=2, threads=1, seconds=1.0, warmup=0.0)
 
 
-def test_a_short_benchmark_completes_activations_and_writes_a_report(tmp_path):
+def test_wrk_walks_whole_activations_and_the_report_is_written(tmp_path):
     options = Options(
         databases=("sqlite",),
         branches=("bind",),
-        users=2,
+        activations=4,
+        load=SHORT,
         shape=ServerShape(workers=1, threads=4),
-        warmup=0.0,
-        branch_seconds=2.0,
         pages=False,
+        experiments=False,
+        profile=None,
         scale_out=False,
     )
     results = run(options, log=lambda _line: None)
     paths = write_reports(results, tmp_path)
 
     bind = results["databases"]["sqlite"]["branches"][0]
-    assert bind["completed"] > 0 and bind["failed"] == 0, bind["failures"]
+    assert (bind["completed"], bind["failed"]) == (4, 0), bind["failures"]
+    assert [p["customers"] for p in bind["phases"]] == [4, 4]  # before and after the code is read from the mail
+    assert bind["cpu_seconds"]["server"] > 0 and bind["wrk_cpu_ms_per_activation"] is not None
+    assert {r["route"] for r in bind["routes"]} >= {"POST /codes/send", "POST /bind/workspaces/<id>"}
     assert {p.name for p in paths} >= {"latest.json", "latest.md"}
     assert json.loads((tmp_path / "latest.json").read_text())["databases"]["sqlite"]["branches"][0]["branch"] == "bind"
-    assert "Activations per branch" in (tmp_path / "latest.md").read_text()
+    assert "a bind activation ≤ 25 ms of server CPU" in (tmp_path / "latest.md").read_text()
+
+
+def test_wrk_hammers_a_page_with_each_session_and_counts_other_answers(tmp_path):
+    with ExitStack() as stack:
+        floor = serve_floor(stack, Secrets.fresh(), ServerShape(workers=1, threads=2), tmp_path)
+        meter = CpuMeter({"server": [floor.pid]})
+        sessions = floor_sessions(floor.url, SHORT.connections)["/form"]
+        assert all(s["cookie"].startswith("session=") for s in sessions)
+        form = hammer(floor.url, Page("form", "GET /form"), sessions, SHORT, meter, tmp_path)
+        missing = [{"path": "/missing", "cookie": ""}]
+        lost = hammer(floor.url, Page("missing", "GET /missing"), missing, SHORT, meter, tmp_path)
+
+    assert form["requests"] > 0 and form["unexpected_statuses"] == {} and form["server_cpu_ms_per_request"] > 0
+    assert lost["unexpected_statuses"] == {"404": lost["requests"]}

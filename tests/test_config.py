@@ -55,6 +55,16 @@ def test_database_url_selects_psycopg3_for_postgresql(url, expected):
     assert config.load(environ={"DATABASE_URL": url})["SQLALCHEMY_DATABASE_URI"] == expected
 
 
+@pytest.mark.parametrize("url, pings", [("postgresql://u@db/wizard", True), ("sqlite:////tmp/x.db", False)])
+def test_pooled_connections_are_tested_only_where_a_server_can_drop_them(url, pings):
+    assert config.load(environ={"DATABASE_URL": url})["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": pings}
+    chosen = {"pool_pre_ping": True, "pool_size": 3}
+    assert (
+        config.load({"SQLALCHEMY_ENGINE_OPTIONS": chosen}, environ={"DATABASE_URL": url})["SQLALCHEMY_ENGINE_OPTIONS"]
+        == chosen
+    )
+
+
 def test_a_malformed_number_in_the_environment_is_explained():
     with pytest.raises(config.ConfigError, match="SSO_WINDOW_SECONDS='soon'"):
         config.load(environ={"SSO_WINDOW_SECONDS": "soon"})

@@ -1,5 +1,6 @@
 """Form fields render exactly as WTForms renders them, with the faster attribute writer installed."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
@@ -39,3 +40,24 @@ def test_every_widget_uses_it_and_renders_as_wtforms_does(app, monkeypatch):
         monkeypatch.setattr(core.Input, "html_params", staticmethod(wtforms_html_params))
         assert render_login_form() == fast
     assert '<option selected value="cn1">' in fast[0]
+
+
+def test_labels_use_it_too_and_render_as_wtforms_does(app, monkeypatch):
+    from wtforms import widgets
+
+    from wizard.forms import LoginForm
+
+    with app.test_request_context("/login/pwd"):
+        assert widgets.html_params is html_params  # what wtforms.fields.core.Label calls
+        fast = str(LoginForm().username.label(class_="label", data_hint='"x"'))
+        monkeypatch.setattr(widgets, "html_params", wtforms_html_params)
+        assert str(LoginForm().username.label(class_="label", data_hint='"x"')) == fast
+    assert fast.startswith('<label class="label" data-hint="&#34;x&#34;" for="username">')
+
+
+def test_another_wtforms_version_is_refused_loudly():
+    from wizard.html_attributes import WRITTEN_FOR, check_wtforms_version
+
+    check_wtforms_version(WRITTEN_FOR)
+    with pytest.raises(RuntimeError, match="reproduces WTForms"):
+        check_wtforms_version("3.4.0")

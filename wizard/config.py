@@ -26,7 +26,7 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "SECRET_KEY": DEV_SECRET_KEY,
         "ISV_KEY": DEV_ISV_KEY,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{INSTANCE_DIR / 'wizard.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": None,  # None: engine_options() by the database
         # The marketplace: where a customer buys (the front page links there) and 已购买的服务, where
         # 免登 starts. Development: the simulator of `make run`; production: Alibaba Cloud's.
         "MARKETPLACE_URL": f"http://127.0.0.1:{market_port}/",
@@ -182,9 +182,17 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     settings = _defaults(environ) | _PROFILES[profile] | {"APP_ENV": profile}
     settings |= _from_environment(environ)
     settings |= overrides
+    if settings["SQLALCHEMY_ENGINE_OPTIONS"] is None:
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     if profile == "production":
         check_production(settings)
     return settings
+
+
+def engine_options(uri: str) -> dict[str, Any]:
+    """A database server can drop pooled connections (a restart, a failover): test each one before a
+    request uses it. A SQLite file cannot, and the test would cost every request a query."""
+    return {"pool_pre_ping": not uri.startswith("sqlite")}
 
 
 def check_production(settings: Mapping[str, Any]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import smtplib
+from functools import cache
 
 import flask_mail
+from babel import Locale
 from flask import current_app, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -54,15 +56,22 @@ class Mail(flask_mail.Mail):
         return _TimedConnection(current_app.extensions["mail"])
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The language switch (a cookie) first, then the browser's Accept-Language; the default outside a request."""
     if not has_request_context():  # a command or the queue's worker (emails choose theirs with force_locale)
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return parsed_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get("lang")
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    if chosen not in languages:
+        chosen = request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return parsed_locale(chosen)
+
+
+@cache
+def parsed_locale(name: str) -> Locale:
+    """Parsed once per language: Flask-Babel parses a name on every request, and babel's Locale()
+    looks for its data file on disk each time (a stat, ~0.3 ms of B1's 4.9 ms in the benchmark)."""
+    return Locale.parse(name)
 
 
 db = SQLAlchemy(model_class=Base)
