@@ -91,7 +91,7 @@ def _bill_history(order: MarketOrder, hours: list[int]) -> None:
     billed = set(
         db.session.execute(
             select(MeteringRecord.start_time, MeteringRecord.entity_key).filter_by(instance_id=order.instance_id)
-        ).tuples()
+        )
     )
     for start in hours:
         for key, quantity in demo_usage(start).items():

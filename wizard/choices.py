@@ -58,6 +58,12 @@ COMPANY_SIZES = {
 
 INSTANCE_STATUSES = ("active", "expired", "released")
 
+# Usage measured per workspace and hour; each entity is pushed under the marketplace key METERING_KEYS gives it.
+USAGE_ENTITIES = {"data_points": _l("数据点（个）"), "api_calls": _l("API 调用（次）")}
+# How an hour's push stands: 待推送, 已推送, 推送失败.
+METERING_STATUSES = ("pending", "pushed", "failed")
+METERING_STATUS_LABELS = {"pending": _l("待推送"), "pushed": _l("已推送"), "failed": _l("推送失败")}
+
 
 def choices(vocabulary: dict) -> list[SelectChoice]:
     """Options for a WTForms SelectField or RadioField, in the vocabulary's order."""
