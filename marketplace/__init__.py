@@ -134,7 +134,9 @@ def register_templates(app: Flask) -> None:
         }
 
     app.context_processor(template_globals)
-    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime, format_decimal=format_decimal)
+    app.jinja_env.globals.update(
+        format_date=format_date, format_datetime=format_datetime, format_decimal=format_decimal
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

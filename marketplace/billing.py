@@ -51,7 +51,10 @@ class Month:
     def bounds(self, timezone: str) -> tuple[datetime, datetime]:
         zone = ZoneInfo(timezone)
         following = self.next()
-        return (datetime(self.year, self.month, 1, tzinfo=zone), datetime(following.year, following.month, 1, tzinfo=zone))
+        return (
+            datetime(self.year, self.month, 1, tzinfo=zone),
+            datetime(following.year, following.month, 1, tzinfo=zone),
+        )
 
     def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)

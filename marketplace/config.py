@@ -81,7 +81,12 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
 _PROFILES: dict[str, dict[str, Any]] = {
     "development": {},
     "testing": {"TESTING": True, "SESSION_COOKIE_SECURE": True},
-    "production": {"SECRET_KEY": None, "ISV_KEY": None, "MARKET_ACCESS_KEY_SECRET": None, "SESSION_COOKIE_SECURE": True},
+    "production": {
+        "SECRET_KEY": None,
+        "ISV_KEY": None,
+        "MARKET_ACCESS_KEY_SECRET": None,
+        "SESSION_COOKIE_SECURE": True,
+    },
 }
 
 # Environment variable -> (setting, parser).
@@ -94,7 +99,10 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "SPI_TIMEOUT": ("SPI_TIMEOUT", float),
     "MARKET_ACCESS_KEY_ID": ("MARKET_ACCESS_KEY_ID", str),
     "MARKET_ACCESS_KEY_SECRET": ("MARKET_ACCESS_KEY_SECRET", str),
-    "ISV_PRODUCT_CODES": ("ISV_PRODUCT_CODES", lambda value: tuple(filter(None, (v.strip() for v in value.split(","))))),
+    "ISV_PRODUCT_CODES": (
+        "ISV_PRODUCT_CODES",
+        lambda value: tuple(filter(None, (v.strip() for v in value.split(",")))),
+    ),
     "PRICE_LIST": ("PRICE_LIST", lambda value: parse_prices(value)),
 }
 

@@ -4,8 +4,10 @@ answer lost after the marketplace acted on the request."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from werkzeug.serving import make_server
@@ -17,6 +19,7 @@ from wizard.extensions import db
 from wizard.models import BillingAccount, GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 
 PRODUCT = "cmgj00053362"
+START = datetime(2026, 11, 26, 2, 10, tzinfo=UTC)  # 10:10 in Shanghai
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI5tTestIsv", "test-market-secret"
 SDK_TIMEOUT = 0.5  # seconds the Guance side waits for an answer in these tests
 
@@ -26,10 +29,10 @@ class Faults:
     handled, then the client times out)."""
 
     def __init__(self, app) -> None:
-        self.app, self.lose_answers, self.requests = app, 0, 0
+        self.app, self.lose_answers, self.recorded = app, 0, []
 
     def __call__(self, environ, start_response):
-        self.requests += 1
+        self.recorded.append(Recorded.of(environ))
         if self.lose_answers and environ["REQUEST_METHOD"] == "POST":
             self.lose_answers -= 1
             body = b"".join(self.app(environ, lambda *args: None))  # handled and committed
@@ -37,6 +40,31 @@ class Faults:
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
         return self.app(environ, start_response)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A request as it arrived, to send again (a replay) or changed (tampering)."""
+
+    method: str
+    path: str
+    query_string: str
+    headers: dict
+    body: bytes
+
+    @classmethod
+    def of(cls, environ) -> Recorded:
+        headers = {
+            name[5:].replace("_", "-").title(): value for name, value in environ.items() if name.startswith("HTTP_")
+        }
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return cls(environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""), headers, body)
+
+    def send(self, client, query_string: str | None = None):
+        return client.open(self.path, method=self.method, query_string=query_string or self.query_string,
+                           headers=self.headers, data=self.body)  # fmt: skip
 
 
 class LiveMarket:
@@ -80,7 +108,9 @@ def add_metered_workspace(ali_uid: str, instance_id: str, bound_at: datetime, na
     """On the Guance side: a workspace settled through `instance_id` since `bound_at`; returns its id."""
     owner = GuanceAccount(site="cn1", username=f"owner{instance_id[-10:]}", email=f"{instance_id}@example.com",
                           password_hash="x")  # fmt: skip
-    billing = BillingAccount(username=f"billing{instance_id[-10:]}", email=f"b{instance_id}@example.com", password_hash="x")
+    billing = BillingAccount(
+        username=f"billing{instance_id[-10:]}", email=f"b{instance_id}@example.com", password_hash="x"
+    )
     workspace = Workspace(name=name, language="zh", style="ops", site="cn1", owner=owner, billing_account=billing)
     workspace.members.append(WorkspaceMember(account=owner, role="owner"))
     db.session.add(workspace)
@@ -99,7 +129,10 @@ def add_metered_workspace(ali_uid: str, instance_id: str, bound_at: datetime, na
 def add_market_order(market, ali_uid: str, instance_id: str, opened_at: datetime, product: str = PRODUCT) -> None:
     """On the simulator: the buyer's opened order of that instance."""
     with market.app_context():
-        if market_db.session.get(Buyer, 1) is None or not market_db.session.query(Buyer).filter_by(ali_uid=ali_uid).count():
+        if (
+            market_db.session.get(Buyer, 1) is None
+            or not market_db.session.query(Buyer).filter_by(ali_uid=ali_uid).count()
+        ):
             market_db.session.add(Buyer(ali_uid=ali_uid, display_name=""))
         market_db.session.add(
             MarketOrder(

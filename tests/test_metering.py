@@ -3,86 +3,28 @@ the simulator's market API over HTTP, billed once, reconciled; and the faults th
 
 from __future__ import annotations
 
-import shutil
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from marketplace import clock as market_clock
-from marketplace import create_app as create_marketplace
 from marketplace.extensions import db as market_db
 from marketplace.models import MeteringRecord
 from wizard import clock, create_app
 from wizard.extensions import db
 from wizard.models import MeteringHour
-from wizard.services.market_api import MarketApi, MarketApiError, MarketApiSettings
+from wizard.services.market_api import MarketApi, MarketApiSettings
 from wizard.services.metering import DEADLINE_EXCEEDED, MeteringSettings, push_due, reconcile
 from wizard.services.usage import simulate
 
-from .conftest import BOTH_DATABASES, marketplace_settings, settings_for_tests
-from .metering import (
-    ACCESS_KEY_ID,
-    ACCESS_KEY_SECRET,
-    SDK_TIMEOUT,
-    LiveMarket,
-    MeteringClock,
-    add_market_order,
-    add_metered_workspace,
-)
+from .conftest import BOTH_DATABASES, guance_settings
+from .metering import START, add_market_order, add_metered_workspace
 
 BUYER = "1380000000000042"
 INSTANCE = "51380000000000042000001"
-START = datetime(2026, 11, 26, 2, 10, tzinfo=UTC)  # 10:10 in Shanghai
 BOUND = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 TURN = timedelta(seconds=65)
-
-
-@pytest.fixture
-def metering_clock(monkeypatch) -> MeteringClock:
-    from alibabacloud_tea_openapi.utils import Utils
-
-    moment = MeteringClock(START)
-    monkeypatch.setattr(clock, "now", moment.now)
-    monkeypatch.setattr(market_clock, "now", moment.now)
-    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(moment.sdk_timestamp))
-    return moment
-
-
-@pytest.fixture
-def simulator(tmp_path, market_template):
-    path = tmp_path / "marketplace.db"
-    shutil.copyfile(market_template, path)
-    market = create_marketplace(
-        marketplace_settings(f"sqlite:///{path}", MARKET_ACCESS_KEY_ID=ACCESS_KEY_ID, MARKET_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET)
-    )
-    yield market
-    with market.app_context():
-        market_db.engine.dispose()
-
-
-@pytest.fixture
-def live_market(simulator):
-    live = LiveMarket(simulator)
-    yield live
-    live.down()
-
-
-def guance_settings(database: str, smtp, endpoint: str, **extra) -> dict:
-    market_api = {
-        "MARKET_API_ENDPOINT": endpoint, "MARKET_API_PROTOCOL": "http", "MARKET_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "MARKET_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET, "MARKET_API_TIMEOUT": SDK_TIMEOUT,
-    }  # fmt: skip
-    return settings_for_tests(database, smtp, **(market_api | extra))
-
-
-@pytest.fixture
-def guance(database, smtp_server, live_market, metering_clock):
-    app = create_app(guance_settings(database, smtp_server, live_market.endpoint))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -116,7 +58,12 @@ def billed(simulator) -> list[tuple]:
     with simulator.app_context():
         return sorted(
             market_db.session.execute(
-                select(MeteringRecord.instance_id, MeteringRecord.hour_start, MeteringRecord.entity_key, MeteringRecord.quantity)
+                select(
+                    MeteringRecord.instance_id,
+                    MeteringRecord.hour_start,
+                    MeteringRecord.entity_key,
+                    MeteringRecord.quantity,
+                )
             )
         )
 
@@ -141,7 +88,9 @@ def test_closed_hours_are_pushed_billed_once_and_reconciled(guance, simulator, l
     report = push(guance)
     assert (report.requests, report.pushed, report.failed) == (1, 1, 2)
     assert hours(guance) == {
-        hour(3): ("failed", DEADLINE_EXCEEDED), hour(2): ("failed", DEADLINE_EXCEEDED), hour(1): ("pushed", None)
+        hour(3): ("failed", DEADLINE_EXCEEDED),
+        hour(2): ("failed", DEADLINE_EXCEEDED),
+        hour(1): ("pushed", None),
     }
     assert [(h, key) for _i, h, key, _q in billed(simulator)] == [(hour(1), "ApiCalls"), (hour(1), "DataPoints")]
     total = total_fen(simulator)
@@ -298,7 +247,9 @@ def test_the_clock_crossing_the_deadline(guance, simulator, live_market, metered
 
 
 @BOTH_DATABASES
-def test_an_answer_lost_then_the_deadline_passes_asks_the_marketplace(guance, simulator, live_market, metered, metering_clock):
+def test_an_answer_lost_then_the_deadline_passes_asks_the_marketplace(
+    guance, simulator, live_market, metered, metering_clock
+):
     live_market.faults.lose_answers = 1
     push(guance)
     live_market.down()

@@ -72,7 +72,9 @@ def sink(port: int) -> None:
 @usage.command("simulate")
 @click.option("--hours", type=click.IntRange(1, 24 * 31), default=3, show_default=True, help="closed hours to fill")
 @click.option("--seed", type=int, default=2026, show_default=True, help="same seed, same numbers")
-@click.option("--workspace", "workspaces", type=int, multiple=True, help="workspace id (default: every Aliyun-settled one)")
+@click.option(
+    "--workspace", "workspaces", type=int, multiple=True, help="workspace id (default: every Aliyun-settled one)"
+)
 def simulate_usage(hours: int, seed: int, workspaces: tuple[int, ...]) -> None:
     """Record demo usage for the last HOURS closed hours (hours already recorded stay as they are)."""
     from . import clock
@@ -105,7 +107,9 @@ def _push_round(api) -> None:
 
 
 @metering.command("push")
-@click.option("--every", type=click.IntRange(min=10), help="repeat every N seconds until stopped (until the task queue runs it)")
+@click.option(
+    "--every", type=click.IntRange(min=10), help="repeat every N seconds until stopped (until the task queue runs it)"
+)
 @with_appcontext
 def push(every: int | None) -> None:
     """Push every closed hour not yet accepted; run it (or the periodic job) every minute."""
@@ -142,12 +146,16 @@ def failed() -> None:
 
     hours = failed_hours()
     for hour in hours:
-        click.echo(f"{hour.instance.instance_id}  workspace {hour.workspace_id}  {hour.hour_start:%Y-%m-%d %H:%M}Z  {hour.last_error}")
+        click.echo(
+            f"{hour.instance.instance_id}  workspace {hour.workspace_id}  {hour.hour_start:%Y-%m-%d %H:%M}Z  {hour.last_error}"
+        )
     click.echo(f"{len(hours)} hours failed.")
 
 
 @metering.command("reconcile")
-@click.option("--days", type=click.IntRange(1, 400), default=35, show_default=True, help="hours started in the last N days")
+@click.option(
+    "--days", type=click.IntRange(1, 400), default=35, show_default=True, help="hours started in the last N days"
+)
 def reconcile_command(days: int) -> None:
     """Compare what Guance believes was accepted with what the marketplace billed; exit 1 on any difference."""
     from datetime import timedelta

@@ -280,8 +280,13 @@ class MeteringHour(db.Model):
     __table_args__ = (
         UniqueConstraint("instance_id", "hour_start"),
         CheckConstraint(f"status IN {METERING_STATUSES!r}", name="status"),
-        Index("ix_metering_hour_due", "instance_id", "next_attempt_at", sqlite_where=text(_DUE),
-              postgresql_where=text(_DUE)),  # fmt: skip
+        Index(
+            "ix_metering_hour_due",
+            "instance_id",
+            "next_attempt_at",
+            sqlite_where=text(_DUE),
+            postgresql_where=text(_DUE),
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,7 +30,11 @@ def new_request_id() -> str:
 
 
 def missing(name: str) -> ApiError:
-    return ApiError("MissingParameter", 400, f"The input parameter {name} that is mandatory for processing this request is not supplied.")
+    return ApiError(
+        "MissingParameter",
+        400,
+        f"The input parameter {name} that is mandatory for processing this request is not supplied.",
+    )
 
 
 def invalid(name: str, why: str) -> ApiError:

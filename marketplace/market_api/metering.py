@@ -85,7 +85,9 @@ def _integer(value: object) -> bool:
 def parse_record(record: object) -> list[Usage]:
     if not isinstance(record, dict):
         raise malformed("every record must be a JSON object")
-    instance_id, start, end, entities = (record.get(name) for name in ("InstanceId", "StartTime", "EndTime", "Entities"))
+    instance_id, start, end, entities = (
+        record.get(name) for name in ("InstanceId", "StartTime", "EndTime", "Entities")
+    )
     if not isinstance(instance_id, str) or not instance_id or len(instance_id) > 64:
         raise malformed("InstanceId must be a string")
     if not _integer(start) or not _integer(end) or start < 0:
@@ -108,7 +110,9 @@ def parse_entity(entity: object) -> tuple[str, int]:
         raise malformed("every entity must have a Key")
     value = entity.get("Value")
     if not _integer(value) or not 0 <= value <= LARGEST_VALUE:
-        raise ApiError("InvalidMetering.Value", 400, f"The value of {entity['Key'][:64]} must be a non-negative integer.")
+        raise ApiError(
+            "InvalidMetering.Value", 400, f"The value of {entity['Key'][:64]} must be a non-negative integer."
+        )
     return entity["Key"][:64], value
 
 
@@ -117,7 +121,9 @@ def parse_entity(entity: object) -> tuple[str, int]:
 
 def orders_of(usages: Iterable[Usage]) -> dict[str, MarketOrder]:
     wanted = {usage.instance_id for usage in usages}
-    found = {o.instance_id: o for o in db.session.scalars(select(MarketOrder).where(MarketOrder.instance_id.in_(wanted)))}
+    found = {
+        o.instance_id: o for o in db.session.scalars(select(MarketOrder).where(MarketOrder.instance_id.in_(wanted)))
+    }
     for instance_id in sorted(wanted - set(found)):
         raise ApiError("InvalidInstanceId.NotFound", 404, f"The specified instance {instance_id} does not exist.")
     return found

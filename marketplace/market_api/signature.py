@@ -38,8 +38,23 @@ from .errors import (
 )
 
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
-V3_REQUIRED_HEADERS = {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
-V2_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Action")
+V3_REQUIRED_HEADERS = {
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+}
+V2_REQUIRED = (
+    "AccessKeyId",
+    "Signature",
+    "SignatureMethod",
+    "SignatureVersion",
+    "SignatureNonce",
+    "Timestamp",
+    "Action",
+)
 TIMESTAMP_FORMAT_STRING = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -109,7 +124,9 @@ def verify(request: Request, access_keys: Mapping[str, str], now: datetime, wind
 def authorization_fields(authorization: str) -> tuple[str, list[str], str]:
     algorithm, _, rest = authorization.partition(" ")
     if algorithm != V3_ALGORITHM:
-        raise ApiError("InvalidAuthorization", 400, f"Specified signature algorithm {algorithm[:40]!r} is not supported.")
+        raise ApiError(
+            "InvalidAuthorization", 400, f"Specified signature algorithm {algorithm[:40]!r} is not supported."
+        )
     fields = {}
     for part in rest.split(","):
         name, _, value = part.strip().partition("=")
@@ -178,5 +195,10 @@ def verify_v2(request: Request, access_keys, now: datetime, window: timedelta) -
     check(base64.b64encode(digest).decode(), params["Signature"])
     business = {name: value for name, value in params.items() if name not in _V2_PROTOCOL}
     return Caller(
-        params["AccessKeyId"], params["Action"], params.get("Version", ""), business, params["SignatureNonce"], timestamp
+        params["AccessKeyId"],
+        params["Action"],
+        params.get("Version", ""),
+        business,
+        params["SignatureNonce"],
+        timestamp,
     )

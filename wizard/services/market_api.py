@@ -79,9 +79,12 @@ class MarketApi:
 
     def push_metering_data(self, records: list[dict]) -> str:
         """PushMeteringData; the answer's RequestId, or MarketApiError."""
+        return self.push_metering_json(json.dumps(records, separators=(",", ":")))
+
+    def push_metering_json(self, metering: str) -> str:
         from alibabacloud_market20151101 import models
 
-        request = models.PushMeteringDataRequest(metering=json.dumps(records, separators=(",", ":")))
+        request = models.PushMeteringDataRequest(metering=metering)
         response = self._call(lambda: self.client.push_metering_data_with_options(request, self._runtime()))
         if not response.body or response.body.success is not True:
             raise MarketApiError("UnexpectedAnswer", "PushMeteringData answered without Success")

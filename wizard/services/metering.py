@@ -90,7 +90,10 @@ def metered_instances(now: datetime, settings: MeteringSettings) -> list[Marketp
         db.session.scalars(
             select(MarketplaceInstance)
             .where(MarketplaceInstance.workspace_id.is_not(None), MarketplaceInstance.bound_at.is_not(None))
-            .where((MarketplaceInstance.released_at.is_(None)) | (MarketplaceInstance.released_at > now - settings.lookback))
+            .where(
+                (MarketplaceInstance.released_at.is_(None))
+                | (MarketplaceInstance.released_at > now - settings.lookback)
+            )
             .order_by(MarketplaceInstance.id)
         )
     )
@@ -112,7 +115,9 @@ def hours_to_close(instance: MarketplaceInstance, now: datetime, settings: Meter
         return []
     closed = set(
         db.session.scalars(
-            select(MeteringHour.hour_start).where(MeteringHour.instance_id == instance.id, MeteringHour.hour_start >= first)
+            select(MeteringHour.hour_start).where(
+                MeteringHour.instance_id == instance.id, MeteringHour.hour_start >= first
+            )
         )
     )
     usage = db.session.execute(
@@ -224,7 +229,13 @@ def send(instance: MarketplaceInstance, batch: list[MeteringHour], now: datetime
         outcome = refused(batch, error, now) if error.refused else retry_later(batch, error, now, settings)
     else:
         for hour in batch:
-            hour.status, hour.pushed_at, hour.request_id, hour.sent_at, hour.last_error = "pushed", now, request_id, None, None
+            hour.status, hour.pushed_at, hour.request_id, hour.sent_at, hour.last_error = (
+                "pushed",
+                now,
+                request_id,
+                None,
+                None,
+            )
         outcome = "pushed"
     db.session.commit()
     return outcome
@@ -267,7 +278,11 @@ def settle_overdue(instance: MarketplaceInstance, now: datetime, settings: Meter
     for hour in overdue:
         if hour.sent_at is None:
             hour.status, hour.last_error = "failed", DEADLINE_EXCEEDED
-    unknown = [hour for hour in overdue if hour.sent_at is not None and now >= deadline(hour.hour_start) + settings.deadline_margin]
+    unknown = [
+        hour
+        for hour in overdue
+        if hour.sent_at is not None and now >= deadline(hour.hour_start) + settings.deadline_margin
+    ]
     if unknown:
         confirm(instance, unknown, now, api)
     db.session.commit()
@@ -349,7 +364,10 @@ def failed_hours(limit: int = 1000) -> list[MeteringHour]:
     """推送失败, newest first: what operators look at (`flask metering failed`)."""
     return list(
         db.session.scalars(
-            select(MeteringHour).where(MeteringHour.status == "failed").order_by(MeteringHour.hour_start.desc()).limit(limit)
+            select(MeteringHour)
+            .where(MeteringHour.status == "failed")
+            .order_by(MeteringHour.hour_start.desc())
+            .limit(limit)
         )
     )
 
