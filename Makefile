@@ -8,7 +8,7 @@ PORT ?= 5000
 MARKET_PORT ?= 5001
 MAIL_PORT ?= 8025
 # The processes of the Procfile that `make run` starts: no local SMTP sink when MAIL_SERVER is set.
-PROCESSES ?= web market $(if $(MAIL_SERVER),,mail)
+PROCESSES ?= web market metering $(if $(MAIL_SERVER),,mail)
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
 .PHONY: run test lint bench screenshots translations translations-update clean

@@ -3,9 +3,9 @@
 Buyer D has an instance already opened and bound on the Guance side, metered by the hour: its
 费用账单 shows usage from three days before today up to the hour before last, as if the Guance side
 had pushed it on time. The Guance side's seed binds the same instance and records the same usage up
-to the last closed hour; its pusher then finds these hours billed (DescribePushMeteringData) and
-pushes the newest one itself. The two seeds share no code, only the IDs and the demo usage profile
-below, as two parties would agree on them.
+to the last closed hour, the older hours as sent with their answers unknown; its pusher then finds
+them billed (DescribePushMeteringData) and pushes the newest one itself. The two seeds share no
+code, only the IDs and the demo usage profile below, as two parties would agree on them.
 """
 
 from __future__ import annotations
@@ -63,12 +63,13 @@ def history_hours(now: datetime, timezone: str) -> list[int]:
 
 
 def seed_metered_order() -> None:
-    """Buyer D's opened instance and its billed history; idempotent (hours already billed stay)."""
+    """Buyer D's opened instance and its billed history, made once: later runs leave both alone, so the
+    history never grows behind the Guance side's back."""
     order_id, instance_id = order_numbers(METERED_BUYER, 1)
+    if db.session.scalar(select(MarketOrder.id).filter_by(order_id=order_id)) is not None:
+        return
     hours = history_hours(clock.now(), current_app.config["MARKET_TIMEZONE"])
-    order = db.session.scalar(select(MarketOrder).filter_by(order_id=order_id))
-    if order is None:
-        order = _opened_order(order_id, instance_id, datetime.fromtimestamp(hours[0], UTC) - timedelta(days=1))
+    order = _opened_order(order_id, instance_id, datetime.fromtimestamp(hours[0], UTC) - timedelta(days=1))
     _bill_history(order, hours)
     db.session.commit()
 
@@ -88,14 +89,9 @@ def _opened_order(order_id: str, instance_id: str, opened_at: datetime) -> Marke
 
 def _bill_history(order: MarketOrder, hours: list[int]) -> None:
     prices = current_app.config["PRICE_LIST"]
-    billed = set(
-        db.session.execute(
-            select(MeteringRecord.start_time, MeteringRecord.entity_key).filter_by(instance_id=order.instance_id)
-        )
-    )
     for start in hours:
         for key, quantity in demo_usage(start).items():
-            if (start, key) not in billed and key in prices:
+            if key in prices:
                 db.session.add(MeteringRecord(
                     order_id=order.id, instance_id=order.instance_id, hour_start=datetime.fromtimestamp(start, UTC),
                     start_time=start, end_time=start + HOUR, entity_key=key, quantity=quantity,

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from devtools.ports import free_port
@@ -21,6 +22,7 @@ from wizard.models import BillingAccount, GuanceAccount, MarketplaceInstance, Wo
 PRODUCT = "cmgj00053362"
 START = datetime(2026, 11, 26, 2, 10, tzinfo=UTC)  # 10:10 in Shanghai
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI5tTestIsv", "test-market-secret"
+OWNER_PASSWORD = "Passw0rd2026"
 SDK_TIMEOUT = 0.5  # seconds the Guance side waits for an answer in these tests
 
 
@@ -105,9 +107,10 @@ class MeteringClock:
 
 
 def add_metered_workspace(ali_uid: str, instance_id: str, bound_at: datetime, name: str = "Metered") -> int:
-    """On the Guance side: a workspace settled through `instance_id` since `bound_at`; returns its id."""
+    """On the Guance side: a workspace settled through `instance_id` since `bound_at`, owned by
+    owner<last 10 digits> (password OWNER_PASSWORD); returns its id."""
     owner = GuanceAccount(site="cn1", username=f"owner{instance_id[-10:]}", email=f"{instance_id}@example.com",
-                          password_hash="x")  # fmt: skip
+                          password_hash=generate_password_hash(OWNER_PASSWORD))  # fmt: skip
     billing = BillingAccount(
         username=f"billing{instance_id[-10:]}", email=f"b{instance_id}@example.com", password_hash="x"
     )

@@ -123,8 +123,10 @@ def test_unsigned_calls_and_unknown_actions_are_refused_and_the_product_page_sta
     market = api(live_market)
     from alibabacloud_tea_openapi import utils_models
 
-    params = utils_models.Params(action="DeleteEverything", version="2015-11-01", protocol="HTTP", pathname="/",
-                                 method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")  # fmt: skip
+    params = utils_models.Params(
+        action="DeleteEverything", version="2015-11-01", protocol="HTTP", pathname="/", method="POST", auth_type="AK",
+        style="RPC", req_body_type="formData", body_type="json",
+    )  # fmt: skip
     error = refusal(
         lambda: market._call(
             lambda: market.client.call_api(params, utils_models.OpenApiRequest(query={}), market._runtime())

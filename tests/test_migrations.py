@@ -19,6 +19,9 @@ TABLES = {
     "sso_nonce",
     "spi_call",
     "verification_code",
+    "usage_record",
+    "metering_hour",
+    "metering_lease",
 }
 
 
@@ -47,7 +50,13 @@ def test_the_simulators_own_migrations_match_its_models(market):
     from marketplace.extensions import db as market_db
 
     with market.app_context():
-        assert set(inspect(market_db.engine).get_table_names()) - {"alembic_version"} == {"buyer", "market_order"}
+        assert set(inspect(market_db.engine).get_table_names()) - {"alembic_version"} == {
+            "buyer",
+            "market_order",
+            "metering_record",
+            "api_nonce",
+            "metering_throttle",
+        }
         downgrade(revision="base")
         upgrade()
         with market_db.engine.connect() as connection:

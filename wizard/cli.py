@@ -146,9 +146,8 @@ def failed() -> None:
 
     hours = failed_hours()
     for hour in hours:
-        click.echo(
-            f"{hour.instance.instance_id}  workspace {hour.workspace_id}  {hour.hour_start:%Y-%m-%d %H:%M}Z  {hour.last_error}"
-        )
+        when = f"{hour.hour_start:%Y-%m-%d %H:%M}Z"
+        click.echo(f"{hour.instance.instance_id}  workspace {hour.workspace_id}  {when}  {hour.last_error}")
     click.echo(f"{len(hours)} hours failed.")
 
 
@@ -161,8 +160,8 @@ def reconcile_command(days: int) -> None:
     from datetime import timedelta
 
     from . import clock
-    from .services.metering import reconcile
     from .services.market_api import MarketApiError
+    from .services.metering import reconcile
 
     end = clock.now()
     try:

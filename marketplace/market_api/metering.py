@@ -235,7 +235,9 @@ def push_metering_data(params: Mapping[str, str], rules: MeteringRules, request_
         db.session.commit()
     except IntegrityError:  # the same record, in a request that raced this one: nothing is billed twice
         db.session.rollback()
-        raise ApiError("ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server.")
+        raise ApiError(
+            "ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server."
+        ) from None
     return {"RequestId": request_id, "Success": True}
 
 

@@ -135,7 +135,7 @@ def authorization_fields(authorization: str) -> tuple[str, list[str], str]:
     if not credential or not signed or not signature:
         raise refused(INCOMPLETE_SIGNATURE)
     names = signed.split(";")
-    if names != sorted(set(names)) or not V3_REQUIRED_HEADERS <= set(names):
+    if names != sorted(set(names)) or not set(names) >= V3_REQUIRED_HEADERS:
         raise refused(INCOMPLETE_SIGNATURE)
     return credential, names, signature
 

@@ -96,7 +96,9 @@ class MarketApi:
         page = 1
         while True:
             query = {"StartTime": str(start), "EndTime": str(end), "PageNumber": str(page),
-                     "PageSize": str(DESCRIBE_PAGE_SIZE), **({"InstanceId": instance_id} if instance_id else {})}  # fmt: skip
+                     "PageSize": str(DESCRIBE_PAGE_SIZE)}  # fmt: skip
+            if instance_id:
+                query["InstanceId"] = instance_id
             body = self._call(lambda q=query: self._describe_page(q))
             records += body.get("MeteringData") or []
             if page * DESCRIBE_PAGE_SIZE >= int(body.get("TotalCount") or 0):

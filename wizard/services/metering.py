@@ -26,7 +26,7 @@ twice; `reconcile` compares both sides to prove it.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -263,9 +263,9 @@ def retry_later(batch: list[MeteringHour], error: MarketApiError, now: datetime,
 # ---- 4. The deadline ----
 
 
-def settle_overdue(instance: MarketplaceInstance, now: datetime, settings: MeteringSettings, api: MarketApi) -> int:
+def settle_overdue(instance: MarketplaceInstance, now: datetime, settings: MeteringSettings, api: MarketApi) -> Counter:
     """Hours that can no longer be sent: never sent -> 推送失败; sent with the answer lost -> what the
-    marketplace says it billed, once its deadline has passed for good. Returns how many were settled."""
+    marketplace says it billed, once its deadline has passed for good. Counts the hours settled, by status."""
     overdue = list(
         db.session.scalars(
             select(MeteringHour).where(
@@ -286,7 +286,7 @@ def settle_overdue(instance: MarketplaceInstance, now: datetime, settings: Meter
     if unknown:
         confirm(instance, unknown, now, api)
     db.session.commit()
-    return sum(hour.status != "pending" for hour in overdue)
+    return Counter(hour.status for hour in overdue if hour.status != "pending")
 
 
 def confirm(instance: MarketplaceInstance, hours: list[MeteringHour], now: datetime, api: MarketApi) -> None:
@@ -335,7 +335,8 @@ def push_instance(instance: MarketplaceInstance, now: datetime, settings, api: M
     if until is None:
         report.busy += 1
         return
-    report.failed += settle_overdue(instance, now, settings, api)
+    settled = settle_overdue(instance, now, settings, api)
+    report.pushed, report.failed = report.pushed + settled["pushed"], report.failed + settled["failed"]
     batch = due_hours(instance.id, now, settings)
     if not batch:
         give_back_turn(instance.id, until, now)
@@ -386,8 +387,11 @@ class Difference:
     theirs: int | None
 
     def __str__(self) -> str:
-        return (f"{self.kind:<10} instance {self.instance_id} hour {self.hour_start:%Y-%m-%d %H:%M}Z {self.key}: "
-                f"Guance {self.ours if self.ours is not None else '-'}, marketplace {self.theirs if self.theirs is not None else '-'}")  # fmt: skip
+        ours, theirs = ("-" if value is None else value for value in (self.ours, self.theirs))
+        when = f"{self.hour_start:%Y-%m-%d %H:%M}Z"
+        return (
+            f"{self.kind:<10} instance {self.instance_id} hour {when} {self.key}: Guance {ours}, marketplace {theirs}"
+        )
 
 
 def believed_pushed(start: datetime, end: datetime) -> dict[tuple[str, int, str], int]:
