@@ -49,7 +49,7 @@ def seed_buyers() -> list[tuple[str, str]]:
 def demo_usage(hour_start: int) -> dict[str, int]:
     """The agreed demo usage profile of an hour (Unix seconds), by metering key."""
     index = hour_start // HOUR
-    return {"DataPoints": 1_500_000 + index * 7919 % 1_000_000, "ApiCalls": 200 + index * 104_729 % 800}
+    return {"DataPoints": 1_500_000 + index * 618_033 % 1_000_000, "ApiCalls": 200 + index * 104_729 % 800}
 
 
 def history_hours(now: datetime, timezone: str) -> list[int]:

@@ -116,8 +116,9 @@ def test_the_bill_pages_its_lines(simulator, metering_clock):
         for n in range(LINES_PER_PAGE + 2):
             start = int(START.timestamp()) // 3600 * 3600 - (n + 1) * 3600
             market_db.session.add(MeteringRecord(
-                order_id=order.id, instance_id=INSTANCE, hour_start=datetime.fromtimestamp(start, UTC), start_time=start,
-                end_time=start + 3600, entity_key="ApiCalls", quantity=50, unit_price="0.0001", amount_fen=0,
+                order_id=order.id, instance_id=INSTANCE, hour_start=datetime.fromtimestamp(start, UTC),
+                start_time=start, end_time=start + 3600, entity_key="ApiCalls", quantity=50,
+                unit_price="0.0001", amount_fen=0,
                 request_id="T", received_at=START,
             ))  # fmt: skip
         market_db.session.commit()

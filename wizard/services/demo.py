@@ -147,7 +147,7 @@ def seed_guance() -> list[DemoLogin]:
 def demo_usage(hour_start: datetime) -> dict[str, int]:
     """The agreed demo usage profile of an hour, by usage entity."""
     index = int(hour_start.timestamp()) // 3600
-    return {"data_points": 1_500_000 + index * 7919 % 1_000_000, "api_calls": 200 + index * 104_729 % 800}
+    return {"data_points": 1_500_000 + index * 618_033 % 1_000_000, "api_calls": 200 + index * 104_729 % 800}
 
 
 def history_start(now: datetime, timezone: str) -> datetime:
