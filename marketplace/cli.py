@@ -11,12 +11,13 @@ demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
 
 @demo.command("seed")
 def seed() -> None:
-    """Create the demo buyers (idempotent) and print them."""
-    from .demo import seed_buyers
+    """Create the demo buyers and buyer D's metered instance (idempotent) and print them."""
+    from .demo import seed_buyers, seed_metered_order
 
     click.echo("Marketplace buyers (sign in at the simulator's /, or open /?aliUid=<id>):")
     for ali_uid, name in seed_buyers():
         click.echo(f"  aliUid {ali_uid}  {name}")
+    seed_metered_order()
 
 
 def register_cli(app: Flask) -> None:

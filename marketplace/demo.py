@@ -42,7 +42,6 @@ def seed_buyers() -> list[tuple[str, str]]:
         elif not buyer.display_name:
             buyer.display_name = name
     db.session.commit()
-    seed_metered_order()
     return DEMO_BUYERS
 
 

@@ -23,12 +23,13 @@ PRODUCT = "cmgj00053362"
 START = datetime(2026, 11, 26, 2, 10, tzinfo=UTC)  # 10:10 in Shanghai
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI5tTestIsv", "test-market-secret"
 OWNER_PASSWORD = "Passw0rd2026"
-SDK_TIMEOUT = 0.5  # seconds the Guance side waits for an answer in these tests
+SDK_TIMEOUT = 5.0  # seconds the Guance side waits for an answer in these tests
+LOST_ANSWER_TIMEOUT = 1.0  # ... and for the answer the test loses
 
 
 class Faults:
     """WSGI middleware in front of the simulator: `lose_answers` n answers (the request is fully
-    handled, then the client times out)."""
+    handled and committed, then the answer comes too late: the client has timed out)."""
 
     def __init__(self, app) -> None:
         self.app, self.lose_answers, self.recorded = app, 0, []
@@ -38,7 +39,7 @@ class Faults:
         if self.lose_answers and environ["REQUEST_METHOD"] == "POST":
             self.lose_answers -= 1
             body = b"".join(self.app(environ, lambda *args: None))  # handled and committed
-            time.sleep(SDK_TIMEOUT * 3)  # the client gave up long ago
+            time.sleep(LOST_ANSWER_TIMEOUT * 2.5)  # the client gave up long ago
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
         return self.app(environ, start_response)

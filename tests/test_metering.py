@@ -19,7 +19,7 @@ from wizard.services.metering import DEADLINE_EXCEEDED, MeteringSettings, push_d
 from wizard.services.usage import simulate
 
 from .conftest import BOTH_DATABASES, guance_settings
-from .metering import START, add_market_order, add_metered_workspace
+from .metering import LOST_ANSWER_TIMEOUT, SDK_TIMEOUT, START, add_market_order, add_metered_workspace
 
 BUYER = "1380000000000042"
 INSTANCE = "51380000000000042000001"
@@ -35,6 +35,16 @@ def metered(guance, simulator, metering_clock):
         simulate(3, seed=7, now=metering_clock.now(), workspace_ids=[workspace_id])
     add_market_order(simulator, BUYER, INSTANCE, BOUND)
     return workspace_id
+
+
+def push_losing_the_answer(app, live_market):
+    """A push round whose request the marketplace handles, and whose answer never arrives in time."""
+    live_market.faults.lose_answers = 1
+    app.config["MARKET_API_TIMEOUT"] = LOST_ANSWER_TIMEOUT
+    try:
+        return push(app)
+    finally:
+        app.config["MARKET_API_TIMEOUT"] = SDK_TIMEOUT
 
 
 def push(app):
@@ -178,8 +188,7 @@ def test_the_marketplace_down_for_a_while(guance, simulator, live_market, metere
 
 @BOTH_DATABASES
 def test_an_answer_lost_after_the_marketplace_billed(guance, simulator, live_market, metered, metering_clock):
-    live_market.faults.lose_answers = 1
-    report = push(guance)
+    report = push_losing_the_answer(guance, live_market)
     assert report.waiting == 1 and "Unreachable" in report.errors[0]  # the read timed out
     assert len(billed(simulator)) == 2  # ... but the marketplace had billed the hour
     assert [d.kind for d in differences(guance)] == ["unexpected", "unexpected"]  # reconciliation sees it
@@ -250,8 +259,7 @@ def test_the_clock_crossing_the_deadline(guance, simulator, live_market, metered
 def test_an_answer_lost_then_the_deadline_passes_asks_the_marketplace(
     guance, simulator, live_market, metered, metering_clock
 ):
-    live_market.faults.lose_answers = 1
-    push(guance)
+    push_losing_the_answer(guance, live_market)
     live_market.down()
     metering_clock.advance(minutes=30)
     assert push(guance).waiting == 1  # still in time, still unreachable
