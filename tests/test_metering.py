@@ -120,6 +120,20 @@ def test_closed_hours_are_pushed_billed_once_and_reconciled(guance, simulator, l
     assert len(billed(simulator)) == 4 and total_fen(simulator) == total
 
 
+def test_nothing_is_pushed_for_hours_after_the_instance_was_released(
+    guance, simulator, live_market, metered, metering_clock
+):
+    from wizard.models import MarketplaceInstance
+
+    with guance.app_context():  # released at 09:30 in Shanghai, in the middle of 09:00-10:00
+        instance = db.session.scalar(select(MarketplaceInstance))
+        instance.status, instance.released_at = "released", START - timedelta(minutes=40)
+        db.session.commit()
+    report = push(guance)
+    assert report.requests == 0 and hour(1) not in hours(guance)  # never closed, never sent
+    assert billed(simulator) == [] and differences(guance) == []
+
+
 def reset_to_pending(app) -> None:
     """As if the Guance database had lost track of the pushes (restored from a backup, say)."""
     with app.app_context():

@@ -124,8 +124,9 @@ def orders_of(usages: Iterable[Usage]) -> dict[str, MarketOrder]:
     found = {
         o.instance_id: o for o in db.session.scalars(select(MarketOrder).where(MarketOrder.instance_id.in_(wanted)))
     }
-    for instance_id in sorted(wanted - set(found)):
-        raise ApiError("InvalidInstanceId.NotFound", 404, f"The specified instance {instance_id} does not exist.")
+    unknown = sorted(wanted - set(found))
+    if unknown:
+        raise ApiError("InvalidInstanceId.NotFound", 404, f"The specified instance {unknown[0]} does not exist.")
     return found
 
 
