@@ -2,9 +2,8 @@
 
 Buyer D has an instance already opened and bound on the Guance side, metered by the hour: its
 费用账单 shows usage from three days before today up to the hour before last, as if the Guance side
-had pushed it on time. The Guance side's seed binds the same instance and records the same usage up
-to the last closed hour, the older hours as sent with their answers unknown; its pusher then finds
-them billed (DescribePushMeteringData) and pushes the newest one itself. The two seeds share no
+had pushed it on time. The Guance side's seed binds the same instance and records the same hours as
+sent with their answers unknown; its pusher then finds them billed (DescribePushMeteringData). The two seeds share no
 code, only the IDs and the demo usage profile below, as two parties would agree on them.
 """
 

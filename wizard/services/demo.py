@@ -157,11 +157,11 @@ def history_start(now: datetime, timezone: str) -> datetime:
 
 
 def _metered_instance(billing: BillingAccount) -> None:
-    """Buyer D's instance, bound to 计量演示, with usage up to the last closed hour; made once.
+    """Buyer D's instance, bound to 计量演示, with usage up to the hour before last; made once.
 
-    The hours before the last closed one were billed by the marketplace (its own seed): here they are
-    sent with the answer unknown, so the pusher asks the marketplace (DescribePushMeteringData) and
-    shows each as it was billed; the last closed hour it pushes itself."""
+    The marketplace billed these hours (its own seed): here they are sent with the answer unknown, so
+    the pusher asks the marketplace (DescribePushMeteringData) and shows each as it was billed. The
+    last closed hour is left to `flask usage simulate`, so the QA contract adds a line to the bill."""
     if db.session.scalar(select(MarketplaceInstance.id).filter_by(instance_id=METERED_INSTANCE_ID)) is not None:
         return
     now = clock.now()
@@ -179,21 +179,21 @@ def _metered_instance(billing: BillingAccount) -> None:
     db.session.flush()
     last_closed = now.replace(minute=0, second=0, microsecond=0) - HOUR
     hour = first
-    while hour <= last_closed:
-        _demo_hour(instance, hour, sent=hour < last_closed)
+    while hour < last_closed:
+        _demo_hour(instance, hour)
         hour += HOUR
 
 
-def _demo_hour(instance: MarketplaceInstance, hour: datetime, sent: bool) -> None:
+def _demo_hour(instance: MarketplaceInstance, hour: datetime) -> None:
+    """An hour of the agreed profile, recorded and sent (its answer unknown: the pusher will ask)."""
     usage = demo_usage(hour)
     for entity, quantity in usage.items():
         db.session.add(
             UsageRecord(workspace_id=instance.workspace_id, hour_start=hour, entity=entity, quantity=quantity)
         )
-    if sent:
-        keys = current_app.config["METERING_KEYS"]
-        db.session.add(MeteringHour(
-            instance_id=instance.id, workspace_id=instance.workspace_id, hour_start=hour,
-            entities={keys[entity]: quantity for entity, quantity in usage.items() if entity in keys}, status="pending",
-            attempts=1, sent_at=hour + HOUR + timedelta(minutes=5), next_attempt_at=hour + 2 * HOUR,
-        ))  # fmt: skip
+    keys = current_app.config["METERING_KEYS"]
+    db.session.add(MeteringHour(
+        instance_id=instance.id, workspace_id=instance.workspace_id, hour_start=hour,
+        entities={keys[entity]: quantity for entity, quantity in usage.items() if entity in keys}, status="pending",
+        attempts=1, sent_at=hour + HOUR + timedelta(minutes=5), next_attempt_at=hour + 2 * HOUR,
+    ))  # fmt: skip
