@@ -87,7 +87,7 @@ class LiveServer:
             settings_for_tests(
                 database, smtp, SESSION_COOKIE_SECURE=False, PUBLIC_BASE_URL=self.url,
                 MARKETPLACE_URL=f"{self.market_url}/", MARKETPLACE_CONSOLE_URL=f"{self.market_url}/instances",
-                **settings,
+                MARKET_API_ENDPOINT=f"127.0.0.1:{self.market_port}", MARKET_API_PROTOCOL="http", **settings,
             )
         )  # fmt: skip
         self.app.test_cli_runner().invoke(args=["demo", "seed"])

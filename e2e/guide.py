@@ -271,6 +271,26 @@ GUIDE = Guide(
             "之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
             "Later, **Login-free** from **Purchased Services** goes straight to the success page.",
         ),
+        h(2, "pay-as-you-go", "按量付费：用量与费用账单", "Pay-as-you-go: usage and the bill"),
+        Step(
+            "开通后，观测云按小时计量工作空间的用量（数据点、API 调用），每个小时结束后通过云市场的 PushMeteringData 接口把用量推送到阿里云云市场，"
+            "由阿里云账号按量结算。登录观测云后，工作空间的「本月用量」列出本月各计量项的用量和每个小时的推送状态：待推送、已推送，或推送失败（附原因）。",
+            "Once activated, Guance meters the workspace's usage by the hour (data points, API calls) and, after each "
+            "hour, pushes it to Alibaba Cloud Marketplace with the marketplace's PushMeteringData API; the Alibaba Cloud "
+            "account pays as it goes. Logged in to Guance, the workspace's **Usage this month** shows this month's usage "
+            "per metering item and each hour's push status: **Pending**, **Pushed**, or **Failed** with the reason.",
+            "metering-console",
+            ("观测云控制台中工作空间的本月用量", "A workspace's usage this month in the Guance console"),
+        ),
+        Step(
+            "在云市场的「已购买的服务」中点击实例的「费用账单」，可以看到每个小时、每个计量项的用量、单价和金额，以及本月合计；"
+            "不足 ¥0.01 的明细按 0 计。同一小时的用量只计费一次，重复推送不会重复计费。",
+            "In **Purchased Services** on the marketplace, click **Bill** on the instance: each hour and metering item "
+            "with its quantity, unit price and amount, and the month's total; a line under ¥0.01 counts as 0. An hour's "
+            "usage is billed once, however often it is pushed.",
+            "metering-bill",
+            ("云市场的费用账单", "The bill on the marketplace"),
+        ),
     ],
 )
 

@@ -77,9 +77,12 @@ def register_database(app: Flask) -> None:
 
 
 def register_views(app: Flask) -> None:
+    from .market_api import bp as market_api
     from .views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(market_api)
+    csrf.exempt(market_api)  # the SDK signs its requests; it has no session nor CSRF token
 
 
 def _security_headers(response):
@@ -118,7 +121,7 @@ def register_errors(app: Flask) -> None:
 
 
 def register_templates(app: Flask) -> None:
-    from flask_babel import format_date, format_time, get_locale
+    from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
 
     def template_globals() -> dict:
         locale = get_locale()
@@ -131,7 +134,9 @@ def register_templates(app: Flask) -> None:
         }
 
     app.context_processor(template_globals)
-    app.jinja_env.globals.update(format_date=format_date, format_time=format_time)
+    app.jinja_env.globals.update(
+        format_date=format_date, format_datetime=format_datetime, format_decimal=format_decimal, format_time=format_time
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -12,12 +12,13 @@ queue = AppGroup("queue", help="The simulator's queue: the periodic retry of ord
 
 @demo.command("seed")
 def seed() -> None:
-    """Create the demo buyers (idempotent) and print them."""
-    from .demo import seed_buyers
+    """Create the demo buyers and buyer D's metered instance (idempotent) and print them."""
+    from .demo import seed_buyers, seed_metered_order
 
     click.echo("Marketplace buyers (sign in at the simulator's /, or open /?aliUid=<id>):")
     for ali_uid, name in seed_buyers():
         click.echo(f"  aliUid {ali_uid}  {name}")
+    seed_metered_order()
 
 
 @queue.command("worker")

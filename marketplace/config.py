@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,22 @@ from urllib.parse import urlsplit
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEV_SECRET_KEY = "dev-marketplace-secret-key-not-for-production"
 DEV_ISV_KEY = "dev-isv-key"
+# The ISV's AccessKey pair for the market API, in development: the Guance side's defaults are the same.
+DEV_ACCESS_KEY_ID = "LTAI5tGuanceDevIsv0001"
+DEV_ACCESS_KEY_SECRET = "dev-market-access-key-secret"
+DEFAULT_PRICE_LIST = "DataPoints=0.000002,ApiCalls=0.0001"
+
+
+def parse_prices(text: str) -> dict[str, Decimal]:
+    """`Key=price,Key=price` (yuan per unit), as the PRICE_LIST setting is written."""
+    prices = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, price = item.partition("=")
+        value = Decimal(price.strip())
+        if not key.strip() or value < 0:
+            raise ValueError(f"{item!r} is not Key=price")
+        prices[key.strip()] = value
+    return prices
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +57,15 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "MARKET_TIMEZONE": "Asia/Shanghai",
         # The simulator's queue (tasks.py): the periodic retry of orders 开通中.
         "QUEUE_SQLITE_PATH": str(INSTANCE_DIR / "marketplace-queue.db"),
+        # The market API (PushMeteringData): the ISV's AccessKey pair and products, the price list
+        # of the metering items (yuan per unit), and the gateway's rules.
+        "MARKET_ACCESS_KEY_ID": DEV_ACCESS_KEY_ID,
+        "MARKET_ACCESS_KEY_SECRET": DEV_ACCESS_KEY_SECRET,
+        "ISV_PRODUCT_CODES": ("cmgj00053362",),
+        "PRICE_LIST": parse_prices(DEFAULT_PRICE_LIST),
+        "API_SIGNATURE_WINDOW_SECONDS": 900,
+        "METERING_MAX_RECORDS": 100,
+        "METERING_REQUEST_INTERVAL_SECONDS": 60,
         "WTF_CSRF_TIME_LIMIT": 3600,
         # Cookie names of their own: on 127.0.0.1 a browser sends one host's cookies to every port.
         "SESSION_COOKIE_NAME": "aliyun_market_session",
@@ -57,7 +83,12 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
 _PROFILES: dict[str, dict[str, Any]] = {
     "development": {},
     "testing": {"TESTING": True, "SESSION_COOKIE_SECURE": True},
-    "production": {"SECRET_KEY": None, "ISV_KEY": None, "SESSION_COOKIE_SECURE": True},
+    "production": {
+        "SECRET_KEY": None,
+        "ISV_KEY": None,
+        "MARKET_ACCESS_KEY_SECRET": None,
+        "SESSION_COOKIE_SECURE": True,
+    },
 }
 
 # Environment variable -> (setting, parser).
@@ -69,6 +100,13 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "ISV_PUBLIC_URL": ("ISV_PUBLIC_URL", str),
     "SPI_TIMEOUT": ("SPI_TIMEOUT", float),
     "MARKET_QUEUE_SQLITE_PATH": ("QUEUE_SQLITE_PATH", str),
+    "MARKET_ACCESS_KEY_ID": ("MARKET_ACCESS_KEY_ID", str),
+    "MARKET_ACCESS_KEY_SECRET": ("MARKET_ACCESS_KEY_SECRET", str),
+    "ISV_PRODUCT_CODES": (
+        "ISV_PRODUCT_CODES",
+        lambda value: tuple(filter(None, (v.strip() for v in value.split(",")))),
+    ),
+    "PRICE_LIST": ("PRICE_LIST", lambda value: parse_prices(value)),
 }
 
 
@@ -78,7 +116,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         if environ.get(variable):
             try:
                 settings[name] = parse(environ[variable])
-            except ValueError as error:
+            except (ValueError, InvalidOperation) as error:
                 raise ConfigError(f"{variable}={environ[variable]!r} is not valid: {error}") from None
     return settings
 
@@ -101,7 +139,9 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     settings |= _from_environment(environ) | overrides
     if profile == "production":
         for name, variable, dev_value in (("SECRET_KEY", "MARKET_SECRET_KEY", DEV_SECRET_KEY),
-                                          ("ISV_KEY", "ISV_KEY", DEV_ISV_KEY)):  # fmt: skip
+                                          ("ISV_KEY", "ISV_KEY", DEV_ISV_KEY),
+                                          ("MARKET_ACCESS_KEY_SECRET", "MARKET_ACCESS_KEY_SECRET",
+                                           DEV_ACCESS_KEY_SECRET)):  # fmt: skip
             if not settings.get(name) or settings[name] == dev_value:
                 raise ConfigError(f"{variable} must be set in the environment when APP_ENV=production.")
     settings["ISV_ORIGIN"] = origin_of(settings["ISV_PUBLIC_URL"] or settings["SPI_URL"])

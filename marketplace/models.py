@@ -1,11 +1,12 @@
-"""The simulator's own tables, in its own database: Aliyun accounts (buyers) and their orders."""
+"""The simulator's own tables, in its own database: Aliyun accounts (buyers), their orders, and what the
+market API accepted (usage records, the nonces it has seen, its per-instance flow control)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
@@ -77,6 +78,8 @@ class MarketOrder(db.Model):
     auth_url: Mapped[str | None] = mapped_column(String(512))
     front_end_url: Mapped[str | None] = mapped_column(String(512))
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # When 到期 (expiredInstance) or 关闭 (releaseInstance) ended the service: usage after it is never billed.
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp())
     provision_attempts: Mapped[int] = mapped_column(default=0)
     # When the worker tries createInstance again (an order 开通中 only).
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp(), index=True)
@@ -87,3 +90,55 @@ class MarketOrder(db.Model):
     @property
     def state(self) -> OrderStatus:
         return OrderStatus(self.status)
+
+
+class MeteringRecord(db.Model):
+    """One accepted usage record: an instance's hour of one entity (metering key), billed once.
+
+    The unique key is what makes a retried or duplicated PushMeteringData harmless: the same
+    (instance, hour, entity) is kept once, whatever arrives again.
+    """
+
+    __tablename__ = "metering_record"
+    __table_args__ = (UniqueConstraint("instance_id", "hour_start", "entity_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("market_order.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(64))
+    hour_start: Mapped[datetime] = mapped_column(Timestamp())
+    start_time: Mapped[int] = mapped_column(BigInteger)  # Unix seconds, as pushed
+    end_time: Mapped[int] = mapped_column(BigInteger)
+    entity_key: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    # The price list's unit price when it was billed (yuan, decimal text) and the amount in fen.
+    unit_price: Mapped[str] = mapped_column(String(32))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    request_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now)
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.fromtimestamp(self.start_time, UTC)
+
+    @property
+    def ends_at(self) -> datetime:
+        return datetime.fromtimestamp(self.end_time, UTC)
+
+
+class ApiNonce(db.Model):
+    """A SignatureNonce the market API has seen: a signed request is accepted once."""
+
+    __tablename__ = "api_nonce"
+
+    access_key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class MeteringThrottle(db.Model):
+    """Flow control of PushMeteringData: when an instance's last request was accepted."""
+
+    __tablename__ = "metering_throttle"
+
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_request_at: Mapped[datetime] = mapped_column(Timestamp())

@@ -214,7 +214,7 @@ def login_free_url(order: MarketOrder) -> str:
 def renew(order: MarketOrder) -> None:
     expires_at = _in_one_term(max(order.expires_at or clock.now(), clock.now()))
     _call("renewInstance", instanceId=order.instance_id, orderId=_new_number(), expiredOn=spi_time(expires_at))
-    order.expires_at, order.status = expires_at, OrderStatus.ACTIVE
+    order.expires_at, order.status, order.ended_at = expires_at, OrderStatus.ACTIVE, None
     db.session.commit()
 
 
@@ -227,13 +227,13 @@ def upgrade(order: MarketOrder) -> None:
 
 def expire(order: MarketOrder) -> None:
     _call("expiredInstance", instanceId=order.instance_id)
-    order.status = OrderStatus.EXPIRED
+    order.status, order.ended_at = OrderStatus.EXPIRED, clock.now()
     db.session.commit()
 
 
 def release(order: MarketOrder) -> None:
     _call("releaseInstance", instanceId=order.instance_id, isRefund="false")
-    order.status = OrderStatus.RELEASED
+    order.status, order.ended_at = OrderStatus.RELEASED, order.ended_at or clock.now()
     db.session.commit()
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import orders
+from . import billing, clock, orders
 from .buyers import ALI_UID, buyer_for, current_buyer, known_buyers, sign_in, sign_out
 from .forms import ActionForm, ActivateForm, SignInForm
 from .models import OrderStatus
@@ -163,6 +163,25 @@ def lifecycle(buyer, order_id: str, operation: str):
     except SpiCallFailed:
         flash(_("观测云暂时无法处理该请求，请稍后重试。"), "error")
     return redirect(url_for("market.instances"))
+
+
+# The metering items of the price list, by their marketplace key.
+METERING_ITEMS = {"DataPoints": _l("数据点（个）"), "ApiCalls": _l("API 调用（次）")}
+
+
+@bp.get("/instances/<order_id>/bill")
+@buyer_required
+def bill(buyer, order_id: str):
+    """M5 费用账单: one instance's usage billed in a month (this one, or ?month=YYYY-MM), hour by hour."""
+    order = owned_order(buyer, order_id)
+    if order.instance_id is None:
+        abort(404)
+    timezone = current_app.config["MARKET_TIMEZONE"]
+    this_month = billing.Month.of(clock.now(), timezone)
+    month = billing.Month.parse(request.args.get("month"), this_month)
+    page = request.args.get("page", 1, type=int)
+    statement = billing.bill_of(order, month, timezone, page)
+    return render_page("bill.html", bill=statement, this_month=this_month, items=METERING_ITEMS)
 
 
 @bp.post("/language")

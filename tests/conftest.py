@@ -24,10 +24,13 @@ from flask_migrate import upgrade
 from devtools.pgcluster import PostgresCluster, find_bindir
 from devtools.redisserver import RedisServer, find_redis_server
 from devtools.smtp import SmtpSink
+from marketplace import clock as market_clock
 from marketplace import create_app as create_marketplace
 from marketplace.extensions import db as _market_db
 from wizard import clock, create_app
 from wizard.extensions import db as _db
+
+from .metering import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SDK_TIMEOUT, START, LiveMarket, MeteringClock
 
 BOTH_DATABASES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 
@@ -287,3 +290,54 @@ def frozen_clock(monkeypatch) -> FrozenClock:
     frozen = FrozenClock()
     monkeypatch.setattr(clock, "now", frozen.now)
     return frozen
+
+
+# ---- Metering: the market API served over HTTP, both parties' clocks held (tests/metering.py) ----
+
+
+@pytest.fixture
+def metering_clock(monkeypatch) -> MeteringClock:
+    from alibabacloud_tea_openapi.utils import Utils
+
+    moment = MeteringClock(START)
+    monkeypatch.setattr(clock, "now", moment.now)
+    monkeypatch.setattr(market_clock, "now", moment.now)
+    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(moment.sdk_timestamp))
+    return moment
+
+
+@pytest.fixture
+def simulator(tmp_path, market_template):
+    path = tmp_path / "marketplace.db"
+    shutil.copyfile(market_template, path)
+    market = create_marketplace(
+        marketplace_settings(
+            f"sqlite:///{path}", MARKET_ACCESS_KEY_ID=ACCESS_KEY_ID, MARKET_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET
+        )
+    )
+    yield market
+    with market.app_context():
+        _market_db.engine.dispose()
+
+
+@pytest.fixture
+def live_market(simulator):
+    live = LiveMarket(simulator)
+    yield live
+    live.down()
+
+
+def guance_settings(database: str, smtp, endpoint: str, **extra) -> dict:
+    market_api = {
+        "MARKET_API_ENDPOINT": endpoint, "MARKET_API_PROTOCOL": "http", "MARKET_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "MARKET_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET, "MARKET_API_TIMEOUT": SDK_TIMEOUT,
+    }  # fmt: skip
+    return settings_for_tests(database, smtp, **(market_api | extra))
+
+
+@pytest.fixture
+def guance(database, smtp_server, live_market, metering_clock):
+    app = create_app(guance_settings(database, smtp_server, live_market.endpoint))
+    yield app
+    with app.app_context():
+        _db.engine.dispose()

@@ -2,13 +2,20 @@
 
 from sqlalchemy import func, select
 
-from wizard.models import BillingAccount, CloudAccountBinding, GuanceAccount, Workspace
+from wizard.models import (
+    BillingAccount,
+    CloudAccountBinding,
+    GuanceAccount,
+    MarketplaceInstance,
+    UsageRecord,
+    Workspace,
+)
 
 
 def counts(db) -> dict:
     return {
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-        for model in (GuanceAccount, BillingAccount, Workspace, CloudAccountBinding)
+        for model in (GuanceAccount, BillingAccount, Workspace, CloudAccountBinding, MarketplaceInstance, UsageRecord)
     }
 
 
@@ -21,7 +28,14 @@ def test_seed_covers_every_branch_and_is_idempotent(app, db):
     assert counts(db) == after_first
 
     billing = {b.username: len(b.workspaces) for b in db.session.scalars(select(BillingAccount))}
-    assert 2 in billing.values() and 0 in billing.values()
+    assert billing == {"demo_billing": 3, "demo_billing_empty": 0}  # two to bind, one settled by buyer D
+    metered = db.session.scalar(select(MarketplaceInstance))
+    assert (metered.ali_uid, metered.instance_id, metered.workspace.name) == (
+        "1380000000000004",
+        "51380000000000004000001",
+        "计量演示",
+    )
+    assert after_first["usage_record"] >= 2 * 72
     loners = [a for a in db.session.scalars(select(GuanceAccount)) if not a.memberships]
     assert loners
 
@@ -38,6 +52,6 @@ def test_the_simulator_seeds_its_demo_buyers_once_and_prints_them(market):
     runner = market.test_cli_runner()
     output = runner.invoke(args=["demo", "seed"]).output
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
-    assert "1380000000000001" in output and "1380000000000003" in output
+    assert "1380000000000001" in output and "1380000000000004" in output
     with market.app_context():
-        assert market_db.session.scalar(select(func.count()).select_from(Buyer)) == 3
+        assert market_db.session.scalar(select(func.count()).select_from(Buyer)) == 4

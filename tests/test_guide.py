@@ -23,6 +23,9 @@ DOCUMENTED = {
     "1-2-commercial-aliyun",
     "15.aliyun_register_3",
     "1-free-start-1109",
+    # Pay-as-you-go (not in SPEC.md's list): the console's usage section (U1) and the marketplace's bill (M5).
+    "metering-console",
+    "metering-bill",
 }
 
 

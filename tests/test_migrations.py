@@ -21,6 +21,9 @@ TABLES = {
     "verification_code",
     "email_notice",
     "failed_task",
+    "usage_record",
+    "metering_hour",
+    "metering_lease",
 }
 
 
@@ -49,7 +52,13 @@ def test_the_simulators_own_migrations_match_its_models(market):
     from marketplace.extensions import db as market_db
 
     with market.app_context():
-        assert set(inspect(market_db.engine).get_table_names()) - {"alembic_version"} == {"buyer", "market_order"}
+        assert set(inspect(market_db.engine).get_table_names()) - {"alembic_version"} == {
+            "buyer",
+            "market_order",
+            "metering_record",
+            "api_nonce",
+            "metering_throttle",
+        }
         downgrade(revision="base")
         upgrade()
         with market_db.engine.connect() as connection:

@@ -58,6 +58,22 @@ COMPANY_SIZES = {
 
 INSTANCE_STATUSES = ("active", "expired", "released")
 
+# Usage measured per workspace and hour; each entity is pushed under the marketplace key METERING_KEYS gives it.
+USAGE_ENTITIES = {"data_points": _l("数据点（个）"), "api_calls": _l("API 调用（次）")}
+# How an hour's push stands: 待推送, 已推送, 推送失败.
+METERING_STATUSES = ("pending", "pushed", "failed")
+METERING_STATUS_LABELS = {"pending": _l("待推送"), "pushed": _l("已推送"), "failed": _l("推送失败")}
+# Why an hour failed or waits, by the code of its last error (services/metering.py, the market API).
+METERING_REASONS = {
+    "DeadlineExceeded": _l("超过推送期限：用量未能在下一小时结束前送达云市场，此小时不再计费"),
+    "InvalidMetering.DeadlineExceeded": _l("超过推送期限：用量未能在下一小时结束前送达云市场，此小时不再计费"),
+    "InvalidMetering.InstanceExpired": _l("实例已到期或已关闭，此后的用量不计费"),
+    "Conflict": _l("云市场已按其他用量为该小时计费"),
+    "InvalidMetering.Conflict": _l("云市场已按其他用量为该小时计费"),
+    "Unreachable": _l("暂时无法连接云市场，将自动重试"),
+    "Throttling.Instance": _l("请求过于频繁，将自动重试"),
+}
+
 
 def choices(vocabulary: dict) -> list[SelectChoice]:
     """Options for a WTForms SelectField or RadioField, in the vocabulary's order."""

@@ -1,5 +1,6 @@
 """Command-line tools: `flask demo seed`, `flask codes prune`, `flask spi sign`, the queue's `flask queue ...`
-(`flask queue worker` is make run's worker) and `flask devmail sink` (make run's SMTP sink)."""
+(`flask queue worker` is make run's worker), `flask devmail sink` (make run's SMTP sink), `flask usage simulate`,
+`flask metering push | failed | reconcile`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ spi = AppGroup("spi", help="Marketplace SPI tools for integrators.")
 codes = AppGroup("codes", help="Verification codes.")
 queue = AppGroup("queue", help="The task queue: the worker, its state, failed tasks, periodic jobs.")
 devmail = AppGroup("devmail", help="The development mailbox (development and testing only).")
+usage = AppGroup("usage", help="Usage per workspace and hour.")
+metering = AppGroup("metering", help="Usage pushed to the marketplace (PushMeteringData), billed once.")
 
 
 @demo.command("seed")
@@ -107,7 +110,8 @@ def queue_jobs() -> None:
     from .tasks import PERIODIC_JOBS
 
     for name, job in PERIODIC_JOBS.items():
-        click.echo(f"{name:<28} {job.when:<16} {job.function.__doc__.strip()}")
+        summary = " ".join(job.function.__doc__.split())
+        click.echo(f"{name:<28} {job.when:<16} {summary}")
 
 
 @queue.command("run")
@@ -141,8 +145,76 @@ def sink(port: int) -> None:
     controller.stop()
 
 
+@usage.command("simulate")
+@click.option("--hours", type=click.IntRange(1, 24 * 31), default=3, show_default=True, help="closed hours to fill")
+@click.option("--seed", type=int, default=2026, show_default=True, help="same seed, same numbers")
+@click.option(
+    "--workspace", "workspaces", type=int, multiple=True, help="workspace id (default: every Aliyun-settled one)"
+)
+def simulate_usage(hours: int, seed: int, workspaces: tuple[int, ...]) -> None:
+    """Record demo usage for the last HOURS closed hours (hours already recorded stay as they are)."""
+    from . import clock
+    from .services.usage import simulate
+
+    result = simulate(hours, seed, clock.now(), list(workspaces) or None)
+    click.echo(f"{result.recorded} usage records added ({result.workspaces} workspaces x {result.hours} hours).")
+
+
+@metering.command("push")
+def push() -> None:
+    """Push every closed hour not yet accepted, once (the worker's periodic job push_metering does it every minute)."""
+    from .services.market_api import NotConfigured
+    from .services.metering import push_now
+
+    try:
+        click.echo(str(push_now()))
+    except NotConfigured as error:
+        raise click.ClickException(str(error)) from None
+
+
+@metering.command("failed")
+def failed() -> None:
+    """List the hours that are 推送失败, with the reason."""
+    from .services.metering import failed_hours
+
+    hours = failed_hours()
+    for hour in hours:
+        when = f"{hour.hour_start:%Y-%m-%d %H:%M}Z"
+        click.echo(f"{hour.instance.instance_id}  workspace {hour.workspace_id}  {when}  {hour.last_error}")
+    click.echo(f"{len(hours)} hours failed.")
+
+
+@metering.command("reconcile")
+@click.option(
+    "--days", type=click.IntRange(1, 400), default=35, show_default=True, help="hours started in the last N days"
+)
+def reconcile_command(days: int) -> None:
+    """Compare what Guance believes was accepted with what the marketplace billed; exit 1 on any difference."""
+    from datetime import timedelta
+
+    from . import clock
+    from .services.market_api import MarketApi, MarketApiError, MarketApiSettings, NotConfigured
+    from .services.metering import reconcile
+
+    end = clock.now()
+    try:
+        api = MarketApi(MarketApiSettings.from_config(current_app.config))
+        differences = reconcile(end - timedelta(days=days), end, api)
+    except NotConfigured as error:
+        raise click.ClickException(str(error)) from None
+    except MarketApiError as error:
+        raise click.ClickException(f"the marketplace could not be asked: {error}") from None
+    for difference in differences:
+        click.echo(str(difference))
+    click.echo(f"{len(differences)} differences.")
+    if differences:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(usage)
+    app.cli.add_command(metering)
     app.cli.add_command(codes)
     app.cli.add_command(queue)
     app.cli.add_command(spi)

@@ -13,6 +13,9 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 # Development-only secrets: production refuses to start with them (see check_production).
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_ISV_KEY = "dev-isv-key"
+# The AccessKey pair of the market API in development: the marketplace simulator's defaults are the same.
+DEV_ACCESS_KEY_ID = "LTAI5tGuanceDevIsv0001"
+DEV_ACCESS_KEY_SECRET = "dev-market-access-key-secret"
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +76,23 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "QUEUE_RETRIES": 8,
         "QUEUE_RETRY_DELAY_SECONDS": 10.0,
         "QUEUE_RETRY_BACKOFF": 1.5,
+        # The market API (PushMeteringData) through Alibaba Cloud's SDK: development talks to the
+        # simulator of `make run`; production to market.aliyuncs.com over HTTPS.
+        "MARKET_API_ENDPOINT": f"127.0.0.1:{market_port}",
+        "MARKET_API_PROTOCOL": "http",
+        "MARKET_ACCESS_KEY_ID": DEV_ACCESS_KEY_ID,
+        "MARKET_ACCESS_KEY_SECRET": DEV_ACCESS_KEY_SECRET,
+        "MARKET_API_SIGNATURE": "v3",
+        "MARKET_API_TIMEOUT": 10.0,
+        # Metering (services/metering.py): usage entity -> the product's metering key on the marketplace.
+        "METERING_KEYS": {"data_points": "DataPoints", "api_calls": "ApiCalls"},
+        "METERING_BATCH_SIZE": 100,
+        "METERING_REQUEST_INTERVAL_SECONDS": 65,
+        "METERING_CLOSE_DELAY_SECONDS": 300,
+        "METERING_DEADLINE_MARGIN_SECONDS": 120,
+        "METERING_RETRY_SECONDS": 60,
+        "METERING_RETRY_MAX_SECONDS": 600,
+        "METERING_LOOKBACK_HOURS": 168,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -103,6 +123,10 @@ _PROFILES: dict[str, dict[str, Any]] = {
         "PUBLIC_BASE_URL": None,
         "MARKETPLACE_URL": "https://market.aliyun.com/",
         "MARKETPLACE_CONSOLE_URL": "https://market.console.aliyun.com/",
+        "MARKET_API_ENDPOINT": "market.aliyuncs.com",
+        "MARKET_API_PROTOCOL": "https",
+        "MARKET_ACCESS_KEY_ID": None,
+        "MARKET_ACCESS_KEY_SECRET": None,
         "DEV_MAILBOX": False,
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True,
@@ -148,7 +172,44 @@ _ENVIRONMENT: dict[str, Any] = {
     "QUEUE_RETRIES": int,
     "QUEUE_RETRY_DELAY_SECONDS": float,
     "QUEUE_RETRY_BACKOFF": float,
+    "MARKET_API_ENDPOINT": str,
+    "MARKET_API_PROTOCOL": lambda v: _one_of(v, ("http", "https")),
+    "MARKET_ACCESS_KEY_ID": str,
+    "MARKET_ACCESS_KEY_SECRET": str,
+    "MARKET_API_SIGNATURE": lambda v: _one_of(v, ("v3", "v2")),
+    "MARKET_API_TIMEOUT": float,
+    "METERING_KEYS": lambda v: parse_pairs(v),
+    "METERING_BATCH_SIZE": lambda v: _bounded(int(v), 1, 100),
+    "METERING_REQUEST_INTERVAL_SECONDS": int,
+    "METERING_CLOSE_DELAY_SECONDS": int,
+    "METERING_DEADLINE_MARGIN_SECONDS": int,
+    "METERING_RETRY_SECONDS": int,
+    "METERING_RETRY_MAX_SECONDS": int,
+    "METERING_LOOKBACK_HOURS": int,
 }
+
+
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value.lower() not in allowed:
+        raise ValueError(f"use one of {', '.join(allowed)}")
+    return value.lower()
+
+
+def _bounded(value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ValueError(f"use {low} to {high}")
+    return value
+
+
+def parse_pairs(text: str) -> dict[str, str]:
+    """`name=Key,name=Key`, as METERING_KEYS is written."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, key = (part.strip() for part in item.partition("="))
+        if not name or not key:
+            raise ValueError(f"{item!r} is not name=Key")
+        pairs[name] = key
+    return pairs
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .choices import INSTANCE_STATUSES
+from .choices import INSTANCE_STATUSES, METERING_STATUSES
 from .db_types import Timestamp, created_at_column, utcnow
 from .extensions import db
 
@@ -298,3 +299,73 @@ class MarketplaceRegistration(db.Model):
     @property
     def completed(self) -> bool:
         return self.completed_at is not None
+
+
+class UsageRecord(db.Model):
+    """A workspace's usage of one entity (data points ingested, API calls, ...) in one clock hour.
+
+    Written once: a later report for the same hour and entity is ignored (services/usage.py).
+    """
+
+    __tablename__ = "usage_record"
+    __table_args__ = (UniqueConstraint("workspace_id", "hour_start", "entity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    hour_start: Mapped[datetime] = mapped_column(Timestamp())
+    entity: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = created_at_column()
+
+
+_DUE = "status = 'pending'"
+
+
+class MeteringHour(db.Model):
+    """One closed hour of an Aliyun-settled workspace, billed to the instance that settled it, and how
+    pushing it went (rules in services/metering.py).
+
+    `entities` is what is (or was) pushed, by marketplace key, fixed when the hour closed, so a retry
+    always sends the same record. `sent_at` is set before a request carrying the hour goes out and
+    cleared when its answer is known: set, the marketplace may have billed it.
+    """
+
+    __tablename__ = "metering_hour"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "hour_start"),
+        CheckConstraint(f"status IN {METERING_STATUSES!r}", name="status"),
+        Index(
+            "ix_metering_hour_due",
+            "instance_id",
+            "next_attempt_at",
+            sqlite_where=text(_DUE),
+            postgresql_where=text(_DUE),
+        ),  # fmt: skip
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("marketplace_instance.id"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    hour_start: Mapped[datetime] = mapped_column(Timestamp())
+    entities: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # After a refused batch, the hour goes alone, so one refused hour cannot fail the others.
+    solo: Mapped[bool] = mapped_column(default=False)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp())
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    pushed_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    created_at: Mapped[datetime] = created_at_column()
+
+    instance: Mapped[MarketplaceInstance] = relationship()
+
+
+class MeteringLease(db.Model):
+    """An instance's turn to push: one request per instance per interval, and one pusher at a time."""
+
+    __tablename__ = "metering_lease"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("marketplace_instance.id"), primary_key=True)
+    next_request_at: Mapped[datetime] = mapped_column(Timestamp())

@@ -153,6 +153,15 @@ def prune_registration_drafts() -> int:
     return registration.prune_drafts()
 
 
+@periodic("Metering: {}.", minute="*")
+def push_metering() -> object:
+    """Usage hours closed and pushed to the marketplace (PushMeteringData), at most one request per
+    instance a minute; an hour not accepted by its deadline becomes 推送失败."""
+    from .services import metering
+
+    return metering.push_now()
+
+
 # ---- One queue per application ----
 
 

@@ -235,12 +235,21 @@ def test_order_numbers_are_unique_for_accounts_that_share_trailing_digits(pair):
 # ---- Hostile input on every simulator form and page ----
 
 FIELDS = ["agreement", "ali_uid", "lang", "next", "x"]
-SIMULATOR_POSTS = ["/signin", "/signout", "/activate", "/language", "/orders/{order}/retry", "/instances/{order}/{op}"]
+# "/" is the market API (POST): without the SDK's signature it answers Alibaba's JSON refusal.
+SIMULATOR_POSTS = [
+    "/signin",
+    "/signout",
+    "/activate",
+    "/language",
+    "/orders/{order}/retry",
+    "/instances/{order}/{op}",
+    "/",
+]
 
 
 def simulator_writes(market) -> dict[str, int]:
     with market.app_context(), market_db.engine.connect() as connection:
-        count = {name: text(f"SELECT count(*) FROM {name}") for name in ("buyer", "market_order")}
+        count = {name: text(f"SELECT count(*) FROM {name}") for name in ("buyer", "market_order", "metering_record")}
         return {name: connection.execute(query).scalar() for name, query in count.items()}
 
 
@@ -286,20 +295,78 @@ def test_simulator_forms_answer_hostile_input_without_a_500_or_a_stray_order(pai
     assert_consistent(app, market)
 
 
-@pytest.mark.parametrize("path", ["/", "/signin", "/instances", "/activate", "/orders/1/submitted"])
+@pytest.mark.parametrize(
+    "path", ["/", "/signin", "/instances", "/activate", "/orders/1/submitted", "/instances/{own}/bill"]
+)
 def test_simulator_pages_answer_any_query_cleanly(pair, path):
     _app, market = pair
     client = market.test_client()
     sign_in(client, VICTIM)
+    if "{own}" in path:  # a page of the buyer's own order (费用账单)
+        path = path.format(own=buy(client))
 
     @fuzz_settings(25)
-    @given(name=st.sampled_from(["aliUid", "release", "next", "x"]), value=hostile_url_text)
+    @given(name=st.sampled_from(["aliUid", "release", "next", "month", "page", "x"]), value=hostile_url_text)
     def fuzz(name, value):
         from .support import query_string
 
         with TALLY.case(CATEGORY):
             assert_clean(client.get(f"{path}?{query_string([(name, value)])}"))
             sign_in(client, VICTIM)
+
+    fuzz()
+
+
+def signed_push(client, metering: str, secret: str = "dev-market-access-key-secret"):
+    """PushMeteringData signed with the SDK's own V2 signing function, as the SDK would send it."""
+    import uuid
+    from datetime import UTC, datetime
+    from urllib.parse import quote, urlencode
+
+    from alibabacloud_tea_openapi.utils import Utils
+
+    params = {
+        "Action": "PushMeteringData", "Format": "json", "Version": "2015-11-01", "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0", "SignatureNonce": uuid.uuid4().hex, "AccessKeyId": "LTAI5tGuanceDevIsv0001",
+        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "Metering": metering,
+    }  # fmt: skip
+    params["Signature"] = Utils.get_rpcsignature(params, "POST", secret)
+    return client.post("/?" + urlencode(params, quote_via=quote))
+
+
+JSON_KEYS = st.sampled_from(["InstanceId", "StartTime", "EndTime", "Entities", "Key", "Value"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
+    | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(JSON_KEYS | hostile_text, inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def test_the_market_api_answers_hostile_metering_in_alibabas_shape_and_bills_nothing(pair):
+    import json
+
+    _app, market = pair
+    client = market.test_client()
+    sign_in(client, VICTIM)
+    buy(client)
+    with market.app_context():
+        instance_id = market_db.session.scalar(select(MarketOrder.instance_id))
+
+    @fuzz_settings(80)
+    @given(metering=st.one_of(hostile_text, JSON_VALUES.map(json.dumps),
+                              st.builds(lambda v: json.dumps([{"InstanceId": instance_id, "StartTime": v, "EndTime": v,
+                                                               "Entities": [{"Key": "DataPoints", "Value": v}]}]),
+                                        JSON_VALUES)))  # fmt: skip
+    def fuzz(metering):
+        metering = metering.encode("utf-8", "replace").decode()  # the SDK can only send text it can encode
+        with TALLY.case(CATEGORY):
+            before = simulator_writes(market)
+            response = signed_push(client, metering)
+            assert_clean(response)
+            if "\x00" not in metering:
+                assert set(response.get_json()) >= {"RequestId", "Code", "Message"}, response.get_data(as_text=True)
+            assert simulator_writes(market) == before
 
     fuzz()
 
@@ -338,7 +405,11 @@ def test_the_simulators_pages_answer_503_when_its_database_is_down(pair, monkeyp
 @pytest.mark.parametrize("profile", ["testing", "production", "development"])
 def test_every_simulator_cookie_is_httponly_lax_and_secure_outside_development(tmp_path, market_template, profile):
     shutil.copyfile(market_template, tmp_path / "m.db")
-    secrets = {"SECRET_KEY": "a-market-secret", "ISV_KEY": "an-isv-key"} if profile == "production" else {}
+    secrets = (
+        {"SECRET_KEY": "a-market-secret", "ISV_KEY": "an-isv-key", "MARKET_ACCESS_KEY_SECRET": "an-access-key-secret"}
+        if profile == "production"
+        else {}
+    )
     market = create_marketplace(
         marketplace_settings(f"sqlite:///{tmp_path / 'm.db'}", None, APP_ENV=profile, **secrets)
         | {"SPI_TRANSPORT": answering({"success": False, "code": "Down"}, 503)}

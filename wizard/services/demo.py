@@ -1,15 +1,33 @@
-"""Fixed demo data of the Guance side, one record for every branch of the activation flow."""
+"""Fixed demo data of the Guance side, one record for every branch of the activation flow, and an
+activated, Aliyun-settled workspace with a few days of metered usage.
+
+The metered one matches the marketplace simulator's demo buyer D (its own seed, in its own package):
+the same agreed IDs and the same agreed usage profile, nothing shared but those.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from .. import clock
 from ..choices import DEFAULT_SITE
 from ..extensions import db
-from ..models import BillingAccount, CloudAccountBinding, GuanceAccount, Workspace, WorkspaceMember
+from ..models import (
+    BillingAccount,
+    CloudAccountBinding,
+    GuanceAccount,
+    MarketplaceInstance,
+    MeteringHour,
+    UsageRecord,
+    Workspace,
+    WorkspaceMember,
+)
 
 DEMO_PASSWORD = "Demo2026pass"
 
@@ -55,13 +73,21 @@ DEMO_BILLING_ACCOUNTS = [
         "no workspace (B2: 立即创建工作空间)",
     ),
 ]
+METERED_WORKSPACE = "计量演示"
 DEMO_WORKSPACES = [
     ("demo_billing", "demo_owner", "生产环境监控", "zh", "ops"),
     ("demo_billing", "demo_owner", "Staging", "en", "dev"),
+    ("demo_billing", "demo_owner", METERED_WORKSPACE, "zh", "ops"),
 ]
 
-# An Aliyun account already settled through demo_billing: 免登 leads straight to B2.
-DEMO_CLOUD_BINDINGS = [("1380000000000003", "demo_billing")]
+# Aliyun accounts already settled through demo_billing: 免登 leads straight to B2 (C), or to 开通成功 (D).
+DEMO_CLOUD_BINDINGS = [("1380000000000003", "demo_billing"), ("1380000000000004", "demo_billing")]
+
+# Buyer D's opened instance (the simulator numbers it 2/5 + aliUid + 000001) and its usage history.
+METERED_ALI_UID = "1380000000000004"
+METERED_ORDER_ID, METERED_INSTANCE_ID = "21380000000000004000001", "51380000000000004000001"
+DEMO_HISTORY_DAYS = 3
+HOUR = timedelta(hours=1)
 
 
 def _guance_account(login: DemoLogin) -> GuanceAccount:
@@ -112,5 +138,62 @@ def seed_guance() -> list[DemoLogin]:
         _workspace(billing[billing_name], accounts[owner_name], name, language, style)
     for ali_uid, billing_name in DEMO_CLOUD_BINDINGS:
         _cloud_binding(ali_uid, billing[billing_name])
+    db.session.flush()
+    _metered_instance(billing["demo_billing"])
     db.session.commit()
     return DEMO_GUANCE_ACCOUNTS + DEMO_BILLING_ACCOUNTS
+
+
+def demo_usage(hour_start: datetime) -> dict[str, int]:
+    """The agreed demo usage profile of an hour, by usage entity."""
+    index = int(hour_start.timestamp()) // 3600
+    return {"data_points": 1_500_000 + index * 618_033 % 1_000_000, "api_calls": 200 + index * 104_729 % 800}
+
+
+def history_start(now: datetime, timezone: str) -> datetime:
+    """Midnight (in `timezone`) DEMO_HISTORY_DAYS before today: both parties' seeds agree on it."""
+    midnight = now.astimezone(ZoneInfo(timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - timedelta(days=DEMO_HISTORY_DAYS)).astimezone(UTC)
+
+
+def _metered_instance(billing: BillingAccount) -> None:
+    """Buyer D's instance, bound to 计量演示, with usage up to the hour before last; made once.
+
+    The marketplace billed these hours (its own seed): here they are sent with the answer unknown, so
+    the pusher asks the marketplace (DescribePushMeteringData) and shows each as it was billed. The
+    last closed hour is left to `flask usage simulate`, so the QA contract adds a line to the bill."""
+    if db.session.scalar(select(MarketplaceInstance.id).filter_by(instance_id=METERED_INSTANCE_ID)) is not None:
+        return
+    now = clock.now()
+    first = history_start(now, current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    workspace_id = db.session.scalar(
+        select(Workspace.id).filter_by(billing_account_id=billing.id, name=METERED_WORKSPACE)
+    )
+    instance = MarketplaceInstance(
+        instance_id=METERED_INSTANCE_ID, ali_uid=METERED_ALI_UID, order_id=METERED_ORDER_ID,
+        product_code="cmgj00053362", sku_id="yuncode5336200001",
+        expires_at=(now + timedelta(days=365)).replace(microsecond=0), status="active", workspace_id=workspace_id,
+        bound_at=first - timedelta(days=1),
+    )  # fmt: skip
+    db.session.add(instance)
+    db.session.flush()
+    last_closed = now.replace(minute=0, second=0, microsecond=0) - HOUR
+    hour = first
+    while hour < last_closed:
+        _demo_hour(instance, hour)
+        hour += HOUR
+
+
+def _demo_hour(instance: MarketplaceInstance, hour: datetime) -> None:
+    """An hour of the agreed profile, recorded and sent (its answer unknown: the pusher will ask)."""
+    usage = demo_usage(hour)
+    for entity, quantity in usage.items():
+        db.session.add(
+            UsageRecord(workspace_id=instance.workspace_id, hour_start=hour, entity=entity, quantity=quantity)
+        )
+    keys = current_app.config["METERING_KEYS"]
+    db.session.add(MeteringHour(
+        instance_id=instance.id, workspace_id=instance.workspace_id, hour_start=hour,
+        entities={keys[entity]: quantity for entity, quantity in usage.items() if entity in keys}, status="pending",
+        attempts=1, sent_at=hour + HOUR + timedelta(minutes=5), next_attempt_at=hour + 2 * HOUR,
+    ))  # fmt: skip

@@ -1,10 +1,11 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ... import clock
 from ...extensions import limiter
 from ...forms import LoginForm
 from ...i18n import gettext as _
-from ...services import accounts, workspaces
+from ...services import accounts, usage, workspaces
 from ...templating import is_safe_redirect
 from . import bp
 
@@ -44,7 +45,23 @@ def console():
         "console/home.html",
         workspaces=workspaces.workspaces_of(current_user),
         settling_instance=workspaces.settling_instance,
+        usage_of=_usage_of,
     )
+
+
+def _usage_of(workspace) -> usage.MonthUsage | None:
+    return usage.settled_usage(workspace, clock.now(), current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+@bp.get("/console/workspaces/<int:workspace_id>/usage")
+@login_required
+def workspace_usage(workspace_id: int):
+    """U1 in full: every hour of this month, for a member of an Aliyun-settled workspace."""
+    workspace = usage.member_workspace(current_user.id, workspace_id)
+    month = _usage_of(workspace) if workspace is not None else None
+    if month is None:
+        abort(404)
+    return render_template("console/usage.html", workspace=workspace, usage=month)
 
 
 @bp.get("/console/datakit")
