@@ -56,8 +56,6 @@ COMPANY_SIZES = {
     "5000+": _l("5000 人以上"),
 }
 
-INSTANCE_STATUSES = ("active", "expired", "released")
-
 
 def choices(vocabulary: dict) -> list[SelectChoice]:
     """Options for a WTForms SelectField or RadioField, in the vocabulary's order."""
