@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from .db_types import render_migration_type
+    from .services import notices
 
     db.init_app(app)
     migrations = Path(__file__).resolve().parent.parent / "migrations"
@@ -43,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.localize_callback = str  # flash the message in the page's language, as plain text
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    notices.register_outbox()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -63,9 +65,9 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import auth, bind, choose, codes, devmail, done, home, register, spi, workspace
+    from .blueprints import auth, bind, choose, codes, devmail, done, home, lifecycle, register, spi, workspace
 
-    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, codes):
+    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, lifecycle, codes):
         app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask demo seed`, `flask codes prune`, `flask spi sign`, `flask devmail sink`."""
+"""Command-line tools: `flask demo seed`, `flask codes prune`, `flask lifecycle run`, `flask spi sign`,
+`flask devmail sink`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
 spi = AppGroup("spi", help="Marketplace SPI tools for integrators.")
 codes = AppGroup("codes", help="Verification codes.")
 devmail = AppGroup("devmail", help="The development mailbox (development and testing only).")
+lifecycle = AppGroup("lifecycle", help="After activation: expiry, lock countdown, reminders.")
 
 
 @demo.command("seed")
@@ -46,6 +48,19 @@ def prune_codes() -> None:
     click.echo(f"Deleted {prune()} verification codes.")
 
 
+@lifecycle.command("run")
+def run_lifecycle() -> None:
+    """Expire overdue instances, send lock reminders, lock and wipe workspaces whose countdown ended, prune
+    used unlock links. Safe to run at any time; run it every few minutes (cron, or the task queue)."""
+    from .services.lifecycle import run_periodic
+
+    done = run_periodic()
+    click.echo(
+        f"Expired {done.expired} instances, sent {done.reminded} reminders, locked {done.locked} workspaces, "
+        f"pruned {done.links_pruned} used unlock links."
+    )
+
+
 @devmail.command("sink")
 @click.option("--port", envvar="MAIL_PORT", default=8025, show_default=True, type=int)
 @with_appcontext
@@ -69,6 +84,7 @@ def sink(port: int) -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(codes)
+    app.cli.add_command(lifecycle)
     app.cli.add_command(spi)
     if app.config["DEV_MAILBOX"]:
         app.cli.add_command(devmail)

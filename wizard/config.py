@@ -62,6 +62,11 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOGIN_ATTEMPTS_PER_MINUTE": 10,
         # How long R1's answers wait for R2 (services/registration.py).
         "REGISTRATION_DRAFT_TTL_SECONDS": 3600,
+        # After activation (services/lifecycle.py): an expired instance's workspace locks after this
+        # many days, with reminders that many days before; 立即解锁 links last this long.
+        "LOCK_COUNTDOWN_DAYS": 14,
+        "LOCK_REMINDER_DAYS": (7, 1),
+        "UNLOCK_LINK_TTL_SECONDS": 1800,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -123,6 +128,9 @@ _ENVIRONMENT: dict[str, Any] = {
     "CODE_SENDS_PER_IP_PER_HOUR": int,
     "LOGIN_ATTEMPTS_PER_MINUTE": int,
     "REGISTRATION_DRAFT_TTL_SECONDS": int,
+    "LOCK_COUNTDOWN_DAYS": int,
+    "LOCK_REMINDER_DAYS": lambda v: tuple(int(days) for days in v.split(",") if days.strip()),
+    "UNLOCK_LINK_TTL_SECONDS": int,
 }
 
 
@@ -157,9 +165,17 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     settings = _defaults(environ) | _PROFILES[profile] | {"APP_ENV": profile}
     settings |= _from_environment(environ)
     settings |= overrides
+    check_lifecycle(settings)
     if profile == "production":
         check_production(settings)
     return settings
+
+
+def check_lifecycle(settings: Mapping[str, Any]) -> None:
+    if settings["LOCK_COUNTDOWN_DAYS"] < 1:
+        raise ConfigError("LOCK_COUNTDOWN_DAYS must be at least 1 (days before an expired workspace locks).")
+    if any(days < 1 for days in settings["LOCK_REMINDER_DAYS"]):
+        raise ConfigError("LOCK_REMINDER_DAYS must be whole days of at least 1, comma-separated, e.g. 7,1.")
 
 
 def check_production(settings: Mapping[str, Any]) -> None:
