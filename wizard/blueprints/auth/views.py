@@ -4,7 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ...extensions import limiter
 from ...forms import LoginForm
 from ...i18n import gettext as _
-from ...services import accounts, workspaces
+from ...services import accounts, lifecycle, workspaces
 from ...templating import is_safe_redirect
 from . import bp
 
@@ -23,9 +23,17 @@ def login():
             session.clear()  # a new session at login: nothing from before it carries over
             login_user(account)
             target = request.args.get("next")
-            return redirect(target if is_safe_redirect(target) else url_for("auth.console"))
+            return redirect(target if is_safe_redirect(target) else landing_url(account))
         form.password.errors = [_("用户名或密码错误")]
     return render_template("auth/login.html", form=form)
+
+
+def landing_url(account) -> str:
+    """The console; or the lock page of a workspace counting down or locked, so it is seen at once."""
+    attention = lifecycle.needing_attention(account.id)
+    if attention:
+        return url_for("lifecycle.workspace_lock", workspace_id=attention[0].id)
+    return url_for("auth.console")
 
 
 @bp.post("/logout")
