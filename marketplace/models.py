@@ -77,6 +77,9 @@ class MarketOrder(db.Model):
     auth_url: Mapped[str | None] = mapped_column(String(512))
     front_end_url: Mapped[str | None] = mapped_column(String(512))
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # The last 续费. Alibaba Cloud sends expiredInstance for a renewed term only once its expiry date
+    # passed, so 到期 (the simulation of an early expiry) is offered only before any renewal.
+    renewed_at: Mapped[datetime | None] = mapped_column(Timestamp())
     provision_attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now)
