@@ -19,6 +19,8 @@ TABLES = {
     "sso_nonce",
     "spi_call",
     "verification_code",
+    "spi_applied_order",
+    "used_link",
 }
 
 
