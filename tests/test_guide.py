@@ -4,7 +4,7 @@ import pytest
 
 from e2e import guide
 
-# The screenshot names the product's documentation uses (SPEC.md), each shown by the guide.
+# The screenshot names the product's documentation uses (SPEC.md; x1/x3: its pages X1, X3), each shown by the guide.
 DOCUMENTED = {
     "2-commercial-1107",
     "3-commercial-1107",
@@ -23,6 +23,10 @@ DOCUMENTED = {
     "1-2-commercial-aliyun",
     "15.aliyun_register_3",
     "1-free-start-1109",
+    # After activation (SPEC.md X1, X3): the lock page, the console's banner, the unlock choices.
+    "x1-lock-page",
+    "x1-lock-banner",
+    "x3-unlock-choices",
 }
 
 
