@@ -128,7 +128,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "CODE_SENDS_PER_IP_PER_HOUR": int,
     "LOGIN_ATTEMPTS_PER_MINUTE": int,
     "REGISTRATION_DRAFT_TTL_SECONDS": int,
-    "LOCK_COUNTDOWN_DAYS": int,
+    "LOCK_COUNTDOWN_DAYS": float,
     "LOCK_REMINDER_DAYS": lambda v: tuple(int(days) for days in v.split(",") if days.strip()),
     "UNLOCK_LINK_TTL_SECONDS": int,
 }
@@ -172,8 +172,8 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
 
 
 def check_lifecycle(settings: Mapping[str, Any]) -> None:
-    if settings["LOCK_COUNTDOWN_DAYS"] < 1:
-        raise ConfigError("LOCK_COUNTDOWN_DAYS must be at least 1 (days before an expired workspace locks).")
+    if not settings["LOCK_COUNTDOWN_DAYS"] > 0:
+        raise ConfigError("LOCK_COUNTDOWN_DAYS must be a number of days above 0 (e.g. 14, or 0.01 for a demo).")
     if any(days < 1 for days in settings["LOCK_REMINDER_DAYS"]):
         raise ConfigError("LOCK_REMINDER_DAYS must be whole days of at least 1, comma-separated, e.g. 7,1.")
 
