@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.activation import PASSWORD
+from tests.marketplace import login_free_url
 from wizard import clock
 from wizard.services import lifecycle
 
@@ -51,7 +52,7 @@ def subjects(smtp, to: str) -> list[str]:
     return [message.subject for message in smtp.messages(to)]
 
 
-def test_release_falls_back_to_billing_center_settlement(page: Page, market_url, live_smtp, billing_account):
+def test_release_falls_back_to_billing_center_settlement(page: Page, market_url, live_app, live_smtp, billing_account):
     email = billing_account("rel_billing", workspaces=("发布空间",))
     activate(page, market_url, live_smtp, "1380000000000602", "rel_billing", email, "发布空间")
     steps.simulate(page, market_url, "expire")
@@ -60,9 +61,15 @@ def test_release_falls_back_to_billing_center_settlement(page: Page, market_url,
     check(page, "X1 lock page (免登)")
 
     page.goto(f"{market_url}/instances")
+    instance_id = page.locator("tbody tr").first.locator("td").first.inner_text()
     page.locator("tbody tr").first.locator("a[href*='release=']").click()
     page.get_by_role("alertdialog").locator("button[type=submit]").click()
     expect(page.locator("tbody tr").first.locator(".badge")).to_have_text("已关闭")
+    # The marketplace offers no 免登 for a closed instance any more; a link made before says what happened.
+    # (stamped ahead: every link of this instance so far is stamped now or before, and one stamp is one token)
+    page.goto(login_free_url(live_app, instance_id, clock.now() + timedelta(seconds=37)))
+    expect(page.locator(".instance-closed")).to_contain_text("工作空间「发布空间」已转为费用中心账号结算")
+    check(page, "免登 on a closed instance")
 
     steps.log_in(page, "rel_billing_owner", PASSWORD)
     expect(page).to_have_url(re.compile(r"/console/$"))  # unlocked: no lock page first
@@ -94,9 +101,13 @@ def test_the_countdown_ends_then_the_owner_dissolves_with_the_keyboard(
     page.goto("/console/")
     expect(page.locator(".lock-banner")).to_contain_text("工作空间「到期空间」将于 14 天后锁定")
     check(page, "X1 console banner")
-    page.locator(".lock-banner a[href^='/unlock/']").click()
+    link = page.locator(".lock-banner a[href^='/unlock/']").get_attribute("href")
+    page.goto(link)
     expect(page.get_by_role("heading", name="切换为费用中心账号结算")).to_be_visible()
     check(page, "X3 unlock choices")
+    page.goto(link)  # a second time
+    expect(page.locator("h1")).to_have_text("无法打开解锁页面")
+    check(page, "X3 link used twice")
 
     later[0] = timedelta(days=14, minutes=1)
     with live_app.app_context():
@@ -105,6 +116,7 @@ def test_the_countdown_ends_then_the_owner_dissolves_with_the_keyboard(
     expect(page.locator(".lock-banner-locked")).to_contain_text("工作空间「到期空间」已锁定")
     page.locator(".lock-banner a[href$='/lock']").click()
     expect(page.locator("h1")).to_have_text("工作空间已锁定")
+    check(page, "X1 lock page, locked (console)")
 
     press(page, page.locator("a[href$='/dissolve']"))
     expect(page.locator("h1")).to_have_text("解散工作空间「到期空间」")

@@ -158,9 +158,10 @@ def wizard_page(*stages: Stage):
             activation = load_activation(login) if login else None
             if activation is None:
                 return login_required_page()
+            lifecycle.expire_if_overdue(activation.instance)  # its date passed: the lock page, not the wizard
             if not activation.instance.state.usable or activation.stage not in stages:
                 return redirect(url_for(activation.entry_endpoint))
-            if request.method == "POST":
+            if request.method == "POST" and activation.instance.language != current_language():
                 lifecycle.remember_language(activation.instance.instance_id, current_language())
             return view(activation, *args, **kwargs)
 

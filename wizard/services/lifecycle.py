@@ -93,6 +93,7 @@ def _facts(workspace: Workspace, instance: MarketplaceInstance | None) -> dict:
 
 def notify(kind: str, workspace: Workspace, instance: MarketplaceInstance | None, language=None, **values) -> None:
     """Queue the `kind` email about the workspace (and the instance it concerns) for after the commit."""
+    current_app.logger.info("workspace %s (instance %s): %s", workspace.id, instance and instance.instance_id, kind)
     language = language or _language(workspace, instance)
     for to in _recipients(workspace):
         notices.after_commit(kind, to, language, **_facts(workspace, instance), **values)
