@@ -291,6 +291,48 @@ GUIDE = Guide(
             "metering-bill",
             ("云市场的费用账单", "The bill on the marketplace"),
         ),
+        h(
+            2,
+            "after-expiry",
+            "实例到期之后：锁定倒计时与解锁",
+            "After the instance expires: the lock countdown and unlocking",
+        ),
+        Step(
+            "阿里云商品实例到期后，通过它结算的工作空间进入 14 天的锁定倒计时，工作空间所有者和费用中心账号会收到邮件，"
+            "到期前 7 天和 1 天还会再次提醒。此时从「已购买的服务」点击「免登」，会看到锁定页面：剩余天数、锁定时间，"
+            "以及倒计时结束后会发生什么——工作空间被锁定，其数据被删除且无法恢复。",
+            "When the Alibaba Cloud instance expires, the workspace settled through it enters a 14-day lock countdown: "
+            "the workspace owner and the Billing Center Account are emailed, and reminded 7 days and 1 day before the "
+            "end. **Login-free** from **Purchased Services** now shows the lock page: the days left, the lock time, and "
+            "what happens at the end — the workspace is locked and its data deleted for good.",
+            "x1-lock-page",
+            ("锁定倒计时页面", "The lock countdown page"),
+        ),
+        Step(
+            "倒计时期间，成员仍可登录观测云查看工作空间的历史数据；控制台顶部的横幅提示剩余天数，并提供「立即解锁」。",
+            "During the countdown, members can still log in to Guance and view the workspace's history; a banner at "
+            "the top of the console shows the days left and offers **Unlock Now**.",
+            "x1-lock-banner",
+            ("控制台顶部的锁定倒计时横幅", "The lock countdown banner at the top of the console"),
+        ),
+        Step(
+            "「立即解锁」打开解锁页面（一次性链接，无需再次登录）：在阿里云云市场为实例续费，或改为费用中心账号结算"
+            "（费用中心账号通过邮件验证码确认）。任一方式完成后，工作空间立即解锁。不再需要工作空间时，所有者可以在锁定页面"
+            "输入工作空间名称将其「解散」。",
+            "**Unlock Now** opens the unlock page (a single-use link, no second login): renew the instance on Alibaba "
+            "Cloud Marketplace, or switch to Billing Center Account settlement (the Billing Center Account confirms "
+            "with an emailed code). Either way, the workspace unlocks at once. If the workspace is no longer needed, "
+            "its owner can **Dissolve** it from the lock page by typing its name.",
+            "x3-unlock-choices",
+            ("解锁方式页面", "The unlock choices page"),
+        ),
+        Step(
+            "在「已购买的服务」中「关闭」实例后，通过它结算的工作空间转为费用中心账号结算（锁定倒计时随之结束），"
+            "工作空间所有者会收到邮件；数据和成员不受影响。",
+            "When the instance is closed under **Purchased Services**, the workspace settled through it falls back to "
+            "Billing Center Account settlement (ending any lock countdown) and its owner is emailed; its data and "
+            "members are not affected.",
+        ),
     ],
 )
 

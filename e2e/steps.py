@@ -127,6 +127,24 @@ def log_in_from_success(page: Page, username: str, password: str) -> None:
     expect(page).to_have_url(re.compile(r"/console/$"))
 
 
+def log_in(page: Page, username: str, password: str) -> None:
+    """L1 from its URL; a login lands on the console, or on the lock page of a workspace counting down."""
+    page.goto("/login/pwd")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/console/"))
+
+
+def simulate(page: Page, market: str, operation: str) -> None:
+    """已购买的服务's 模拟操作 menu on the newest instance: a lifecycle call as Alibaba Cloud would make it."""
+    page.goto(f"{market}/instances")
+    row = page.locator("tbody tr").first
+    row.locator("details.sim-menu summary").click()
+    row.locator(f"form[action$='/{operation}'] button").click()
+    expect(page.locator(".flash-success")).to_be_visible()
+
+
 def login_free_for(page: Page, market: str, ali_uid: str) -> None:
     """免登 again later, as the buyer `ali_uid`."""
     page.goto(f"{market}/?aliUid={ali_uid}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,16 +34,27 @@ SERIOUS = {"serious", "critical"}
 
 
 class ServerClock:
-    """Starts at START and ticks in real time; `advance` jumps over cooldowns between customers."""
+    """Starts at START and ticks in real time; `advance` jumps over cooldowns between customers; `at` holds
+    it at a given (later) moment for a while, so what happens then shows the same time in every run."""
 
     def __init__(self) -> None:
-        self.began, self.offset = time.monotonic(), timedelta()
+        self.began, self.offset, self.held = time.monotonic(), timedelta(), None
 
     def now(self) -> datetime:
-        return START + self.offset + timedelta(seconds=time.monotonic() - self.began)
+        return self.held or START + self.offset + timedelta(seconds=time.monotonic() - self.began)
 
     def advance(self, minutes: int) -> None:
         self.offset += timedelta(minutes=minutes)
+
+    @contextmanager
+    def at(self, moment: datetime):
+        assert moment > self.now(), "the server clock never goes back"
+        self.held = moment
+        try:
+            yield
+        finally:
+            self.held = None
+            self.offset += moment - self.now()  # ticks on from the moment it was held at
 
 
 class Walkthrough:
@@ -229,6 +241,33 @@ def test_metered_usage_in_the_console_and_the_bill(page: Page, shoot, walkthroug
     assert fits_a_phone(page)
     expect(page.locator(".scroll-hint").first).to_be_visible()  # says the table scrolls sideways
     expect(page.locator(".table-wrap[tabindex='0']").first).to_be_visible()  # ... by keyboard too
+
+
+def test_after_expiry_the_lock_countdown_and_unlocking_by_renewal(page: Page, shoot, walkthrough):
+    """Buyer C (already settled through demo_billing) binds Staging; the instance expires; 免登 shows the lock
+    page, demo_owner's console the banner; 立即解锁 → 续费 in the marketplace unlocks it."""
+    market = walkthrough.server.market_url
+    steps.buy_and_enter(page, market, "1380000000000003")
+    steps.dismiss_guide(page)
+    steps.bind_workspace(page, "Staging")
+    with walkthrough.clock.at(START + timedelta(hours=2)):  # the countdown's dates, the same in every run
+        steps.simulate(page, market, "expire")
+    steps.login_free(page, market)
+    expect(page).to_have_url(re.compile(r"/lock$"))
+    expect(page.locator("h1")).to_contain_text("14")
+    shoot("x1-lock-page")
+    steps.log_in(page, "demo_owner", DEMO_PASSWORD)
+    page.goto("/console/")
+    expect(page.locator(".lock-banner")).to_contain_text("Staging")
+    shoot("x1-lock-banner")
+    page.locator(".lock-banner a[href^='/unlock/']").click()
+    expect(page).to_have_url(re.compile(r"/unlock/$"))
+    shoot("x3-unlock-choices")
+    page.locator(f"a[href^='{market}/instances?instanceId=']").click()
+    page.locator(".renew-callout button[type=submit]").click()
+    expect(page.locator(".flash-success")).to_be_visible()
+    steps.login_free(page, market)
+    expect(page).to_have_url(re.compile(r"/activate/success$"))
 
 
 def test_every_documented_screenshot_was_taken_unchanged_and_every_page_is_accessible(walkthrough, browser_name):

@@ -80,6 +80,9 @@ class MarketOrder(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
     # When 到期 (expiredInstance) or 关闭 (releaseInstance) ended the service: usage after it is never billed.
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # The last 续费. Alibaba Cloud sends expiredInstance for a renewed term only once its expiry date
+    # passed, so 到期 (the simulation of an early expiry) is offered only before any renewal.
+    renewed_at: Mapped[datetime | None] = mapped_column(Timestamp())
     provision_attempts: Mapped[int] = mapped_column(default=0)
     # When the worker tries createInstance again (an order 开通中 only).
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp(), index=True)

@@ -202,6 +202,13 @@ def order_of(ali_uid: str, order_id: str) -> MarketOrder | None:
     return db.session.scalar(select(MarketOrder).filter_by(ali_uid=ali_uid, order_id=order_id))
 
 
+def order_by_instance(ali_uid: str, instance_id: str | None) -> MarketOrder | None:
+    """The buyer's own order of that instance (the ISV's 立即解锁 links here to 续费 it)."""
+    if not instance_id:
+        return None
+    return db.session.scalar(select(MarketOrder).filter_by(ali_uid=ali_uid, instance_id=instance_id))
+
+
 def login_free_url(order: MarketOrder) -> str:
     """免登: the ISV's authUrl with action=verify, instanceId, timeStamp and the token."""
     params = {"action": "verify", "instanceId": order.instance_id, "timeStamp": spi_time(clock.now())}
@@ -214,7 +221,8 @@ def login_free_url(order: MarketOrder) -> str:
 def renew(order: MarketOrder) -> None:
     expires_at = _in_one_term(max(order.expires_at or clock.now(), clock.now()))
     _call("renewInstance", instanceId=order.instance_id, orderId=_new_number(), expiredOn=spi_time(expires_at))
-    order.expires_at, order.status, order.ended_at = expires_at, OrderStatus.ACTIVE, None
+    order.expires_at, order.status = expires_at, OrderStatus.ACTIVE
+    order.ended_at, order.renewed_at = None, clock.now()
     db.session.commit()
 
 
@@ -225,7 +233,13 @@ def upgrade(order: MarketOrder) -> None:
     db.session.commit()
 
 
+class ExpiryNotSimulated(Exception):
+    """到期 after a 续费: Alibaba Cloud would only send expiredInstance once the renewed term ended."""
+
+
 def expire(order: MarketOrder) -> None:
+    if order.renewed_at is not None:
+        raise ExpiryNotSimulated(order.order_id)
     _call("expiredInstance", instanceId=order.instance_id)
     order.status, order.ended_at = OrderStatus.EXPIRED, clock.now()
     db.session.commit()

@@ -20,7 +20,7 @@ bp = Blueprint("market", __name__)
 LIFECYCLE_DONE = {
     "renew": _l("续费成功，实例已恢复为已开通。"),
     "upgrade": _l("变配成功。"),
-    "expire": _l("已模拟实例到期：实例已过期，工作空间冻结。"),
+    "expire": _l("已模拟实例到期：实例已过期，其工作空间进入锁定倒计时。"),
     "release": _l("实例已关闭。"),
 }
 
@@ -120,9 +120,12 @@ def submitted(buyer, order_id: str):
 @bp.get("/instances")
 @buyer_required
 def instances(buyer):
-    """M4 已购买的服务 (the worker retries orders still 开通中; 重试开通 does it at once)."""
+    """M4 已购买的服务 (the worker retries orders still 开通中; 重试开通 does it at once). `?instanceId=` (the
+    ISV's 立即解锁 → 续费) points at that instance of the buyer's, with its 续费 button."""
     releasing = orders.order_of(buyer.ali_uid, request.args.get("release", ""))
-    return render_page("instances.html", orders=orders.orders_of(buyer.ali_uid), releasing=releasing)
+    renewing = orders.order_by_instance(buyer.ali_uid, request.args.get("instanceId"))
+    return render_page("instances.html", orders=orders.orders_of(buyer.ali_uid), releasing=releasing,
+                       renewing=renewing)  # fmt: skip
 
 
 @bp.post("/orders/<order_id>/retry")
@@ -162,6 +165,8 @@ def lifecycle(buyer, order_id: str, operation: str):
         flash(str(LIFECYCLE_DONE[operation]), "success")
     except SpiCallFailed:
         flash(_("观测云暂时无法处理该请求，请稍后重试。"), "error")
+    except orders.ExpiryNotSimulated:
+        flash(_("该实例已续费：续费后的实例在到期时间后自动到期，不能再模拟提前到期。"), "warning")
     return redirect(url_for("market.instances"))
 
 

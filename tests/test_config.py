@@ -70,6 +70,26 @@ def test_a_malformed_number_in_the_environment_is_explained():
         config.load(environ={"SSO_WINDOW_SECONDS": "soon"})
 
 
+def test_the_lock_countdown_and_its_reminders_come_from_the_environment():
+    settings = config.load(environ={"LOCK_COUNTDOWN_DAYS": "0.002", "LOCK_REMINDER_DAYS": "3, 1"})
+    assert (settings["LOCK_COUNTDOWN_DAYS"], settings["LOCK_REMINDER_DAYS"]) == (0.002, (3, 1))
+    assert config.load(environ={})["LOCK_REMINDER_DAYS"] == (7, 1)
+
+
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({"LOCK_COUNTDOWN_DAYS": "0"}, "LOCK_COUNTDOWN_DAYS must be a number of days above 0"),
+        ({"LOCK_COUNTDOWN_DAYS": "-3"}, "LOCK_COUNTDOWN_DAYS must be a number of days above 0"),
+        ({"LOCK_REMINDER_DAYS": "7,0"}, "LOCK_REMINDER_DAYS must be whole days of at least 1"),
+        ({"LOCK_REMINDER_DAYS": "a week"}, "LOCK_REMINDER_DAYS='a week' is not valid"),
+    ],
+)
+def test_an_unusable_lock_countdown_is_explained(environ, message):
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(environ=environ)
+
+
 PRODUCTION = {
     "APP_ENV": "production",
     "SECRET_KEY": "s" * 32,

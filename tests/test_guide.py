@@ -4,7 +4,7 @@ import pytest
 
 from e2e import guide
 
-# The screenshot names the product's documentation uses (SPEC.md), each shown by the guide.
+# The screenshot names the product's documentation uses (SPEC.md; x1/x3: its pages X1, X3), each shown by the guide.
 DOCUMENTED = {
     "2-commercial-1107",
     "3-commercial-1107",
@@ -26,6 +26,10 @@ DOCUMENTED = {
     # Pay-as-you-go (not in SPEC.md's list): the console's usage section (U1) and the marketplace's bill (M5).
     "metering-console",
     "metering-bill",
+    # After activation (SPEC.md X1, X3): the lock page, the console's banner, the unlock choices.
+    "x1-lock-page",
+    "x1-lock-banner",
+    "x3-unlock-choices",
 }
 
 

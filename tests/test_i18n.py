@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from wizard.models import Workspace
 
 from .activation import add_billing_account, send_code
 from .helpers import csrf_token, submit, text_of
+from .marketplace import login_free_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -407,7 +408,7 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     walk.post("L1 logged out (flash)", "/console/", {}, action="/logout")
 
     # B0-B3 with an existing billing-center account, then a second instance and an expired one
-    add_billing_account("acme_billing", "billing@acme.example", workspaces=("Production", "Staging"))
+    acme = add_billing_account("acme_billing", "billing@acme.example", workspaces=("Production", "Staging")).id
     order = walk.buy(UID_BIND)
     walk.login_free("G1 bind path", order)
     walk.post("B0 with the guide", "/activate/", {"path": "bind"})
@@ -418,7 +419,8 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     walk.post(
         "B2 workspaces", "/bind/billing", {"username": "acme_billing", "code": smtp.last_code("billing@acme.example")}
     )
-    production = db.session.scalar(select(Workspace.id).filter_by(name="Production"))
+    # acme_billing's Production (R3 above created another workspace of that name, for walker)
+    production = db.session.scalar(select(Workspace.id).filter_by(name="Production", billing_account_id=acme))
     walk.get("B2 confirm dialog", f"/bind/workspaces?confirm={production}")
     walk.post("B3 bound", f"/bind/workspaces?confirm={production}", action=f"/bind/workspaces/{production}")
     walk.get("S1 bind path", "/activate/success")
@@ -428,6 +430,7 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     walk.lifecycle("M4 expired (flash)", third, "expire")
     walk.login_free("login-free refused: expired", third, status=403)
     walk.get("M4 close dialog of an expired instance", f"/instances?release={third}", client=market_client)
+    walk_lifecycle(walk, order)
 
     # B2a-c: a billing-center account without workspaces
     add_billing_account("empty_billing", "empty@acme.example", workspaces=(), owner_username="empty_owner")
@@ -489,6 +492,37 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     return walk
 
 
+def walk_lifecycle(walk: Walk, order: str) -> None:
+    """X1-X3 and the release, for the bound instance of `order` (生产环境 = Production of acme_billing)."""
+    instance_id = "5" + order[1:]  # the simulator's orderBizId: 5<aliUid><n> where orderId is 2<aliUid><n>
+    walk.lifecycle("M4 expired: countdown (flash)", order, "expire")
+    # A link of its own, stamped ahead: every earlier link of this instance is stamped now or before, and
+    # two links with the same stamp are one token, so the second would be refused as a replay.
+    ahead = clock.now() + timedelta(seconds=37)
+    lock = walk.get("X1 lock page", login_free_url(walk.app, instance_id, ahead))
+    link = re.search(r'href="(/unlock/[^"/]+)"', text_of(lock)).group(1)
+    walk.get("X3 unlock choices", link)
+    walk.get("X3 link used twice", link, status=400)
+    walk.post("X3 no code sent", "/unlock/", {"code": "123456"})
+    stranger = walk.app.test_client()
+    stranger.set_cookie("lang", walk.client.get_cookie("lang").value if walk.client.get_cookie("lang") else "zh")
+    walk.get("X3 without a link", "/unlock/", status=403, client=stranger)
+    walk.get("M4 renew this instance", f"/instances?instanceId={instance_id}", client=walk.market)
+    walk.post("X1 console lock page", "/login/pwd", {"site": "cn1", "username": "acme_owner", "password": "Secret123"})
+    walk.get("console banner", "/console/")
+    production = f"/console/workspaces/{lock_workspace_id(walk)}/dissolve"
+    walk.get("X2 dissolve", production)
+    walk.post("X2 dissolve, wrong name", production, {"name": "Prod"})
+    walk.lifecycle("M4 renewed: unlocked (flash)", order, "renew")
+    walk.lifecycle("M4 closed (flash)", order, "release")
+    later = ahead + timedelta(seconds=1)
+    walk.get("login-free on a closed instance", login_free_url(walk.app, instance_id, later), status=400)
+
+
+def lock_workspace_id(walk: Walk) -> int:
+    return int(re.search(r"/console/workspaces/(\d+)/lock", walk.pages[-1][1]).group(1))
+
+
 # Values the walk itself typed; they may show on any page (pure identifiers are skipped anyway).
 WALK_DATA = {"Production", "Staging", "Sandbox", "Direct", "Newcorp", "Ltd", "walker", "direct", "builder"}
 
@@ -503,8 +537,12 @@ def chinese_on_an_english_page(text: str) -> bool:
     return bool(CJK.search(text))
 
 
+URL = re.compile(r"https?://\S+")
+
+
 def english_on_a_chinese_page(text: str, allowed: set[str]) -> list[str]:
     text = re.sub(r"\{\w+\}", " ", text)  # {seconds}: filled in by the countdown script
+    text = URL.sub(" ", text)  # an address (the lifecycle emails' links) is an identifier, not English
     words = [token for token in LATIN_TOKEN.findall(text) if token.isalpha() and len(token) > 1]
     return [word for word in words if word not in allowed]
 
@@ -540,7 +578,8 @@ def test_every_page_reads_in_one_language(client, market_client, app, db, smtp, 
     assert not_a_choice in seen["R3 bad choices"] and not_a_choice in seen["B2c bad choices"]
     # The emails of the walk, asked for on pages of that language, are written in it too.
     messages = smtp.messages()
-    assert len(messages) == 5
+    # Five codes, then to acme_owner and acme_billing each: countdown started, unlocked, released.
+    assert len(messages) == 11
     for message in messages:
         for text in (message.subject, message.text, *visible_texts(message.html, language)):
             if language == "en":

@@ -24,6 +24,8 @@ TABLES = {
     "usage_record",
     "metering_hour",
     "metering_lease",
+    "spi_applied_order",
+    "used_link",
 }
 
 

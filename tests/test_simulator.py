@@ -180,6 +180,37 @@ def test_the_simulation_menu_drives_the_lifecycle(market, market_client, db, buy
         assert order.sku_id != before.sku_id and instance.sku_id == order.sku_id
 
 
+def test_the_isvs_renewal_link_points_at_the_instance_to_renew(market, market_client, db, buyer):
+    buy(market_client)
+    order = the_order(market)
+    submit(market_client, "/instances", action=f"/instances/{order.order_id}/expire")
+    page = text_of(market_client.get(f"/instances?instanceId={order.instance_id}"))
+    assert f"续费实例 {order.instance_id}" in page and "续费成功后，工作空间立即解锁" in page
+    assert f'<tr data-order="{order.order_id}" class="row-target">' in page
+    submit(market_client, "/instances", action=f"/instances/{order.order_id}/renew")
+    db.session.expire_all()
+    assert db.session.scalar(select(MarketplaceInstance.status)) == "active"
+    # Another buyer's instance, or none, points at nothing.
+    sign_in(market_client, "1380000000000008")
+    assert "续费实例" not in text_of(market_client.get(f"/instances?instanceId={order.instance_id}"))
+
+
+def test_an_early_expiry_is_simulated_only_before_a_renewal(market, market_client, db, buyer):
+    """Alibaba Cloud expires a renewed term by its date; the ISV ignores an early expiredInstance then
+    (it could be a replay), so the simulator does not offer one."""
+    buy(market_client)
+    order = the_order(market)
+    submit(market_client, "/instances", action=f"/instances/{order.order_id}/renew")
+    assert "已续费：到期时间后自动到期" in text_of(market_client.get("/instances"))
+    page = text_of(
+        submit(market_client, "/instances", action=f"/instances/{order.order_id}/expire", follow_redirects=True)
+    )
+    assert "不能再模拟提前到期" in page
+    assert the_order(market).status == "active"
+    db.session.expire_all()
+    assert db.session.scalar(select(MarketplaceInstance.status)) == "active"
+
+
 # ---- When the ISV does not answer, or answers what cannot be trusted ----
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from wizard import clock
-from wizard.models import BillingAccount, CloudAccountBinding, SpiCall, SsoNonce
+from wizard.models import BillingAccount, CloudAccountBinding, MarketplaceInstance, SpiCall, SsoNonce
 from wizard.services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
 from .helpers import text_of
@@ -133,18 +133,24 @@ def test_a_released_instance_is_refused(client, app):
     refused(client.get(login_free_url(app, instance_id)), "该商品实例已关闭")
 
 
-def test_an_expired_instance_explains_the_frozen_workspace(client, app):
+EXPIRED_UNBOUND = "该商品实例已过期，尚未绑定工作空间"
+
+
+def test_an_expired_instance_without_a_workspace_says_to_renew(client, app):
+    """Nothing to lock: the page says the instance expired and that a renewal lets the activation go on.
+    (An expired instance with a workspace enters, to the lock page: tests/test_lifecycle.py.)"""
     instance_id = create_instance(client, app)
     call_spi(client, app, action="expiredInstance", instanceId=instance_id)
-    page = refused(client.get(login_free_url(app, instance_id)), "工作空间已冻结", status=403)
+    page = refused(client.get(login_free_url(app, instance_id)), EXPIRED_UNBOUND, status=403)
     assert "续费" in page
 
 
-def test_an_instance_past_its_expiry_date_is_expired_even_if_expired_instance_never_came(client, app, frozen_clock):
+def test_an_instance_past_its_expiry_date_is_expired_even_if_expired_instance_never_came(client, app, db, frozen_clock):
     instance_id = create_instance(client, app, expiredOn=spi_time(frozen_clock.now() + timedelta(days=1)))
     frozen_clock.advance(24 * 3600 + 1)
-    page = refused(client.get(login_free_url(app, instance_id, frozen_clock.now())), "工作空间已冻结", status=403)
+    page = refused(client.get(login_free_url(app, instance_id, frozen_clock.now())), EXPIRED_UNBOUND, status=403)
     assert "续费" in page
+    assert db.session.scalar(select(MarketplaceInstance.status)) == "expired"
 
 
 def test_refusals_are_recorded_and_never_start_a_session(client, app, db):
@@ -184,5 +190,5 @@ def test_the_same_link_again_after_the_instance_expired_says_it_expired(client, 
     link = login_free_url(app, instance_id, frozen_clock.now())
     assert client.get(link).headers["Location"] == "/activate/"
     call_spi(client, app, action="expiredInstance", instanceId=instance_id)
-    page = refused(client.get(link), "工作空间已冻结", status=403)
+    page = refused(client.get(link), EXPIRED_UNBOUND, status=403)
     assert "实例已过期" in page

@@ -70,9 +70,9 @@ def register_queue(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import auth, bind, choose, codes, devmail, done, home, register, spi, workspace
+    from .blueprints import auth, bind, choose, codes, devmail, done, home, lifecycle, register, spi, workspace
 
-    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, codes):
+    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, lifecycle, codes):
         app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)

@@ -56,8 +56,6 @@ COMPANY_SIZES = {
     "5000+": _l("5000 人以上"),
 }
 
-INSTANCE_STATUSES = ("active", "expired", "released")
-
 # Usage measured per workspace and hour; each entity is pushed under the marketplace key METERING_KEYS gives it.
 USAGE_ENTITIES = {"data_points": _l("数据点（个）"), "api_calls": _l("API 调用（次）")}
 # How an hour's push stands: 待推送, 已推送, 推送失败.

@@ -1,6 +1,6 @@
-"""Command-line tools: `flask demo seed`, `flask codes prune`, `flask spi sign`, the queue's `flask queue ...`
-(`flask queue worker` is make run's worker), `flask devmail sink` (make run's SMTP sink), `flask usage simulate`,
-`flask metering push | failed | reconcile`."""
+"""Command-line tools: `flask demo seed`, `flask codes prune`, `flask lifecycle run`, `flask spi sign`, the
+queue's `flask queue ...` (`flask queue worker` is make run's worker), `flask devmail sink` (make run's SMTP sink),
+`flask usage simulate`, `flask metering push | failed | reconcile`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ queue = AppGroup("queue", help="The task queue: the worker, its state, failed ta
 devmail = AppGroup("devmail", help="The development mailbox (development and testing only).")
 usage = AppGroup("usage", help="Usage per workspace and hour.")
 metering = AppGroup("metering", help="Usage pushed to the marketplace (PushMeteringData), billed once.")
+lifecycle = AppGroup("lifecycle", help="After activation: expiry, lock countdown, reminders.")
 
 
 @demo.command("seed")
@@ -125,6 +126,19 @@ def queue_run(name: str) -> None:
     click.echo(run_periodic(name))
 
 
+@lifecycle.command("run")
+def run_lifecycle() -> None:
+    """Expire overdue instances, send lock reminders, lock and wipe workspaces whose countdown ended, prune
+    used unlock links. Safe to run at any time; run it every few minutes (cron, or the task queue)."""
+    from .services.lifecycle import run_periodic
+
+    done = run_periodic()
+    click.echo(
+        f"Expired {done.expired} instances, sent {done.reminded} reminders, locked {done.locked} workspaces, "
+        f"pruned {done.links_pruned} used unlock links."
+    )
+
+
 @devmail.command("sink")
 @click.option("--port", envvar="MAIL_PORT", default=8025, show_default=True, type=int)
 @with_appcontext
@@ -217,6 +231,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(metering)
     app.cli.add_command(codes)
     app.cli.add_command(queue)
+    app.cli.add_command(lifecycle)
     app.cli.add_command(spi)
     if app.config["DEV_MAILBOX"]:
         app.cli.add_command(devmail)

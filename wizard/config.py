@@ -93,6 +93,11 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "METERING_RETRY_SECONDS": 60,
         "METERING_RETRY_MAX_SECONDS": 600,
         "METERING_LOOKBACK_HOURS": 168,
+        # After activation (services/lifecycle.py): an expired instance's workspace locks after this
+        # many days, with reminders that many days before; 立即解锁 links last this long.
+        "LOCK_COUNTDOWN_DAYS": 14,
+        "LOCK_REMINDER_DAYS": (7, 1),
+        "UNLOCK_LINK_TTL_SECONDS": 1800,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -186,6 +191,9 @@ _ENVIRONMENT: dict[str, Any] = {
     "METERING_RETRY_SECONDS": int,
     "METERING_RETRY_MAX_SECONDS": int,
     "METERING_LOOKBACK_HOURS": int,
+    "LOCK_COUNTDOWN_DAYS": float,
+    "LOCK_REMINDER_DAYS": lambda v: tuple(int(days) for days in v.split(",") if days.strip()),
+    "UNLOCK_LINK_TTL_SECONDS": int,
 }
 
 
@@ -245,6 +253,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     settings |= overrides
     if settings["SQLALCHEMY_ENGINE_OPTIONS"] is None:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
+    check_lifecycle(settings)
     if profile == "production":
         check_production(settings)
     return settings
@@ -254,6 +263,13 @@ def engine_options(uri: str) -> dict[str, Any]:
     """A database server can drop pooled connections (a restart, a failover): test each one before a
     request uses it. A SQLite file cannot, and the test would cost every request a query."""
     return {"pool_pre_ping": not uri.startswith("sqlite")}
+
+
+def check_lifecycle(settings: Mapping[str, Any]) -> None:
+    if not settings["LOCK_COUNTDOWN_DAYS"] > 0:
+        raise ConfigError("LOCK_COUNTDOWN_DAYS must be a number of days above 0 (e.g. 14, or 0.01 for a demo).")
+    if any(days < 1 for days in settings["LOCK_REMINDER_DAYS"]):
+        raise ConfigError("LOCK_REMINDER_DAYS must be whole days of at least 1, comma-separated, e.g. 7,1.")
 
 
 def check_production(settings: Mapping[str, Any]) -> None:

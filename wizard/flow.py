@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 from functools import wraps
 
-from flask import current_app, redirect, render_template, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .choices import DEFAULT_SITE, SITES
 from .extensions import db
+from .i18n import current_language
 from .i18n import lazy_gettext as _l
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
+from .services import lifecycle
 from .services import registration as registrations
 from .services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
@@ -59,9 +61,15 @@ class Activation:
     def entry_endpoint(self) -> str:
         """Where 免登 lands: success when activated, B2 when the Aliyun account is bound, R3 when
         registered but not activated, else G1."""
+        if not self.instance.state.usable:
+            return LOCK_ENDPOINT
         if self.registration is not None and not self.registration.completed:
             return REGISTER_ENDPOINTS[RegisterStep.ACTIVATION]
         return STAGE_ENTRY[self.stage]
+
+
+# An expired instance's customer lands on its workspace's lock page (X1), whatever step they were at.
+LOCK_ENDPOINT = "lifecycle.instance_lock"
 
 
 STAGE_ENTRY = {Stage.UNBOUND: "choose.index", Stage.BOUND: "bind.workspaces", Stage.ACTIVATED: "done.success"}
@@ -118,7 +126,7 @@ def load_activation(login: MarketplaceLogin) -> Activation | None:
     (three separate ones, plus a lazy load of the billing-center account, cost ~30% of G1).
     """
     row = db.session.execute(_ACTIVATION, {"ali_uid": login.ali_uid, "instance_id": login.instance_id}).first()
-    if row is None or row.MarketplaceInstance.status != "active":
+    if row is None or not row.MarketplaceInstance.state.live:
         return None
     instance, binding, registration = row
     # A registration matters only until the Aliyun account is bound (see Activation.entry_endpoint).
@@ -150,8 +158,11 @@ def wizard_page(*stages: Stage):
             activation = load_activation(login) if login else None
             if activation is None:
                 return login_required_page()
-            if activation.stage not in stages:
+            lifecycle.expire_if_overdue(activation.instance)  # its date passed: the lock page, not the wizard
+            if not activation.instance.state.usable or activation.stage not in stages:
                 return redirect(url_for(activation.entry_endpoint))
+            if request.method == "POST" and activation.instance.language != current_language():
+                lifecycle.remember_language(activation.instance.instance_id, current_language())
             return view(activation, *args, **kwargs)
 
         return guarded

@@ -354,3 +354,26 @@ class RegisterActivationForm(FlaskForm):
     create_billing_account = BooleanField(_l("同步创建费用中心账号"), default=True)
     agreement = agreement_field()
     submit = SubmitField(_l("开通"))
+
+
+# ---- After activation: X2 解散, X3 立即解锁 ----
+
+
+class DissolveWorkspaceForm(FlaskForm):
+    """X2 解散: the owner types the workspace's name to confirm."""
+
+    name = StringField(
+        _l("工作空间名称"),
+        filters=[strip],
+        validators=[DataRequired(message=_l("请输入工作空间名称以确认解散"))],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField(_l("解散工作空间"))
+
+
+class SettleBillingForm(CodeFieldsMixin, FlaskForm):
+    """X3 切换为费用中心账号结算: the workspace's billing-center account confirms with a code to its email."""
+
+    username = StringField(_l("费用中心账号"), render_kw={"readonly": True, "autocomplete": "off"})
+    code = placed_here(CodeFieldsMixin.code)
+    submit = SubmitField(_l("切换并解锁"))

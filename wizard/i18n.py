@@ -8,7 +8,7 @@ Same meaning as Flask-Babel's functions of the same names.
 from __future__ import annotations
 
 from babel.support import NullTranslations
-from flask import g
+from flask import current_app, g
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 
@@ -26,6 +26,12 @@ def page_translations():
     if cached is None or cached[0] is not locale:
         cached = request_globals._page_translations = (locale, get_translations())
     return cached[1]
+
+
+def current_language() -> str:
+    """The page's language code ("zh" or "en"): what emails asked for on this page are written in."""
+    locale = get_locale()
+    return locale.language if locale else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def gettext(string: str, **variables) -> str:

@@ -19,9 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .choices import INSTANCE_STATUSES, METERING_STATUSES
+from .choices import METERING_STATUSES
 from .db_types import Timestamp, created_at_column, utcnow
 from .extensions import db
+from .statuses import InstanceStatus, SettlementCause, WorkspaceStatus, check_values
 
 
 class GuanceAccount(UserMixin, db.Model):
@@ -77,7 +78,10 @@ class CloudAccountBinding(db.Model):
 
 
 class Workspace(db.Model):
+    """A workspace and where it stands after activation (rules in services/lifecycle.py)."""
+
     __tablename__ = "workspace"
+    __table_args__ = (CheckConstraint(f"status IN {check_values(WorkspaceStatus)}", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -88,11 +92,33 @@ class Workspace(db.Model):
     # None: settled by Guance directly, without a billing-center account.
     billing_account_id: Mapped[int | None] = mapped_column(ForeignKey("billing_account.id"), index=True)
     created_at: Mapped[datetime] = created_at_column()
+    status: Mapped[str] = mapped_column(String(16), default=WorkspaceStatus.ACTIVE, server_default="active")
+    # The lock countdown: started when the settling instance expired, ends (locks, wipes) at lock_due_at.
+    countdown_started_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    lock_due_at: Mapped[datetime | None] = mapped_column(Timestamp(), index=True)
+    # The smallest "N days before the lock" reminder already sent in this countdown.
+    reminded_days: Mapped[int | None] = mapped_column(Integer)
+    locked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    unlocked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    dissolved_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # When and why it left Aliyun settlement for 费用中心 settlement (SettlementCause).
+    settlement_changed_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    settlement_cause: Mapped[str | None] = mapped_column(String(32))
 
     owner: Mapped[GuanceAccount] = relationship()
     billing_account: Mapped[BillingAccount | None] = relationship(back_populates="workspaces")
     members: Mapped[list[WorkspaceMember]] = relationship(back_populates="workspace", cascade="all, delete-orphan")
-    instances: Mapped[list[MarketplaceInstance]] = relationship(back_populates="workspace")
+    instances: Mapped[list[MarketplaceInstance]] = relationship(
+        back_populates="workspace", foreign_keys="MarketplaceInstance.workspace_id"
+    )
+
+    @property
+    def state(self) -> WorkspaceStatus:
+        return WorkspaceStatus(self.status)
+
+    @property
+    def cause(self) -> SettlementCause | None:
+        return SettlementCause(self.settlement_cause) if self.settlement_cause else None
 
 
 class WorkspaceMember(db.Model):
@@ -118,7 +144,7 @@ class MarketplaceInstance(db.Model):
 
     __tablename__ = "marketplace_instance"
     __table_args__ = (
-        CheckConstraint(f"status IN {INSTANCE_STATUSES!r}", name="status"),
+        CheckConstraint(f"status IN {check_values(InstanceStatus)}", name="status"),
         # A workspace settles through at most one live instance: the database decides races.
         Index(
             "uq_marketplace_instance_live_workspace",
@@ -137,15 +163,28 @@ class MarketplaceInstance(db.Model):
     sku_id: Mapped[str] = mapped_column(String(64))
     trial: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=InstanceStatus.ACTIVE)
     # Indexed for Workspace.instances (B2, the console): the partial unique index above serves only live rows.
     workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id"), index=True)
     bound_at: Mapped[datetime | None] = mapped_column(Timestamp())
     released_at: Mapped[datetime | None] = mapped_column(Timestamp())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
+    # When the current expiry took effect, and when a renewal last applied (expiry rules: services/spi.py).
+    expired_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    renewed_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # The language the customer last used on this instance's pages: its lifecycle emails are in it.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # The workspace this instance settled until it let go of it (解散, or a switch to 费用中心 settlement).
+    released_workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id"))
+    workspace_released_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
-    workspace: Mapped[Workspace | None] = relationship(back_populates="instances")
+    workspace: Mapped[Workspace | None] = relationship(back_populates="instances", foreign_keys=[workspace_id])
+    released_workspace: Mapped[Workspace | None] = relationship(foreign_keys=[released_workspace_id])
+
+    @property
+    def state(self) -> InstanceStatus:
+        return InstanceStatus(self.status)
 
 
 class SsoNonce(db.Model):
@@ -154,6 +193,28 @@ class SsoNonce(db.Model):
     __tablename__ = "sso_nonce"
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class SpiAppliedOrder(db.Model):
+    """A lifecycle call's orderId, once applied: the same order again is a replay (services/spi.py)."""
+
+    __tablename__ = "spi_applied_order"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = created_at_column()
+
+
+class UsedLink(db.Model):
+    """A single-use signed link already opened (立即解锁), kept until it would have expired anyway."""
+
+    __tablename__ = "used_link"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
     used_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 

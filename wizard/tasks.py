@@ -153,6 +153,15 @@ def prune_registration_drafts() -> int:
     return registration.prune_drafts()
 
 
+@periodic("Lifecycle: {}.", minute="*/5")
+def lifecycle() -> object:
+    """After activation: instances past their expiry date, lock reminders, the lock and wipe at the
+    countdown's end, used unlock links pruned; each step safe to repeat."""
+    from .services import lifecycle as rules
+
+    return rules.run_periodic()
+
+
 @periodic("Metering: {}.", minute="*")
 def push_metering() -> object:
     """Usage hours closed and pushed to the marketplace (PushMeteringData), at most one request per

@@ -5,6 +5,7 @@ Every arrangement uses a new Aliyun account and new names, so many states can sh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -24,7 +25,7 @@ from wizard.models import (
 
 from ..activation import PASSWORD
 from ..helpers import csrf_token, submit
-from ..marketplace import enter_login_free
+from ..marketplace import call_spi, enter_login_free
 from .support import snapshot_cookies
 
 _serial = count(1)
@@ -41,6 +42,8 @@ STATE_PAGES = {
     "bound": "/bind/workspaces",
     "activated": "/activate/success",
     "logged_in": "/console/",
+    "owner": "/console/",
+    "unlocking": "/unlock/",
 }
 
 
@@ -201,6 +204,24 @@ class Flow:
         response = submit(client, "/login/pwd", {k: account[k] for k in ("site", "username", "password")})
         assert response.headers.get("Location") == "/console/"
         return self.finish("logged_in", client, context=account)
+
+    def owner(self) -> Arranged:
+        """Logged in as the owner of a billing-center account's two workspaces (解散 is theirs to do)."""
+        billing, client = self.billing_account(), self.app.test_client()
+        login = {"site": "cn1", "username": billing["owner"], "password": PASSWORD}
+        assert submit(client, "/login/pwd", login).headers.get("Location") == "/console/"
+        return self.finish("owner", client, context=billing)
+
+    def unlocking(self) -> Arranged:
+        """Activated, the instance expired (the workspace counts down), 立即解锁 opened: the unlock choices."""
+        arranged = self.activated()
+        call_spi(arranged.client, self.app, action="expiredInstance", instanceId=arranged.instance_id)
+        link = re.search(r'href="(/unlock/[^"/]+)"', arranged.client.get("/lock").get_data(as_text=True)).group(1)
+        assert arranged.client.get(link).headers.get("Location") == "/unlock/"
+        return self.finish(
+            "unlocking", arranged.client, ali_uid=arranged.ali_uid, instance_id=arranged.instance_id,
+            context=arranged.context,
+        )  # fmt: skip
 
     def arrange(self, name: str) -> Arranged:
         return getattr(self, name)()

@@ -24,6 +24,7 @@ from wizard.forms import (
     BindWorkspaceForm,
     ChoosePathForm,
     CodeRequestForm,
+    DissolveWorkspaceForm,
     ExistingAccountWorkspaceForm,
     GuideForm,
     LoginForm,
@@ -31,6 +32,7 @@ from wizard.forms import (
     RegisterActivationForm,
     RegisterBasicForm,
     RegisterCompanyForm,
+    SettleBillingForm,
     SiteForm,
 )
 from wizard.services.codes import PURPOSES
@@ -162,11 +164,18 @@ class Route:
         return f"POST {self.rule} @{state}"
 
 
-def workspace_paths(arranged):
-    ids = [str(i) for i in arranged.context.get("workspaces", [])]
-    edges = [str(n) for n in (0, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 10**30)]  # the database's integer limits
-    segment = st.one_of(st.sampled_from(ids), st.sampled_from(edges), st.integers(0, 10**30).map(str), hostile_url_text)
-    return segment.map(lambda s: "/bind/workspaces/" + _segment(s))
+def workspace_paths(prefix: str = "/bind/workspaces/", suffix: str = "") -> Callable:
+    """Paths naming a workspace: the state's own, the database's integer limits, anything at all."""
+
+    def paths(arranged):
+        ids = [str(i) for i in arranged.context.get("workspaces", [])] or ["1"]
+        edges = [str(n) for n in (0, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 10**30)]
+        segment = st.one_of(
+            st.sampled_from(ids), st.sampled_from(edges), st.integers(0, 10**30).map(str), hostile_url_text
+        )
+        return segment.map(lambda s: prefix + _segment(s) + suffix)
+
+    return paths
 
 
 def _segment(text: str) -> str:
@@ -210,7 +219,7 @@ ROUTES = [
         frozenset({"cloud_account_binding", "verification_code"}),
     ),
     Route(
-        "/bind/workspaces/<int:workspace_id>", (BindWorkspaceForm,), ("bound",), instance_bound, path=workspace_paths
+        "/bind/workspaces/<int:workspace_id>", (BindWorkspaceForm,), ("bound",), instance_bound, path=workspace_paths()
     ),
     Route("/bind/site", (SiteForm,), ("unbound", "bound", "activated"), any_redirect, fields=("next",)),
     Route("/bind/guide", (GuideForm,), ("anonymous", "unbound"), any_redirect, fields=("next",)),
@@ -234,6 +243,21 @@ ROUTES = [
         json=True,
     ),
     Route("/dev/mail/clear", (), ("anonymous",), any_redirect),
+    Route(
+        "/unlock/",
+        (SettleBillingForm,),
+        ("unlocking", "anonymous"),
+        either(redirect_to("/unlock/"), code_sent),
+        frozenset({"verification_code", "workspace", "marketplace_instance"}),
+    ),
+    Route(
+        "/console/workspaces/<int:workspace_id>/dissolve",
+        (DissolveWorkspaceForm,),
+        ("owner", "logged_in"),
+        redirect_to("/console/"),
+        frozenset({"workspace", "workspace_member", "marketplace_instance"}),
+        path=workspace_paths("/console/workspaces/", "/dissolve"),
+    ),
 ]
 CASES = [pytest.param(route, state, id=route.id(state)) for route in ROUTES for state in route.states]
 
@@ -426,7 +450,7 @@ def page_paths(app, arranged) -> st.SearchStrategy[str]:
     return st.one_of(paths)
 
 
-@pytest.mark.parametrize("state", ["anonymous", "unbound", "bound", "register_activation"])
+@pytest.mark.parametrize("state", ["anonymous", "unbound", "bound", "register_activation", "unlocking"])
 def test_pages_answer_any_query_cleanly(fuzz_app, states, examples, state):
     @fuzz_settings(EXAMPLES[examples])
     @given(data=st.data())

@@ -187,6 +187,8 @@ PURPOSES = {
     "bind_billing": Purpose(_l("绑定费用中心账号"), "username", _billing_account_email),
     "create_workspace": Purpose(_l("创建工作空间"), "email", _guance_account_email),
     "register_workspace": Purpose(_l("注册观测云账号并创建工作空间"), "email", _typed_email),
+    # 立即解锁 -> 费用中心 settlement: the billing-center account's owner confirms the switch.
+    "settle_billing": Purpose(_l("切换为费用中心账号结算"), "username", _billing_account_email),
 }
 
 SENT_MESSAGES = {

@@ -76,8 +76,8 @@ def deadline(hour_start: datetime) -> datetime:
 def service_end(instance: MarketplaceInstance) -> datetime | None:
     """When the instance stopped settling its workspace: expiry, expiredInstance or release."""
     ends = [instance.expires_at, instance.released_at]
-    if instance.status == "expired":  # expiredInstance froze it; the row was last changed then
-        ends.append(instance.updated_at)
+    if instance.status == "expired":  # expiredInstance ended it (expired_at), maybe before its date
+        ends.append(instance.expired_at or instance.updated_at)
     ends = [end for end in ends if end is not None]
     return min(ends) if ends else None
 

@@ -8,7 +8,9 @@ nothing), queued for the worker when that transaction commits, and mailed by it 
 retries and backoff. The worker mails a notice only while its row is queued, so running the task
 twice sends it once. What each kind says is its entry in KINDS: a subject (Chinese source, with
 %(name)s placeholders filled from the values) and the templates email/<template>.txt and .html,
-rendered in the notice's language with the values. Values must be plain (JSON): strings, numbers.
+rendered in the notice's language with the values. Values are plain data (strings, numbers, aware
+datetimes): they are stored as JSON with the notice (a datetime as {"datetime": ISO 8601}) and
+given back to the templates as they were passed.
 
 Verification codes use the same `send_mail` from their own task (services/codes.py), so every
 email is rendered and sent by one piece of code.
@@ -16,8 +18,9 @@ email is rendered and sent by one piece of code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import render_template
 from flask_babel import force_locale
@@ -26,18 +29,51 @@ from sqlalchemy import update
 from .. import clock, tasks
 from ..email import send_email
 from ..extensions import db
+from ..i18n import gettext, ngettext
 from ..i18n import lazy_gettext as _l
 from ..models import EmailNotice
 
 
 @dataclass(frozen=True)
 class NoticeKind:
-    subject: object  # a lazy string; its %(name)s placeholders are filled from the values
+    # A lazy string whose %(name)s placeholders are filled from the values, or a function of the values
+    # (a subject with a count, in the language forced while rendering).
+    subject: object | Callable[[Mapping[str, object]], str]
     template: str  # email/<template>.txt and email/<template>.html
 
 
 KINDS: dict[str, NoticeKind] = {
     "verification_code": NoticeKind(_l("观测云验证码：%(purpose)s"), "verification_code"),
+    # After activation (services/lifecycle.py).
+    # (Literal strings in the calls: that is where `make translations-update` finds them.)
+    "countdown_started": NoticeKind(
+        lambda v: ngettext(
+            "工作空间「%(workspace)s」将于 %(num)s 天后锁定",
+            "工作空间「%(workspace)s」将于 %(num)s 天后锁定",
+            v["days"],
+            workspace=v["workspace"],
+        ),
+        "countdown_started",
+    ),
+    "lock_reminder": NoticeKind(
+        lambda v: ngettext(
+            "提醒：工作空间「%(workspace)s」将于 %(num)s 天后锁定",
+            "提醒：工作空间「%(workspace)s」将于 %(num)s 天后锁定",
+            v["days"],
+            workspace=v["workspace"],
+        ),
+        "lock_reminder",
+    ),
+    "locked": NoticeKind(
+        lambda v: gettext("工作空间「%(workspace)s」已锁定，数据已删除", workspace=v["workspace"]), "locked"
+    ),
+    "unlocked": NoticeKind(lambda v: gettext("工作空间「%(workspace)s」已解锁", workspace=v["workspace"]), "unlocked"),
+    "released": NoticeKind(
+        lambda v: gettext("工作空间「%(workspace)s」已转为费用中心账号结算", workspace=v["workspace"]), "released"
+    ),
+    "dissolved": NoticeKind(
+        lambda v: gettext("工作空间「%(workspace)s」已解散", workspace=v["workspace"]), "dissolved"
+    ),
 }
 
 
@@ -51,8 +87,9 @@ def send_notice(kind: str, to: str, language: str, **values) -> int:
     """Write the notice in the current transaction; it is queued when that commits. Returns its id."""
     kind_of(kind)
     notice = EmailNotice(
-        kind=kind, recipient=to, language=language, template_values=values, delivery="queued", created_at=clock.now()
-    )
+        kind=kind, recipient=to, language=language, template_values=_stored(values), delivery="queued",
+        created_at=clock.now(),
+    )  # fmt: skip
     db.session.add(notice)
     db.session.flush()
     tasks.enqueue_on_commit("deliver_notice", notice.id)
@@ -68,7 +105,7 @@ def deliver(notice_id: int) -> None:
     if notice is None or notice.delivery == "sent":
         db.session.rollback()
         return
-    kind, to, language, values = notice.kind, notice.recipient, notice.language, dict(notice.template_values)
+    kind, to, language, values = notice.kind, notice.recipient, notice.language, _restored(notice.template_values)
     db.session.rollback()  # no transaction stays open while the SMTP server talks
     send_mail(kind, to, language, values)
     _set_delivery(notice_id, "sent", delivered_at=clock.now())
@@ -92,7 +129,10 @@ def render(kind: str, language: str, values: Mapping[str, object]) -> tuple[str,
     """Subject, text and HTML of an email, in `language`."""
     spec = kind_of(kind)
     with force_locale(language):
-        subject = str(spec.subject) % {name: str(value) for name, value in values.items()}
+        if callable(spec.subject):
+            subject = spec.subject(values)
+        else:
+            subject = str(spec.subject) % {name: str(value) for name, value in values.items()}
         context = {**values, "subject": subject, "language": language}
         text = render_template(f"email/{spec.template}.txt", **context)
         html = render_template(f"email/{spec.template}.html", **context)
@@ -103,3 +143,16 @@ def send_mail(kind: str, to: str, language: str, values: Mapping[str, object]) -
     """Render and send one email now; raises what smtplib raises (the task is then retried)."""
     subject, text, html = render(kind, language, values)
     send_email(subject, [to], text, html)
+
+
+def _stored(values: Mapping[str, object]) -> dict[str, object]:
+    """JSON for the notice's row: an aware datetime as {"datetime": its ISO 8601 form}."""
+    return {name: {"datetime": value.isoformat()} if isinstance(value, datetime) else value
+            for name, value in values.items()}  # fmt: skip
+
+
+def _restored(stored: Mapping[str, object]) -> dict[str, object]:
+    return {
+        name: datetime.fromisoformat(value["datetime"]) if isinstance(value, dict) and "datetime" in value else value
+        for name, value in stored.items()
+    }

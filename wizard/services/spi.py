@@ -1,4 +1,19 @@
-"""The Guance side of the marketplace SPI: instance lifecycle calls, each answered as JSON and audited."""
+"""The Guance side of the marketplace SPI: instance lifecycle calls, each answered as JSON and audited.
+
+The protocol has no nonce: a captured call can be sent again at any later time. So each lifecycle
+call changes state at most once, and a call that comes out of order is answered {"success": true},
+as the marketplace expects, and audited with what was decided (spi_call.outcome), changing nothing:
+- renewInstance, upgradeInstance: once per orderId (spi_applied_order); the same orderId again is
+  "replayed". A renewal never moves expiredOn backwards: an earlier expiredOn is "stale".
+- expiredInstance carries only instanceId, so a replay cannot be told from a new call by what it
+  says. Its identity is the term it ends: the first term (until the instance is renewed) may end
+  early (a subscription problem); a term opened by a renewal ends at its expiredOn, so an
+  expiredInstance before that is the previous term's, late or replayed: "out_of_order". An expired
+  instance expired again is "already_expired". (When the date passes, the periodic job expires the
+  instance anyway; see services/lifecycle.py.)
+- releaseInstance: once per instance; again is "already_released".
+Calls for a released instance other than a replay are refused (InstanceReleased): a release is final.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +29,9 @@ from protocol import spi as spi_token
 
 from .. import clock
 from ..extensions import db
-from ..models import MarketplaceInstance, SpiCall
+from ..models import MarketplaceInstance, SpiAppliedOrder, SpiCall
+from ..statuses import InstanceStatus
+from . import lifecycle
 
 _DIGITS = re.compile(r"[0-9]{1,32}")
 _IDENTIFIER = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
@@ -45,6 +62,13 @@ class SpiCallContext:
     params: Mapping[str, str]
     settings: SpiSettings
     answer: dict = field(default_factory=dict)
+    # What the call did, for the audit trail: "ok", or why it changed nothing (see the module's doc).
+    outcome: str = "ok"
+
+    def unchanged(self, outcome: str) -> dict:
+        """Answer success without changing anything, and say why in the audit trail."""
+        self.outcome = outcome
+        return {"success": True}
 
 
 def missing(name: str) -> SpiError:
@@ -93,11 +117,14 @@ def find_instance(params: Mapping[str, str]) -> MarketplaceInstance:
     return instance
 
 
-def live_instance(params: Mapping[str, str]) -> MarketplaceInstance:
-    instance = find_instance(params)
-    if instance.status == "released":
+def refuse_if_released(instance: MarketplaceInstance) -> MarketplaceInstance:
+    if not instance.state.live:
         raise SpiError("InstanceReleased", 409, f"instance {instance.instance_id} was released")
     return instance
+
+
+def live_instance(params: Mapping[str, str]) -> MarketplaceInstance:
+    return refuse_if_released(find_instance(params))
 
 
 def create_instance(call: SpiCallContext) -> dict:
@@ -139,36 +166,61 @@ def _insert_or_existing(values: dict) -> MarketplaceInstance:
         return db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=values["instance_id"]))
 
 
+def first_use_of_order(call: SpiCallContext, action: str, instance: MarketplaceInstance) -> bool:
+    """Record the call's orderId as applied; False when it already was (a replay)."""
+    order_id = required(call.params, "orderId")
+    if db.session.get(SpiAppliedOrder, order_id) is not None:
+        return False
+    db.session.add(SpiAppliedOrder(order_id=order_id, action=action, instance_id=instance.instance_id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same order, at the same moment, in another request: that one applies it
+        db.session.rollback()
+        return False
+    return True
+
+
 def renew_instance(call: SpiCallContext) -> dict:
-    instance = live_instance(call.params)
-    required(call.params, "orderId")
-    expires_at = call.params.get("expiredOn") or ""
-    if not expires_at:
+    instance = find_instance(call.params)
+    if not call.params.get("expiredOn"):
         raise missing("expiredOn")
-    instance.expires_at = parse_spi_time(expires_at, "expiredOn", call.settings.timezone)
-    instance.status = "active"  # a renewal unfreezes an expired instance
+    expires_at = parse_spi_time(call.params["expiredOn"], "expiredOn", call.settings.timezone)
+    if not first_use_of_order(call, "renewInstance", instance):
+        return call.unchanged("replayed")
+    refuse_if_released(instance)
+    if instance.expires_at is not None and expires_at < instance.expires_at:
+        return call.unchanged("stale")
+    lifecycle.renew(instance, expires_at)
     return {"success": True}
 
 
 def upgrade_instance(call: SpiCallContext) -> dict:
-    instance = live_instance(call.params)
-    required(call.params, "orderId")
-    instance.sku_id = required(call.params, "skuId")
+    instance = find_instance(call.params)
+    sku_id = required(call.params, "skuId")
+    if not first_use_of_order(call, "upgradeInstance", instance):
+        return call.unchanged("replayed")
+    refuse_if_released(instance).sku_id = sku_id
     return {"success": True}
 
 
 def expire_instance(call: SpiCallContext) -> dict:
-    """Frozen, data kept: a later renewal makes it active again."""
-    live_instance(call.params).status = "expired"
+    """The workspace starts its lock countdown; a renewal makes the instance active again."""
+    instance = live_instance(call.params)
+    if instance.state is InstanceStatus.EXPIRED:
+        return call.unchanged("already_expired")
+    if instance.renewed_at is not None and instance.expires_at > clock.now():
+        return call.unchanged("out_of_order")
+    if not lifecycle.expire(instance):  # another request expired it a moment ago
+        return call.unchanged("already_expired")
     return {"success": True}
 
 
 def release_instance(call: SpiCallContext) -> dict:
-    """Released for good; its workspace no longer settles through the Aliyun account."""
+    """Released for good; its workspace falls back to 费用中心 settlement."""
     instance = find_instance(call.params)
-    if instance.status != "released":
-        instance.status = "released"
-        instance.released_at = clock.now()
+    if not instance.state.live:
+        return call.unchanged("already_released")
+    lifecycle.release(instance)
     return {"success": True}
 
 
@@ -188,9 +240,10 @@ def answer(params: Mapping[str, str], settings: SpiSettings) -> tuple[dict, int]
         authenticate(params, settings.isv_key)
         if action not in LIFECYCLE_ACTIONS:
             raise SpiError("UnknownAction", 400, f"action {action[:64]!r} is not supported", "action")
-        body = LIFECYCLE_ACTIONS[action](SpiCallContext(params, settings))
+        call = SpiCallContext(params, settings)
+        body = LIFECYCLE_ACTIONS[action](call)
         db.session.commit()
-        outcome, status = "ok", 200
+        outcome, status = call.outcome, 200
     except SpiError as error:
         db.session.rollback()
         body, outcome, status = error.body(), error.code, error.status

@@ -14,6 +14,8 @@ from .. import clock
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, SsoNonce
+from ..statuses import InstanceStatus
+from . import lifecycle
 from .spi import SpiError, authenticate, parse_spi_time, record_call, required
 
 MARKETPLACE_LOGIN_SALT = "guance.marketplace-login"
@@ -25,15 +27,17 @@ REFUSALS = {
     "outside_window": (400, _l("免登链接已过期（或时间不在允许的范围内）。")),
     "replayed": (400, _l("此免登链接已经使用过，每个链接只能使用一次。")),
     "unknown_instance": (400, _l("找不到该商品实例。")),
-    "released": (400, _l("该商品实例已关闭，不能再开通。")),
-    "expired": (403, _l("该商品实例已过期，其工作空间已冻结；在阿里云云市场续费后即可恢复使用。")),
+    "released": (400, _l("该商品实例已关闭，不能再通过免登进入观测云。")),
+    "expired": (403, _l("该商品实例已过期，尚未绑定工作空间；在阿里云云市场续费后即可继续开通。")),
 }
 
 
 class LoginFreeRefused(Exception):
-    def __init__(self, reason: str) -> None:
+    """`instance`: the instance the link names, when it exists (the page says what became of it)."""
+
+    def __init__(self, reason: str, instance: MarketplaceInstance | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.instance = reason, instance
         self.status, self.message = REFUSALS[reason]
 
 
@@ -125,13 +129,15 @@ def _login_for(params: Mapping[str, str]) -> MarketplaceLogin:
 
 
 def refuse_unless_enterable(instance: MarketplaceInstance | None) -> None:
-    """LoginFreeRefused unless 免登 may enter this instance: known, not released, not expired."""
+    """LoginFreeRefused unless 免登 may enter this instance: known, not released, and either active or
+    expired with a workspace (whose lock page it then shows)."""
     if instance is None:
         raise LoginFreeRefused("unknown_instance")
-    if instance.status in ("released", "expired"):
-        raise LoginFreeRefused(instance.status)
-    if instance.expires_at is not None and instance.expires_at <= clock.now():
-        raise LoginFreeRefused("expired")  # expiredInstance may never have arrived: the date decides
+    lifecycle.expire_if_overdue(instance)  # expiredInstance may never have arrived: the date decides
+    if not instance.state.live:
+        raise LoginFreeRefused("released", instance)
+    if instance.state is InstanceStatus.EXPIRED and instance.workspace_id is None:
+        raise LoginFreeRefused("expired", instance)
 
 
 def enterable(instance_id: str) -> LoginFreeRefused | None:

@@ -12,6 +12,7 @@ from .. import clock
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
+from ..statuses import InstanceStatus, WorkspaceStatus
 from .accounts import AccountConflict, NewAccount, add_guance_account, find_by_email
 
 NOT_BINDABLE = _l("该工作空间已通过其他阿里云商品实例结算，不能重复绑定")
@@ -36,7 +37,7 @@ class WorkspaceChoice:
 
 
 def _live_instance_of(workspace: Workspace) -> MarketplaceInstance | None:
-    return next((i for i in workspace.instances if i.status != "released"), None)
+    return next((i for i in workspace.instances if i.state.live), None)
 
 
 def workspace_choices(billing_account_id: int, instance: MarketplaceInstance) -> list[WorkspaceChoice]:
@@ -44,6 +45,7 @@ def workspace_choices(billing_account_id: int, instance: MarketplaceInstance) ->
     workspaces = db.session.scalars(
         select(Workspace)
         .filter_by(billing_account_id=billing_account_id)
+        .where(Workspace.status != WorkspaceStatus.DISSOLVED)
         .options(joinedload(Workspace.instances))
         .order_by(Workspace.created_at, Workspace.id)
     ).unique()
@@ -67,7 +69,7 @@ def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
             .where(
                 MarketplaceInstance.id == instance.id,
                 MarketplaceInstance.workspace_id.is_(None),
-                MarketplaceInstance.status == "active",
+                MarketplaceInstance.status == InstanceStatus.ACTIVE,
             )
             .values(workspace_id=workspace.id, bound_at=clock.now())
         )
@@ -79,13 +81,13 @@ def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
 
 # Ids are 32-bit integers in the database: a larger number (from the URL) names no workspace, and
 # PostgreSQL would refuse to even compare it ("integer out of range").
-_LARGEST_ID = 2**31 - 1
+LARGEST_ID = 2**31 - 1
 
 
 def bind_existing_workspace(instance: MarketplaceInstance, billing_account_id: int, workspace_id: int) -> Workspace:
     """B2 绑定: only a workspace of the customer's own billing-center account, free of live instances."""
-    workspace = db.session.get(Workspace, workspace_id) if workspace_id <= _LARGEST_ID else None
-    if workspace is None or workspace.billing_account_id != billing_account_id:
+    workspace = db.session.get(Workspace, workspace_id) if workspace_id <= LARGEST_ID else None
+    if workspace is None or workspace.billing_account_id != billing_account_id or not workspace.state.exists:
         raise BindingRefused(_l("找不到该工作空间"))
     try:
         bind_instance(instance, workspace)

@@ -5,7 +5,7 @@ from ... import clock
 from ...extensions import limiter
 from ...forms import LoginForm
 from ...i18n import gettext as _
-from ...services import accounts, usage, workspaces
+from ...services import accounts, lifecycle, usage, workspaces
 from ...templating import is_safe_redirect
 from . import bp
 
@@ -24,9 +24,17 @@ def login():
             session.clear()  # a new session at login: nothing from before it carries over
             login_user(account)
             target = request.args.get("next")
-            return redirect(target if is_safe_redirect(target) else url_for("auth.console"))
+            return redirect(target if is_safe_redirect(target) else landing_url(account))
         form.password.errors = [_("用户名或密码错误")]
     return render_template("auth/login.html", form=form)
+
+
+def landing_url(account) -> str:
+    """The console; or the lock page of a workspace counting down or locked, so it is seen at once."""
+    attention = lifecycle.needing_attention(account.id)
+    if attention:
+        return url_for("lifecycle.workspace_lock", workspace_id=attention[0].id)
+    return url_for("auth.console")
 
 
 @bp.post("/logout")

@@ -5,7 +5,8 @@ from werkzeug.exceptions import HTTPException
 from ... import flow
 from ...errors import database_unavailable, render_error, rollback_quietly
 from ...extensions import csrf
-from ...services import spi, sso
+from ...i18n import current_language
+from ...services import lifecycle, spi, sso
 from . import bp
 
 
@@ -64,6 +65,7 @@ def login_free(params: dict[str, str], repeated: bool = False):
         )
         return page, refusal.status
     flow.start_marketplace_session(login)
+    lifecycle.remember_language(login.instance_id, current_language())
     return redirect(flow.entry_url(login))
 
 

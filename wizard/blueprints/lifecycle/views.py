@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_required
+
+from ... import clock, flow
+from ...extensions import db
+from ...forms import DissolveWorkspaceForm, SettleBillingForm
+from ...i18n import current_language
+from ...i18n import gettext as _
+from ...models import MarketplaceInstance, Workspace
+from ...services import lifecycle, unlock_links
+from ...services.workspaces import LARGEST_ID
+from ..codes import code_is_valid, handle_send_code, send_limit
+from . import bp
+
+UNLOCK_GRANT_KEY = "unlock_grant"
+
+
+# ---- X1: the lock page and the console's banner ----
+
+
+def renew_url(instance: MarketplaceInstance | None) -> str | None:
+    """已购买的服务 in the marketplace, pointing at the instance to renew (续费)."""
+    if instance is None or not instance.state.live:
+        return None
+    parts = urlsplit(current_app.config["MARKETPLACE_CONSOLE_URL"])
+    query = "&".join(filter(None, [parts.query, urlencode({"instanceId": instance.instance_id})]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+@bp.app_template_global()
+def unlock_link(workspace: Workspace) -> str:
+    """立即解锁: a fresh signed, single-use link to the workspace's unlock choices."""
+    return url_for("lifecycle.redeem", token=unlock_links.issue(workspace.id))
+
+
+def render_lock(workspace: Workspace | None, instance: MarketplaceInstance | None, console: bool):
+    return render_template(
+        "lifecycle/lock.html",
+        workspace=workspace,
+        instance=instance,
+        console=console,
+        days_left=lifecycle.days_left(workspace) if workspace else 0,
+    )
+
+
+@bp.get("/lock")
+def instance_lock():
+    """免登 on an expired instance lands here: its workspace's countdown, 立即解锁, 解散."""
+    login = flow.current_login()
+    activation = flow.load_activation(login) if login else None
+    if activation is None:
+        return flow.login_required_page()
+    lifecycle.expire_if_overdue(activation.instance)
+    if activation.instance.state.usable:
+        return redirect(url_for(activation.entry_endpoint))
+    return render_lock(activation.instance.workspace, activation.instance, console=False)
+
+
+def member_workspace(workspace_id: int) -> Workspace:
+    """The workspace, if the signed-in account is a member; 404 otherwise (not theirs to know of)."""
+    found = lifecycle.membership(workspace_id, current_user.id) if workspace_id <= LARGEST_ID else None
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/console/workspaces/<int:workspace_id>/lock")
+@login_required
+def workspace_lock(workspace_id: int):
+    """A member's view of a workspace counting down or locked."""
+    workspace = member_workspace(workspace_id)
+    if not workspace.state.awaiting_unlock:
+        return redirect(url_for("auth.console"))
+    return render_lock(workspace, lifecycle.settling_instance(workspace), console=True)
+
+
+@bp.app_template_global()
+def lock_attention() -> list[Workspace]:
+    """The console banner's workspaces: the signed-in account's, counting down or locked."""
+    return lifecycle.needing_attention(current_user.id) if current_user.is_authenticated else []
+
+
+bp.add_app_template_global(lifecycle.days_left, "lock_days_left")
+
+
+# ---- X3: 立即解锁, through the signed single-use link ----
+
+
+@bp.get("/unlock/<token>")
+def redeem(token: str):
+    """Open the link once: this browser may then use the unlock choices for the link's lifetime."""
+    try:
+        workspace_id = unlock_links.redeem(token)
+    except unlock_links.LinkRefused as refusal:
+        return render_template("lifecycle/link_refused.html", message=refusal.message), 400
+    until = clock.now() + unlock_links.ttl()
+    session[UNLOCK_GRANT_KEY] = {"workspace": workspace_id, "until": int(until.timestamp())}
+    return redirect(url_for(".unlock"))
+
+
+def granted_workspace() -> Workspace | None:
+    grant = session.get(UNLOCK_GRANT_KEY)
+    if not isinstance(grant, dict) or grant.get("until", 0) <= clock.now().timestamp():
+        return None
+    return db.session.get(Workspace, grant.get("workspace"))
+
+
+@bp.route("/unlock/", methods=["GET", "POST"])
+@send_limit
+def unlock():
+    """X3: 续费 in the marketplace, or 费用中心 settlement confirmed by the billing-center account's code."""
+    workspace = granted_workspace()
+    if workspace is None:
+        return render_template("lifecycle/link_refused.html", message=None), 403
+    form = SettleBillingForm()
+    form.username.data = workspace.billing_account.username if workspace.billing_account else ""
+    if switched(form, workspace):
+        flash(_("工作空间已解锁，改由费用中心账号结算。"), "success")
+        return redirect(url_for(".unlock"))
+    instance = lifecycle.settling_instance(workspace)
+    return render_template(
+        "lifecycle/unlock.html", workspace=workspace, instance=instance, form=form, renew_url=renew_url(instance)
+    )
+
+
+def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
+    """The switch to 费用中心 settlement, when asked for with a right code; errors go to the form."""
+    if not workspace.state.awaiting_unlock or workspace.billing_account is None:
+        return False
+    if handle_send_code(form, "username", "settle_billing"):
+        return False
+    if not (form.validate_on_submit() and code_is_valid(form, "username", "settle_billing")):
+        return False
+    try:
+        lifecycle.switch_to_billing_center(workspace, current_language())
+    except lifecycle.LifecycleRefused as refusal:
+        form.code.errors = [*form.code.errors, refusal.message]
+        return False
+    return True
+
+
+# ---- X2: 解散 ----
+
+
+@bp.route("/console/workspaces/<int:workspace_id>/dissolve", methods=["GET", "POST"])
+@login_required
+def dissolve(workspace_id: int):
+    """The owner types the workspace's name; anyone else is told only the owner can."""
+    workspace = member_workspace(workspace_id)
+    if workspace.owner_account_id != current_user.id:
+        return render_template("lifecycle/dissolve.html", workspace=workspace, form=None), 403
+    form = DissolveWorkspaceForm()
+    if form.validate_on_submit():
+        try:
+            lifecycle.dissolve(workspace, current_user.id, form.name.data, current_language())
+            flash(_("工作空间「%(name)s」已解散。", name=workspace.name), "success")
+            return redirect(url_for("auth.console"))
+        except lifecycle.LifecycleRefused as refusal:
+            form.name.errors = [*form.name.errors, refusal.message]
+    return render_template("lifecycle/dissolve.html", workspace=workspace, form=form)
