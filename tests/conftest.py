@@ -49,7 +49,6 @@ def settings_for_tests(database_uri: str, smtp: SmtpSink, **extra) -> dict:
         "MAIL_PORT": smtp.port,
         "MAIL_TIMEOUT": 5.0,
         "DEV_MAILBOX_DIR": str(smtp.maildir),
-        "RATELIMIT_STORAGE_URI": "memory://",
         **extra,
     }
 

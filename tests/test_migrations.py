@@ -21,6 +21,9 @@ TABLES = {
     "verification_code",
     "market_user",
     "market_order",
+    "web_session",
+    "rate_limit_counter",
+    "login_attempt",
 }
 
 

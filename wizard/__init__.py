@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.load(config))
     register_extensions(app)
     register_database(app)
+    register_sessions(app)
     register_blueprints(app)
     register_security(app)
     register_errors(app)
@@ -42,6 +43,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.localize_callback = str  # flash the message in the page's language, as plain text
     babel.init_app(app, locale_selector=select_locale)
+    from . import rate_limits  # noqa: F401  (registers the database:// storage of the per-IP limits)
+
     limiter.init_app(app)
 
 
@@ -61,6 +64,12 @@ def register_database(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             Path(app.instance_path).mkdir(parents=True, exist_ok=True)
             event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def register_sessions(app: Flask) -> None:
+    from .sessions import register_sessions as register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .choices import DEFAULT_SITE, SITES
+from . import sessions
 from .extensions import db
 from .i18n import lazy_gettext as _l
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
@@ -68,8 +69,8 @@ STAGE_ENTRY = {Stage.UNBOUND: "choose.index", Stage.BOUND: "bind.workspaces", St
 
 
 def start_marketplace_session(login: MarketplaceLogin) -> None:
-    """A fresh session holding only the new marketplace login (nothing of a previous visitor)."""
-    session.clear()
+    """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor)."""
+    sessions.renew()
     session[MARKETPLACE_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"])
 
 
@@ -146,6 +147,7 @@ def wizard_page(*stages: Stage):
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
+            sessions.require_store()
             login = current_login()
             activation = load_activation(login) if login else None
             if activation is None:

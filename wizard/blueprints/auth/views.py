@@ -1,6 +1,7 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ... import sessions
 from ...extensions import limiter
 from ...forms import LoginForm
 from ...i18n import gettext as _
@@ -20,7 +21,7 @@ def login():
     if form.validate_on_submit():
         account = accounts.authenticate(form.site.data, form.username.data, form.password.data)
         if account is not None:
-            session.clear()  # a new session at login: nothing from before it carries over
+            sessions.renew()  # a new session id at login: nothing from before it carries over
             login_user(account)
             target = request.args.get("next")
             return redirect(target if is_safe_redirect(target) else url_for("auth.console"))
@@ -31,7 +32,7 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
-    session.clear()
+    sessions.renew()  # the stored session is deleted: no copy of the cookie opens anything
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("auth.login"))
 
