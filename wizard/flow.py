@@ -14,8 +14,8 @@ from flask import current_app, redirect, render_template, session, url_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from .choices import DEFAULT_SITE, SITES
 from . import sessions
+from .choices import DEFAULT_SITE, SITES
 from .extensions import db
 from .i18n import lazy_gettext as _l
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft

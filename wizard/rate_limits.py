@@ -56,7 +56,9 @@ class DatabaseStorage(Storage):
     def _live(self, key: str):
         with db.engine.connect() as connection:
             return connection.execute(
-                select(Counter.count, Counter.expires_at).where(Counter.key == key, Counter.expires_at > _at(clock.now()))
+                select(Counter.count, Counter.expires_at).where(
+                    Counter.key == key, Counter.expires_at > _at(clock.now())
+                )
             ).first()
 
     def get(self, key: str) -> int:

@@ -65,6 +65,10 @@ def _stamp(session: ServerSideSession) -> None:
 class Lifetimes:
     """What both stores add to Flask-Session: the lifetimes, static files without a lookup, outages."""
 
+    def stored(self, sid: str) -> dict | None:
+        """What the store holds for a session id (operators' tools and tests); None when nothing."""
+        return self._retrieve_session_data(self._get_store_id(sid))
+
     def _fresh(self) -> ServerSideSession:
         return self.session_class(sid=self._generate_sid(self.sid_length), permanent=self.permanent)
 
@@ -117,7 +121,13 @@ class DatabaseSessions(Lifetimes, ServerSideSessionInterface):
         values = {"id": store_id, "data": data, "expires_at": expires_at}
         with db.engine.begin() as connection:
             connection.execute(
-                upsert(connection.dialect.name, WebSession, values, key="id", update={"data": data, "expires_at": expires_at})
+                upsert(
+                    connection.dialect.name,
+                    WebSession,
+                    values,
+                    key="id",
+                    update={"data": data, "expires_at": expires_at},
+                )
             )
 
     def _delete_expired_sessions(self) -> None:

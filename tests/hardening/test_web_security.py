@@ -465,6 +465,7 @@ def test_the_session_is_rotated_at_login_and_a_planted_one_gains_nothing(web_app
         assert replay.get("/console/").headers["Location"].startswith("/login/pwd")
     with TALLY.case(CATEGORY):  # 免登 starts a fresh session too
         arranged = flow.unbound()
+        planted_login = session_of(arranged.client)["market_login"]
         victim = web_app.test_client()
         victim.set_cookie("guance_session", session_cookie(arranged.client))
         with victim.session_transaction() as session:
@@ -472,7 +473,8 @@ def test_the_session_is_rotated_at_login_and_a_planted_one_gains_nothing(web_app
         _client, _uid, instance_id = flow.arrive()
         victim.get(login_free_url(web_app, instance_id))
         fresh = session_of(victim)
-        assert "planted" not in fresh and fresh["market_login"] != session_of(arranged.client)["market_login"]
+        assert "planted" not in fresh and fresh["market_login"] != planted_login
+        assert "market_login" not in session_of(arranged.client)  # the planted id itself was deleted
 
 
 def test_logout_is_a_post_with_a_token_only(web_app, flow):

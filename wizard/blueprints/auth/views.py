@@ -5,7 +5,9 @@ from ... import sessions
 from ...extensions import limiter
 from ...forms import LoginForm
 from ...i18n import gettext as _
+from ...i18n import page_language
 from ...services import accounts, workspaces
+from ...services.login_throttle import LoginThrottled
 from ...templating import is_safe_redirect
 from . import bp
 
@@ -19,7 +21,11 @@ def _login_limit() -> str:
 def login():
     form = LoginForm(site=request.args.get("site", "cn1"))
     if form.validate_on_submit():
-        account = accounts.authenticate(form.site.data, form.username.data, form.password.data)
+        try:
+            account = accounts.log_in(form.site.data, form.username.data, form.password.data, page_language())
+        except LoginThrottled as refusal:  # the same answer whether the account exists or not
+            form.password.errors = [refusal.message]
+            return render_template("auth/login.html", form=form), 429
         if account is not None:
             sessions.renew()  # a new session id at login: nothing from before it carries over
             login_user(account)

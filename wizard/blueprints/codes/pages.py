@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, request
-from flask_babel import get_locale
 from wtforms import PasswordField
 
 from ...extensions import limiter
+from ...i18n import page_language
 from ...services import codes
 
 SEND_FIELD = "send_code"
@@ -25,10 +25,8 @@ class CodeStatus:
 
 def request_status(purpose: str, identifier: str) -> CodeStatus:
     """Send a code in the page's language; any refusal becomes a message, never an error page."""
-    locale = get_locale()
-    language = locale.language if locale else current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
-        sent = codes.request_code(purpose, identifier, language)
+        sent = codes.request_code(purpose, identifier, page_language())
     except codes.SendRefused as refusal:
         return CodeStatus(False, str(refusal.message), refusal.retry_after)
     return CodeStatus(True, str(sent.message), sent.retry_after)
