@@ -28,6 +28,8 @@ from wizard import clock, create_app
 from wizard.extensions import db as _db
 
 BOTH_DATABASES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+# Where sessions, rate limits and login attempts live: the application's database, or Redis (REDIS_URL).
+BOTH_STORES = pytest.mark.parametrize("store", ["database", "redis"], indirect=True)
 
 
 def required(variable: str) -> bool:
@@ -190,8 +192,16 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database: str, smtp_server: SmtpSink):
-    app = create_app(settings_for_tests(database, smtp_server))
+def store(request) -> dict:
+    """Settings that choose the shared store: {} (the database) unless the test asks for "redis"."""
+    if getattr(request, "param", "database") == "redis":
+        return {"REDIS_URL": request.getfixturevalue("redis_url")}
+    return {}
+
+
+@pytest.fixture
+def app(database: str, smtp_server: SmtpSink, store: dict):
+    app = create_app(settings_for_tests(database, smtp_server, **store))
     app.test_client_class = IsolatedClient
     # The simulator reaches the SPI over HTTP; in tests that HTTP goes straight into the app.
     app.config["SPI_TRANSPORT"] = httpx.WSGITransport(app=app)
