@@ -357,6 +357,24 @@ def test_r1_refuses_a_username_taken_on_the_site_and_keeps_the_code(client, db, 
     assert response.headers["Location"] == "/register/company"
 
 
+def test_r1_says_nothing_about_a_username_before_the_code_is_right(client, db, smtp, arrived):
+    add_guance_account(db, username="newcorp")
+    for code in ("", "000000"):  # no code, a wrong one: the username is not judged at all
+        page = text_of(submit(client, "/register/basic", {**BASIC, "code": code}))
+        assert "已被使用" not in page and not field_error(page, "username")
+
+
+def test_each_taken_username_answer_costs_the_code_a_try(client, db, smtp, arrived):
+    add_guance_account(db, username="newcorp")
+    send_code(client, "/register/basic", {"email": EMAIL})
+    code = smtp.last_code(EMAIL)
+    for _ in range(5):  # CODE_MAX_ATTEMPTS probes, then the code is void
+        page = text_of(submit(client, "/register/basic", {**BASIC, "code": code}))
+    assert "该用户名在此站点已被使用" in field_error(page, "username")
+    page = text_of(submit(client, "/register/basic", {**BASIC, "username": "newcorp2", "code": code}))
+    assert "验证码无效或已过期" in page and counts(db)["registration_draft"] == 0
+
+
 def test_r1_says_an_email_is_registered_only_to_who_proved_it(client, db, smtp, arrived):
     add_guance_account(db, email=EMAIL, username="someone")
     send_code(client, "/register/basic", {"email": EMAIL})

@@ -20,9 +20,10 @@ from .extensions import db
 from .i18n import lazy_gettext as _l
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
 from .services import registration as registrations
-from .services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
+from .services.sso import PENDING_LOGIN_SALT, MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
 MARKETPLACE_LOGIN_KEY = "market_login"
+PENDING_LOGIN_KEY = "pending_market_login"
 SITE_KEY = "site"
 CREATED_WORKSPACE_KEY = "created_workspace"
 REGISTRATION_DRAFT_KEY = "registration_draft"
@@ -72,6 +73,24 @@ def start_marketplace_session(login: MarketplaceLogin) -> None:
     """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor)."""
     sessions.renew()
     session[MARKETPLACE_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"])
+
+
+def replaces_another_account(login: MarketplaceLogin) -> MarketplaceLogin | None:
+    """The live marketplace login of ANOTHER Aliyun account in this session, which 免登 would replace."""
+    current = current_login()
+    return current if current is not None and current.ali_uid != login.ali_uid else None
+
+
+def hold_login(login: MarketplaceLogin) -> None:
+    """Keep a verified 免登 until the customer confirms it (single use, LOGIN_FREE_CONFIRM_SECONDS)."""
+    session[PENDING_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"], PENDING_LOGIN_SALT)
+
+
+def take_held_login() -> MarketplaceLogin | None:
+    """The held 免登, removed from the session whatever happens next: 继续 can be pressed once."""
+    config = current_app.config
+    token = session.pop(PENDING_LOGIN_KEY, None)
+    return read_marketplace_login(token, config["SECRET_KEY"], config["LOGIN_FREE_CONFIRM_SECONDS"], PENDING_LOGIN_SALT)
 
 
 def chosen_site() -> str:

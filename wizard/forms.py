@@ -272,6 +272,16 @@ class NewAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
     submit = SubmitField(_l("注册并创建工作空间"))
 
 
+# ---- 免登 while another Aliyun account is mid-flow ----
+
+
+class SwitchAccountForm(FlaskForm):
+    """继续 with the new Aliyun account's 免登, or 取消 and stay with the current one."""
+
+    proceed = SubmitField(_l("继续"))
+    cancel = SubmitField(_l("取消"))
+
+
 # ---- L1 ----
 
 

@@ -230,10 +230,40 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 # ---- Issuing ----
 
 
-def request_code(purpose: str, identifier: str, language: str) -> CodeSent:
+# What a code that binds something says about it: the owner of the address learns which Aliyun
+# account and instance are asking, and that an unknown one means someone else is trying.
+def _billing_binding_notice(ali_uid: str, instance_id: str):
+    return _l(
+        "阿里云账号 %(ali_uid)s 正在申请绑定此费用中心账号（商品实例 ID：%(instance_id)s）。"
+        "绑定后，该阿里云账号在云市场购买的观测云将通过此费用中心账号结算。",
+        ali_uid=ali_uid,
+        instance_id=instance_id,
+    )
+
+
+def _workspace_binding_notice(ali_uid: str, instance_id: str):
+    return _l(
+        "阿里云账号 %(ali_uid)s 正在以您的观测云账号创建工作空间，并将商品实例 %(instance_id)s 绑定到该工作空间结算。",
+        ali_uid=ali_uid,
+        instance_id=instance_id,
+    )
+
+
+BINDING_NOTICES = {"bind_billing": _billing_binding_notice, "create_workspace": _workspace_binding_notice}
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for the code: the Aliyun account and instance of the wizard's marketplace login."""
+
+    ali_uid: str
+    instance_id: str
+
+
+def request_code(purpose: str, identifier: str, language: str, requester: Requester | None = None) -> CodeSent:
     """Send a code for the email or username typed on a page, in the page's language."""
     spec = purpose_of(purpose)
-    return issue(key_for(purpose, identifier), purpose, spec.recipient(identifier), language)
+    return issue(key_for(purpose, identifier), purpose, spec.recipient(identifier), language, requester)
 
 
 def new_code() -> str:
@@ -241,13 +271,15 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-def issue(key: str, purpose: str, deliver_to: str | None, language: str) -> CodeSent:
+def issue(
+    key: str, purpose: str, deliver_to: str | None, language: str, requester: Requester | None = None
+) -> CodeSent:
     """Send a fresh code for key and purpose to deliver_to (None: every step but the mail itself)."""
     spec = purpose_of(purpose)
     code = new_code()
     reservation = _reserve(key, purpose, digest(key, purpose, code))
     try:
-        _deliver(deliver_to, code, spec.label, language)
+        _deliver(deliver_to, code, spec.label, language, _binding_notice(purpose, requester))
     except (OSError, smtplib.SMTPException):
         current_app.logger.warning("verification code (%s) not delivered", purpose, exc_info=True)
         _release(reservation)
@@ -306,12 +338,24 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
         raise CooldownActive(_seconds_until(recent[-1] + rules.resend, now))
 
 
-def _deliver(deliver_to: str | None, code: str, label, language: str) -> None:
+def _binding_notice(purpose: str, requester: Requester | None):
+    if requester is None or purpose not in BINDING_NOTICES:
+        return None
+    return BINDING_NOTICES[purpose](requester.ali_uid, requester.instance_id)
+
+
+def _deliver(deliver_to: str | None, code: str, label, language: str, binding=None) -> None:
     if deliver_to is None:
         check_mail_server()
         return
     with force_locale(language):
-        values = {"code": code, "purpose": label, "minutes": limits().ttl_minutes, "language": language}
+        values = {
+            "code": code,
+            "purpose": label,
+            "minutes": limits().ttl_minutes,
+            "language": language,
+            "binding": binding,
+        }
         subject = gettext("观测云验证码：%(purpose)s", purpose=label)
         text = render_template("email/verification_code.txt", subject=subject, **values)
         html = render_template("email/verification_code.html", subject=subject, **values)
@@ -362,8 +406,32 @@ def verify_code(purpose: str, identifier: str, code: str) -> None:
     verify(key_for(purpose, identifier), purpose, code)
 
 
+def check_code(purpose: str, identifier: str, code: str) -> int:
+    """Like verify_code, without using the code up: its id, for `use` or `spend_try` next."""
+    return check(key_for(purpose, identifier), purpose, code)
+
+
 def verify(key: str, purpose: str, code: str) -> None:
     """Return when the code is right, and use it up; a wrong one costs a try. Raises CodeRejected."""
+    use(check(key, purpose, code))
+
+
+def use(code_id: int) -> None:
+    """Use up a code `check` found right; raises NoValidCode when another request used it first."""
+    _consume(code_id, clock.now())
+
+
+def spend_try(code_id: int) -> None:
+    """A right code on a form refused for a reason that tells something (R1: a username already
+    taken) costs a try like a wrong code, so such answers come no faster than codes can be guessed."""
+    try:
+        _count_wrong_try(code_id, clock.now())
+    except CodeRejected:
+        pass  # the page says why the form was refused; the code's own state is for the next try
+
+
+def check(key: str, purpose: str, code: str) -> int:
+    """The live code's id when `code` is right (not used up yet); a wrong one costs a try. Raises CodeRejected."""
     purpose_of(purpose)
     now = clock.now()
     live = db.session.execute(
@@ -375,10 +443,9 @@ def verify(key: str, purpose: str, code: str) -> None:
     if live is None:
         db.session.rollback()
         raise NoValidCode()
-    if _matches(live.code_hash, digest(key, purpose, code or "")):
-        _consume(live.id, now)
-    else:
-        _count_wrong_try(live.id, now)
+    if not _matches(live.code_hash, digest(key, purpose, code or "")):
+        _count_wrong_try(live.id, now)  # raises
+    return live.id
 
 
 def _usable(now: datetime):

@@ -8,17 +8,23 @@ from flask import jsonify
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
+from ... import flow
 from ...errors import CSRF_MESSAGE, ERROR_PAGES, database_unavailable
 from ...extensions import limiter
 from ...forms import CodeRequestForm
+from ...i18n import lazy_gettext as _l
 from . import bp
 from .pages import CodeStatus, request_status, send_limit
+
+NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
 
 
 @bp.post("/send")
 @send_limit
 def send():
-    """{ok, message, retry_after}: 200 sent, 400 bad input, 429 wait retry_after seconds, 503 mail down."""
+    """{ok, message, retry_after}: 200 sent, 400 bad input, 401 no wizard login, 429 wait, 503 mail down."""
+    if flow.current_login() is None:  # only a customer in the wizard may have codes sent
+        return _answer(CodeStatus(False, str(NO_WIZARD_LOGIN)), 401)
     form = CodeRequestForm()
     if not form.validate():
         return _answer(CodeStatus(False, str(_first_error(form))), 400)
@@ -54,6 +60,13 @@ def csrf_refused(_error):
 def bad_request(_error):
     """A request no form could read (security.refuse_unusable_input): JSON too, for app.js."""
     return _answer(CodeStatus(False, str(ERROR_PAGES[400][1])), 400)
+
+
+@bp.errorhandler(413)
+@bp.errorhandler(503)
+def refused_in_json(error):
+    """Too large a request, or the session store out of reach: JSON too, for app.js."""
+    return _answer(CodeStatus(False, str(ERROR_PAGES[error.code][1])), error.code)
 
 
 @bp.errorhandler(OperationalError)
