@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from .steps import buy_and_enter, get_code
 
-PASSWORD = "Passw0rd2026"
+PASSWORD = "Blue-Harbor-Lantern-7"
 # Buyers of their own (1380000000000301-309): the live database is shared by every browser test.
 
 

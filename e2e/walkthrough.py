@@ -24,7 +24,7 @@ from .conftest import SCREENSHOTS, VIEWPORT, LiveServer
 from .guide import SCREENSHOTS as DOCUMENTED
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-DEMO_PASSWORD = "Demo2026pass"
+DEMO_PASSWORD = "Guance-Demo-2026"
 BROWSER_LOCALES = {"zh": "zh-CN", "en": "en-US"}
 SERIOUS = {"serious", "critical"}
 

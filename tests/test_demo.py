@@ -31,4 +31,4 @@ def test_seed_covers_every_branch_and_is_idempotent(app, db):
 def test_seed_prints_the_credentials(app):
     output = app.test_cli_runner().invoke(args=["demo", "seed"]).output
     assert "1380000000000001" in output
-    assert "demo_billing" in output and "Demo2026pass" in output
+    assert "demo_billing" in output and "Guance-Demo-2026" in output

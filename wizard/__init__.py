@@ -73,9 +73,9 @@ def register_sessions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .blueprints import auth, bind, choose, codes, devmail, done, home, market, register, spi, workspace
+    from .blueprints import auth, bind, choose, codes, devmail, done, home, market, password, register, spi, workspace
 
-    for blueprint in (home, market, spi, choose, register, bind, workspace, done, auth, codes):
+    for blueprint in (home, market, spi, choose, register, bind, workspace, done, auth, codes, password):
         app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)

@@ -62,6 +62,8 @@ def _defaults() -> dict[str, Any]:
         # 获取验证码 one wizard login (Aliyun account) may ask for in an hour: below the per-address cap, so
         # nobody can use up someone else's codes alone.
         "CODE_SENDS_PER_SESSION_PER_HOUR": 4,
+        # Live strength checks (POST /password/strength, a pause in typing each) one client IP may ask for.
+        "PASSWORD_CHECKS_PER_IP_PER_MINUTE": 60,
         # Password logins (POST /login/pwd) one client IP may try in a minute; then 429.
         "LOGIN_ATTEMPTS_PER_MINUTE": 10,
         # Per account (services/login_throttle.py): free failures, then a doubling wait up to the
@@ -133,6 +135,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "CODE_SENDS_PER_KEY_PER_HOUR": int,
     "CODE_SENDS_PER_IP_PER_HOUR": int,
     "CODE_SENDS_PER_SESSION_PER_HOUR": int,
+    "PASSWORD_CHECKS_PER_IP_PER_MINUTE": int,
     "LOGIN_ATTEMPTS_PER_MINUTE": int,
     "LOGIN_FAILURES_BEFORE_DELAY": int,
     "LOGIN_DELAY_MAX_SECONDS": int,

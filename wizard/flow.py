@@ -28,6 +28,9 @@ SITE_KEY = "site"
 CREATED_WORKSPACE_KEY = "created_workspace"
 REGISTRATION_DRAFT_KEY = "registration_draft"
 
+# What a script (app.js) is told when the session holds no marketplace login any more.
+NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
+
 # Step indicators of the two paths, as the documentation numbers them.
 REGISTER_STEPS = (_l("基本信息"), _l("企业信息"), _l("选择开通方式"))
 BIND_STEPS = (_l("绑定费用中心账号"), _l("绑定工作空间"))

@@ -11,7 +11,7 @@ from ..choices import DEFAULT_SITE
 from ..extensions import db
 from ..models import BillingAccount, CloudAccountBinding, GuanceAccount, Workspace, WorkspaceMember
 
-DEMO_PASSWORD = "Demo2026pass"
+DEMO_PASSWORD = "Guance-Demo-2026"
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,8 @@ from ... import flow
 from ...errors import CSRF_MESSAGE, ERROR_PAGES, database_unavailable
 from ...extensions import limiter
 from ...forms import CodeRequestForm
-from ...i18n import lazy_gettext as _l
 from . import bp
 from .pages import CodeStatus, request_status, send_limit
-
-NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
 
 
 @bp.post("/send")
@@ -24,7 +21,7 @@ NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「�
 def send():
     """{ok, message, retry_after}: 200 sent, 400 bad input, 401 no wizard login, 429 wait, 503 mail down."""
     if flow.current_login() is None:  # only a customer in the wizard may have codes sent
-        return _answer(CodeStatus(False, str(NO_WIZARD_LOGIN)), 401)
+        return _answer(CodeStatus(False, str(flow.NO_WIZARD_LOGIN)), 401)
     form = CodeRequestForm()
     if not form.validate():
         return _answer(CodeStatus(False, str(_first_error(form))), 400)
