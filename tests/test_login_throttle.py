@@ -108,3 +108,11 @@ def test_an_unknown_username_gets_exactly_the_same_answers(app, client, owner, f
     known, unknown = answers("guessed"), answers("nobody_here")
     assert known == unknown
     assert [status for status, _message in known] == [200] * 8 + [429] * 2
+
+
+def test_attempts_older_than_an_hour_are_pruned(app, client, owner, frozen_clock):
+    guesser = Guesser(client)
+    guesser.try_password()
+    frozen_clock.advance(3600)
+    result = app.test_cli_runner().invoke(args=["limits", "prune"])
+    assert "1 login attempts" in result.output

@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
 spi = AppGroup("spi", help="Marketplace SPI tools for integrators.")
 codes = AppGroup("codes", help="Verification codes.")
+limits = AppGroup("limits", help="Per-IP rate-limit counters and per-account login attempts.")
 
 
 @demo.command("seed")
@@ -96,8 +97,19 @@ def prune_codes() -> None:
     click.echo(f"Deleted {prune()} verification codes.")
 
 
+@limits.command("prune")
+def prune_limits() -> None:
+    """Delete windows that are over and login attempts older than an hour; run it from cron (hourly)."""
+    from .rate_limits import DatabaseStorage
+    from .services import login_throttle
+
+    windows = 0 if current_app.config["REDIS_URL"] else DatabaseStorage("database://").prune()
+    click.echo(f"Deleted {windows} rate-limit windows and {login_throttle.prune()} login attempts.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(codes)
+    app.cli.add_command(limits)
     app.cli.add_command(spi)
     app.cli.add_command(serve)

@@ -202,7 +202,8 @@ def test_the_marketplace_pages_answer_503_when_the_database_is_down(client, monk
 
 def test_getting_a_code_answers_json_when_the_database_is_down(client, app, monkeypatch):
     """app.js reads JSON: the 503 used to be the HTML page."""
-    token = csrf_token(client.get("/").data)
+    enter_login_free(client, app)  # only a customer in the wizard may ask for a code
+    token = csrf_token(client.get("/activate/").data)
     monkeypatch.setattr(codes, "request_code", database_gone)
     with TALLY.case("faults"):
         response = client.post(

@@ -4,7 +4,10 @@ from ... import flow
 from ...extensions import limiter
 from ...i18n import gettext as _
 from ...services import passwords
+from ..json_errors import answer, answer_errors_in_json
 from . import bp
+
+answer_errors_in_json(bp)
 
 
 def _per_ip_limit() -> str:
@@ -16,7 +19,7 @@ def _per_ip_limit() -> str:
 def strength():
     """{score 0-4, acceptable, message}: the verdict the form would give, for a customer in the wizard."""
     if flow.current_login() is None:
-        return jsonify(score=0, acceptable=False, message=str(flow.NO_WIZARD_LOGIN)), 401
+        return answer(False, flow.NO_WIZARD_LOGIN, 401)
     form = request.form
     verdict = passwords.judge(form.get("password", ""), form.get("username", ""), form.get("email", ""))
     return jsonify(score=verdict.score, acceptable=verdict.acceptable, message=describe(verdict))
