@@ -8,6 +8,7 @@ from devtools.ports import free_port
 from wizard.models import BillingAccount
 
 from .codes_support import code_pages, send_json
+from .conftest import BOTH_STORES
 from .helpers import csrf_token
 
 
@@ -84,6 +85,7 @@ def test_smtp_down_answers_503_with_the_message(app, client, smtp):
     assert response.get_json() == {"ok": False, "message": "验证码发送失败，请稍后重试", "retry_after": None}
 
 
+@BOTH_STORES
 def test_a_client_ip_gets_twenty_sends_an_hour_then_429(app, client, smtp):
     limit = app.config["CODE_SENDS_PER_IP_PER_HOUR"]
     assert limit == 20
@@ -109,6 +111,7 @@ def test_without_a_wizard_login_nothing_is_sent(client, smtp):
     assert smtp.messages() == []
 
 
+@BOTH_STORES
 def test_a_stranger_cannot_use_up_a_customers_codes(app, client, smtp, frozen_clock):
     assert app.config["CODE_SENDS_PER_SESSION_PER_HOUR"] < app.config["CODE_SENDS_PER_KEY_PER_HOUR"]
     for _ in range(app.config["CODE_SENDS_PER_SESSION_PER_HOUR"]):  # each after the address's cooldown

@@ -91,6 +91,14 @@ def test_existing_account_creates_a_bound_workspace(client, db, smtp, bound, sol
     assert "已选择" in b3 and "新空间" in b3
 
 
+def test_the_b2b_email_names_the_aliyun_account_and_instance_being_bound(client, smtp, bound, solo):
+    _billing, instance_id = bound
+    send_code(client, EXISTING, {"email": "solo@acme.example"})
+    mail = smtp.messages("solo@acme.example")[0]
+    assert "正在以您的观测云账号创建工作空间" in mail.text and instance_id in mail.text
+    assert "如果这不是您本人的操作" in mail.text and instance_id in mail.html
+
+
 def test_the_chosen_site_is_where_the_workspace_goes(client, db, smtp, bound):
     submit(client, "/workspace/new", {"site": "cn4", "next": "/workspace/new"}, action="/bind/site")
     create_registering(client, smtp)
