@@ -3,12 +3,15 @@ any addresses, then no password logins for the rest of the hour and one email to
 unknown username gets exactly the same answers. On both stores (database, Redis)."""
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 
 import pytest
 from werkzeug.security import generate_password_hash
 
 from wizard.models import GuanceAccount
+from wizard.services import login_throttle
 
 from .conftest import BOTH_STORES
 from .helpers import csrf_token, text_of
@@ -116,3 +119,24 @@ def test_attempts_older_than_an_hour_are_pruned(app, client, owner, frozen_clock
     frozen_clock.advance(3600)
     result = app.test_cli_runner().invoke(args=["limits", "prune"])
     assert "1 login attempts" in result.output
+
+
+@pytest.mark.parametrize("database, store", [("postgresql", "database"), ("sqlite", "redis")], indirect=True)
+def test_simultaneous_guesses_at_the_cap_check_at_most_one_password(app, frozen_clock):
+    app.config.update(LOGIN_FAILURES_PER_HOUR=3, LOGIN_FAILURES_BEFORE_DELAY=100)  # the cap alone
+    checked, barrier = [], threading.Barrier(10)
+
+    def guess(wait: bool):
+        with app.test_request_context():
+            if wait:
+                barrier.wait()
+            try:
+                with login_throttle.attempt("cn1", "guessed"):
+                    checked.append(1)  # a password check that fails
+            except login_throttle.LoginThrottled:
+                pass
+
+    guess(False), guess(False)  # two failures already: one more is allowed
+    with ThreadPoolExecutor(10) as pool:
+        list(pool.map(guess, [True] * 10))
+    assert len(checked) <= 3  # never a fourth check in the hour, whatever arrived at once
