@@ -82,6 +82,7 @@ class Lifetimes:
                 return self._fresh()
         except STORE_ERRORS as error:
             app.logger.warning("session store unavailable: %s", error)
+            db.session.rollback()  # the request may still use the database once it is back
             session = self._fresh()
             session.unavailable = True
         return session
@@ -103,12 +104,12 @@ class DatabaseSessions(Lifetimes, ServerSideSessionInterface):
         super().__init__(app, permanent=app.config["SESSION_PERMANENT"])
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        with db.engine.connect() as connection:
-            data = connection.execute(
-                select(WebSession.data).where(
-                    WebSession.id == store_id, WebSession.expires_at > literal(clock.now(), Timestamp())
-                )
-            ).scalar()
+        # On the request's own database session: a read needs no connection of its own (writes do).
+        data = db.session.execute(
+            select(WebSession.data).where(
+                WebSession.id == store_id, WebSession.expires_at > literal(clock.now(), Timestamp())
+            )
+        ).scalar()
         return self.serializer.decode(data) if data is not None else None
 
     def _delete_session(self, store_id: str) -> None:
