@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 from wizard.extensions import db
 from wizard.models import BillingAccount, GuanceAccount, Workspace, WorkspaceMember
 
-PASSWORD = "Bench2026pass"
+PASSWORD = "Guance-Bench-2026"
 SITE = "cn1"
 DOMAIN = "bench.example"
 # What each branch needs seeded: a billing-center account with workspaces to bind (bind), an empty

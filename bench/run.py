@@ -165,10 +165,10 @@ def hashing_cost(rounds: int = 3) -> dict:
     generate, check = [], []
     for _ in range(rounds):
         begun = time.perf_counter()
-        stored = hash_password("Bench2026pass")
+        stored = hash_password("Guance-Bench-2026")
         generate.append(time.perf_counter() - begun)
         begun = time.perf_counter()
-        check_password_hash(stored, "Bench2026pass")
+        check_password_hash(stored, "Guance-Bench-2026")
         check.append(time.perf_counter() - begun)
     return {
         "method": stored.split("$", 1)[0],

@@ -100,6 +100,12 @@ def bind_workspace(page: Page, name: str) -> None:
     submit(page, page.get_by_role("alertdialog"))
 
 
+def password_verdict_shown(page: Page) -> None:
+    """The live strength meter answers once typing pauses: wait for its verdict (the page's height
+    depends on it, so a screenshot taken before would differ from run to run)."""
+    expect(page.locator("[data-password-meter] [data-strength-text]")).not_to_be_empty()
+
+
 def fill_new_account(page: Page, smtp, username: str, password: str, email: str, phone: str = "") -> None:
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
@@ -108,6 +114,7 @@ def fill_new_account(page: Page, smtp, username: str, password: str, email: str,
     get_code(page, smtp, email)
     if phone:
         page.locator("#phone").fill(phone)
+    password_verdict_shown(page)
 
 
 def finish_and_log_in(page: Page, username: str, password: str, shoot=None) -> None:

@@ -60,7 +60,7 @@ def test_the_whole_bind_path_works_with_the_keyboard_only(page: Page, market_url
     expect(page.locator(".success-card")).to_be_visible()
     press(page, page.locator("a[href^='/login/pwd']"))
     type_into(page, page.locator("#username"), "kb_billing_owner")
-    type_into(page, page.locator("#password"), "Secret123")
+    type_into(page, page.locator("#password"), "Acme-Owner-Lantern-42")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/console/$"))
     expect(page.get_by_text("键盘空间").first).to_be_visible()

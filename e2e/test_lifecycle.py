@@ -112,6 +112,7 @@ def test_the_countdown_ends_then_the_owner_dissolves_with_the_keyboard(
     later[0] = timedelta(days=14, minutes=1)
     with live_app.app_context():
         assert lifecycle.run_periodic().locked == 1
+    steps.log_in(page, "end_billing_owner", PASSWORD)  # 14 days on: the 8-hour session has ended
     page.goto("/console/")
     expect(page.locator(".lock-banner-locked")).to_contain_text("工作空间「到期空间」已锁定")
     page.locator(".lock-banner a[href$='/lock']").click()

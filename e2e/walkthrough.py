@@ -28,7 +28,7 @@ from .conftest import SCREENSHOTS, VIEWPORT, LiveServer
 from .guide import SCREENSHOTS as DOCUMENTED
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-DEMO_PASSWORD = "Demo2026pass"
+DEMO_PASSWORD = "Guance-Demo-2026"
 BROWSER_LOCALES = {"zh": "zh-CN", "en": "en-US"}
 SERIOUS = {"serious", "critical"}
 
@@ -141,11 +141,12 @@ def test_purchase_and_the_registration_path(page: Page, shoot, walkthrough, live
     shoot("17.process_1", target=page.locator("#process-diagram"))
     steps.choose(page, "register")
     page.locator("#username").fill("acme_ops")
-    page.locator("#password").fill("AcmeOps2026")
-    page.locator("#confirm").fill("AcmeOps2026")
+    page.locator("#password").fill("Acme-Ops-Lantern-26")
+    page.locator("#confirm").fill("Acme-Ops-Lantern-26")
     page.locator("#email").fill("ops@acme-demo.example")
     page.locator("#phone").fill("13800138000")
     steps.get_code(page, live_smtp, "ops@acme-demo.example")
+    steps.password_verdict_shown(page)
     shoot("10.aliyun_market_3")
     steps.submit(page)
     page.locator("#company_name").fill("Acme Demo Ltd.")
@@ -155,7 +156,7 @@ def test_purchase_and_the_registration_path(page: Page, shoot, walkthrough, live
     page.locator("#workspace_name").fill("Acme Production")
     page.locator("#agreement").check()
     steps.submit(page)
-    steps.log_in_from_success(page, "acme_ops", "AcmeOps2026")
+    steps.log_in_from_success(page, "acme_ops", "Acme-Ops-Lantern-26")
     expect(page.get_by_text("Acme Production").first).to_be_visible()
 
 
@@ -195,12 +196,12 @@ def test_register_a_guance_account_and_create_a_workspace(page: Page, shoot, wal
     page.locator("a[href$='tab=register']").click()
     shoot("1-2-commercial-aliyun")
     page.locator("#name").fill("New Customer")
-    steps.fill_new_account(page, live_smtp, "newcomer", "Newcomer2026", "newcomer@example.com", "13800138000")
+    steps.fill_new_account(page, live_smtp, "newcomer", "Newcomer-Harbor-26", "newcomer@example.com", "13800138000")
     page.locator("#agreement").check()
     shoot("15.aliyun_register_3")
     steps.submit(page)
     expect(page.get_by_role("row").filter(has_text="New Customer").locator(".badge-success")).to_be_visible()
-    steps.finish_and_log_in(page, "newcomer", "Newcomer2026")
+    steps.finish_and_log_in(page, "newcomer", "Newcomer-Harbor-26")
 
 
 def test_coming_back_after_activation_goes_to_success(page: Page, walkthrough):

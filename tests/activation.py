@@ -11,7 +11,7 @@ from wizard.models import BillingAccount, GuanceAccount, Workspace, WorkspaceMem
 from .helpers import csrf_token, submit
 from .marketplace import enter_login_free
 
-PASSWORD = "Secret123"
+PASSWORD = "Acme-Owner-Lantern-42"
 
 
 def add_billing_account(

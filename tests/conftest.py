@@ -33,6 +33,8 @@ from wizard.extensions import db as _db
 from .metering import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SDK_TIMEOUT, START, LiveMarket, MeteringClock
 
 BOTH_DATABASES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+# Where sessions, rate limits and login attempts live: the application's database, or Redis (REDIS_URL).
+BOTH_STORES = pytest.mark.parametrize("store", ["database", "redis"], indirect=True)
 
 
 def required(variable: str) -> bool:
@@ -54,7 +56,6 @@ def settings_for_tests(database_uri: str, smtp: SmtpSink, **extra) -> dict:
         "MAIL_PORT": smtp.port,
         "MAIL_TIMEOUT": 5.0,
         "DEV_MAILBOX_DIR": str(smtp.maildir),
-        "RATELIMIT_STORAGE_URI": "memory://",
         # Tasks run inside the request whatever the profile, unless a test asks for a real queue.
         "QUEUE_IMMEDIATE": True,
         **extra,
@@ -228,8 +229,16 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database: str, smtp_server: SmtpSink):
-    app = create_app(settings_for_tests(database, smtp_server))
+def store(request) -> dict:
+    """Settings that choose the shared store: {} (the database) unless the test asks for "redis"."""
+    if getattr(request, "param", "database") == "redis":
+        return {"REDIS_URL": request.getfixturevalue("redis_url")}
+    return {}
+
+
+@pytest.fixture
+def app(database: str, smtp_server: SmtpSink, store: dict):
+    app = create_app(settings_for_tests(database, smtp_server, **store))
     app.test_client_class = IsolatedClient
     yield app
     with app.app_context():

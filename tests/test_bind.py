@@ -59,6 +59,14 @@ def test_binding_by_username_and_emailed_code(client, db, smtp, arrived, billing
     assert smtp.messages()[0].to == "billing@acme.example"
 
 
+def test_the_b1_email_names_the_aliyun_account_and_instance_being_bound(client, smtp, arrived):
+    send_code(client, "/bind/billing", {"username": "acme_billing"})
+    mail = smtp.messages("billing@acme.example")[0]
+    for text in (mail.text, mail.html):
+        assert f"阿里云账号 {UID} 正在申请绑定此费用中心账号（商品实例 ID：{arrived}）" in text
+        assert "如果这不是您本人的操作" in text
+
+
 def test_a_wrong_code_binds_nothing_and_keeps_the_username(client, db, smtp, arrived):
     send_code(client, "/bind/billing", {"username": "acme_billing"})
     wrong = f"{(int(smtp.last_code('billing@acme.example')) + 1) % 10**6:06d}"

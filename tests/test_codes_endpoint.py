@@ -8,6 +8,7 @@ from devtools.ports import free_port
 from wizard.models import BillingAccount
 
 from .codes_support import code_pages, send_json
+from .conftest import BOTH_STORES
 from .helpers import csrf_token
 from .queue_support import break_queue
 
@@ -100,15 +101,39 @@ def test_after_a_mail_that_finally_failed_the_next_answer_says_so(app, client, s
     assert smtp.last_code("alice@example.com")
 
 
+@BOTH_STORES
 def test_a_client_ip_gets_twenty_sends_an_hour_then_429(app, client, smtp):
     limit = app.config["CODE_SENDS_PER_IP_PER_HOUR"]
     assert limit == 20
+    browsers = [client, *(app.test_client() for _ in range(4))]  # five customers behind one address
     for number in range(limit):
-        assert send_json(client, "register", f"user{number}@example.com").status_code == 200
-    response = send_json(client, "register", "one-more@example.com")
+        assert send_json(browsers[number % 5], "register", f"user{number}@example.com").status_code == 200
+    response = send_json(app.test_client(), "register", "one-more@example.com")
     assert response.status_code == 429
     answer = response.get_json()
     assert answer["ok"] is False and answer["message"] == "您的操作过于频繁，请稍后再试。"
     assert 0 < answer["retry_after"] <= 3600
     assert len(smtp.messages()) == limit
     assert client.get("/test/codes/email").status_code == 200  # pages themselves are not limited
+
+
+def test_without_a_wizard_login_nothing_is_sent(client, smtp):
+    token = csrf_token(client.get("/login/pwd").data)  # a stranger's page: no 免登 behind it
+    response = client.post(
+        "/codes/send", data={"purpose": "register", "identifier": "victim@example.com"}, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 401 and response.get_json()["ok"] is False
+    assert "重新点击「免登」" in response.get_json()["message"]
+    assert smtp.messages() == []
+
+
+@BOTH_STORES
+def test_a_stranger_cannot_use_up_a_customers_codes(app, client, smtp, frozen_clock):
+    assert app.config["CODE_SENDS_PER_SESSION_PER_HOUR"] < app.config["CODE_SENDS_PER_KEY_PER_HOUR"]
+    for _ in range(app.config["CODE_SENDS_PER_SESSION_PER_HOUR"]):  # each after the address's cooldown
+        assert send_json(client, "register", "victim@example.com").status_code == 200
+        frozen_clock.advance(61)
+    stopped = send_json(client, "register", "someone-else@example.com")
+    assert stopped.status_code == 429 and stopped.get_json()["message"] == "您的操作过于频繁，请稍后再试。"
+    customer = app.test_client()  # the address's owner, in a wizard session of their own
+    assert send_json(customer, "register", "victim@example.com").status_code == 200

@@ -42,7 +42,7 @@ def test_seed_covers_every_branch_and_is_idempotent(app, db):
 
 def test_seed_prints_the_credentials(app):
     output = app.test_cli_runner().invoke(args=["demo", "seed"]).output
-    assert "demo_billing" in output and "Demo2026pass" in output
+    assert "demo_billing" in output and "Guance-Demo-2026" in output
 
 
 def test_the_simulator_seeds_its_demo_buyers_once_and_prints_them(market):

@@ -7,6 +7,7 @@ from flask import abort
 from sqlalchemy.exc import OperationalError
 
 from wizard.extensions import limiter
+from wizard.models import LoginAttempt
 
 from .helpers import text_of
 
@@ -77,3 +78,14 @@ def test_too_many_requests_gets_the_styled_429(client):
 def test_a_missing_csrf_token_explains_what_to_do(client):
     page = text_of(client.post("/language", data={"lang": "en"}))
     assert "请刷新页面后重新提交" in page
+
+
+def test_a_form_over_64_kib_gets_the_styled_413_before_anything_reads_it(client, db):
+    assert client.application.config["MAX_CONTENT_LENGTH"] == 64 * 1024
+    big = {"site": "cn1", "username": "x" * (64 * 1024), "password": "whatever-it-is"}
+    response = client.post("/login/pwd", data=big)
+    page = text_of(response)
+    assert response.status_code == 413 and "提交的内容过大" in page and "<h1" in page
+    answer = client.post("/codes/send", data={"purpose": "register", "identifier": "x" * (64 * 1024)})
+    assert answer.status_code == 413 and answer.get_json()["ok"] is False
+    assert db.session.query(LoginAttempt).count() == 0  # refused before the throttle counted anything

@@ -26,6 +26,9 @@ TABLES = {
     "metering_lease",
     "spi_applied_order",
     "used_link",
+    "web_session",
+    "rate_limit_counter",
+    "login_attempt",
 }
 
 

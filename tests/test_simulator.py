@@ -316,13 +316,13 @@ def test_the_two_applications_share_nothing_but_the_protocol():
 
 
 @pytest.mark.parametrize("profile", ["development", "testing", "production"])
-def test_the_guance_application_has_no_simulator_route_in_any_profile(profile, monkeypatch, tmp_path):
+def test_the_guance_application_has_no_simulator_route_in_any_profile(profile, monkeypatch, database):
     from wizard import create_app
 
     monkeypatch.setenv("SECRET_KEY", "a-production-secret")
     monkeypatch.setenv("ISV_KEY", "a-production-isv-key")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://console.guance.example")
-    guance = create_app({"APP_ENV": profile, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'g.db'}"})
+    guance = create_app({"APP_ENV": profile, "SQLALCHEMY_DATABASE_URI": database})
     rules = {rule.rule for rule in guance.url_map.iter_rules()}
     assert not [rule for rule in rules if rule.startswith(("/market", "/instances", "/signin", "/orders"))]
     client = guance.test_client()

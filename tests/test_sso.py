@@ -1,15 +1,17 @@
 """The login-free entry: signature, time window, single use, instance state, fresh session, routing."""
 
+import time
 from datetime import timedelta
 
 import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from wizard import clock
 from wizard.models import BillingAccount, CloudAccountBinding, MarketplaceInstance, SpiCall, SsoNonce
 from wizard.services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
-from .helpers import text_of
+from .helpers import csrf_token, text_of
 from .marketplace import call_spi, create_instance, login_free_url, spi_time
 
 BACK_TO_MARKET = "请返回阿里云云市场的「已购买的服务」，重新点击「免登」。"
@@ -192,3 +194,73 @@ def test_the_same_link_again_after_the_instance_expired_says_it_expired(client, 
     call_spi(client, app, action="expiredInstance", instanceId=instance_id)
     page = refused(client.get(link), EXPIRED_UNBOUND, status=403)
     assert "实例已过期" in page
+
+
+# ---- 免登 of another Aliyun account while one is mid-flow (login CSRF) ----
+
+VICTIM, ATTACKER = "1380000000000001", "1380000000000066"
+
+
+@pytest.fixture
+def mid_flow(client, app):
+    """A customer in the middle of the flow; an attacker's fresh 免登 link for another Aliyun account."""
+    client.get(login_free_url(app, create_instance(client, app, VICTIM)))
+    return login_free_url(app, create_instance(client, app, ATTACKER))
+
+
+def current_uid(client, app) -> str:
+    with client.session_transaction() as session:
+        return read_marketplace_login(session.get("market_login"), app.config["SECRET_KEY"], 3600).ali_uid
+
+
+def choose(client, button: str, token: str | None = None):
+    page = text_of(client.get("/activate/"))
+    data = {"csrf_token": token or csrf_token(page), button: "1"}
+    return client.post("/login-free/switch", data=data)
+
+
+def test_a_login_free_of_another_account_asks_before_replacing_the_session(client, app, mid_flow):
+    page = text_of(client.get(mid_flow))
+    assert "当前阿里云账号" in page and VICTIM in page and "新的阿里云账号" in page and ATTACKER in page
+    assert "继续" in page and "取消" in page
+    assert current_uid(client, app) == VICTIM
+    assert "没有费用中心账号" in text_of(client.get("/activate/"))  # the customer's own flow goes on
+
+
+def test_cancel_keeps_the_current_account_and_continue_then_does_nothing(client, app, mid_flow):
+    client.get(mid_flow)
+    assert choose(client, "cancel").headers["Location"] == "/activate/"
+    assert current_uid(client, app) == VICTIM
+    choose(client, "proceed")  # the held login was dropped with 取消: nothing to continue
+    assert current_uid(client, app) == VICTIM
+
+
+def test_continue_switches_once(client, app, mid_flow):
+    client.get(mid_flow)
+    assert choose(client, "proceed").headers["Location"] == "/activate/"
+    assert current_uid(client, app) == ATTACKER
+    client.get(login_free_url(app, create_instance(client, app, VICTIM)))  # held again, for the other way
+    choose(client, "cancel")
+    assert choose(client, "proceed").status_code == 302 and current_uid(client, app) == ATTACKER
+
+
+def test_continue_cannot_be_forged_from_another_site(client, app, mid_flow):
+    client.get(mid_flow)
+    response = client.post("/login-free/switch", data={"proceed": "1"})  # no CSRF token: a cross-site form
+    assert response.status_code == 400 and current_uid(client, app) == VICTIM
+    assert client.get("/login-free/switch").status_code == 405
+
+
+def test_the_held_login_free_expires(client, app, mid_flow, monkeypatch):
+    client.get(mid_flow)
+    token = csrf_token(text_of(client.get("/activate/")))
+    later = int(time.time()) + app.config["LOGIN_FREE_CONFIRM_SECONDS"] + 1
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: later)
+    response = choose(client, "proceed", token)
+    assert current_uid(client, app) == VICTIM
+    assert "确认已超时" in text_of(client.get(response.headers["Location"]))
+
+
+def test_a_login_free_of_the_same_account_proceeds_at_once(client, app, mid_flow):
+    response = client.get(login_free_url(app, create_instance(client, app, VICTIM)))
+    assert response.status_code == 302 and current_uid(client, app) == VICTIM

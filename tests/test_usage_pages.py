@@ -147,7 +147,7 @@ def test_the_demo_seeds_agree_and_bills_show_right_after_make_run(guance, simula
     assert "2026 年 11 月" in bill and "账单明细" in bill
 
     console = guance.test_client()
-    log_in(console, "demo_owner", "Demo2026pass")
+    log_in(console, "demo_owner", "Guance-Demo-2026")
     page = text_of(console.get("/console/"))
     assert "计量演示" in page and "推送失败 0" in page
 

@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_database(app)
     register_queue(app)
+    register_sessions(app)
     register_blueprints(app)
     register_security(app)
     register_errors(app)
@@ -43,6 +44,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.localize_callback = str  # flash the message in the page's language, as plain text
     babel.init_app(app, locale_selector=select_locale)
+    from . import rate_limits  # noqa: F401  (registers the database:// storage of the per-IP limits)
+
     limiter.init_app(app)
 
 
@@ -69,10 +72,29 @@ def register_queue(app: Flask) -> None:
     app.extensions["queue"] = build_queue(app)
 
 
-def register_blueprints(app: Flask) -> None:
-    from .blueprints import auth, bind, choose, codes, devmail, done, home, lifecycle, register, spi, workspace
+def register_sessions(app: Flask) -> None:
+    from .sessions import register_sessions as register
 
-    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, lifecycle, codes):
+    register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .blueprints import (
+        auth,
+        bind,
+        choose,
+        codes,
+        devmail,
+        done,
+        home,
+        lifecycle,
+        password,
+        register,
+        spi,
+        workspace,
+    )  # fmt: skip
+
+    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, lifecycle, codes, password):
         app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)

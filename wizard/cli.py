@@ -16,6 +16,7 @@ devmail = AppGroup("devmail", help="The development mailbox (development and tes
 usage = AppGroup("usage", help="Usage per workspace and hour.")
 metering = AppGroup("metering", help="Usage pushed to the marketplace (PushMeteringData), billed once.")
 lifecycle = AppGroup("lifecycle", help="After activation: expiry, lock countdown, reminders.")
+limits = AppGroup("limits", help="Per-IP rate-limit counters and per-account login attempts.")
 
 
 @demo.command("seed")
@@ -225,6 +226,16 @@ def reconcile_command(days: int) -> None:
         raise SystemExit(1)
 
 
+@limits.command("prune")
+def prune_limits() -> None:
+    """Delete windows that are over and login attempts older than an hour; run it from cron (hourly)."""
+    from .rate_limits import DatabaseStorage
+    from .services import login_throttle
+
+    windows = 0 if current_app.config["REDIS_URL"] else DatabaseStorage("database://").prune()
+    click.echo(f"Deleted {windows} rate-limit windows and {login_throttle.prune()} login attempts.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(usage)
@@ -232,6 +243,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(codes)
     app.cli.add_command(queue)
     app.cli.add_command(lifecycle)
+    app.cli.add_command(limits)
     app.cli.add_command(spi)
     if app.config["DEV_MAILBOX"]:
         app.cli.add_command(devmail)

@@ -51,7 +51,8 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "MAIL_SUPPRESS_SEND": False,
         "DEV_MAILBOX": True,
         "DEV_MAILBOX_DIR": str(INSTANCE_DIR / "devmail"),
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # Redis for sessions, rate limits and login throttling (None: all of them in the database).
+        "REDIS_URL": None,
         # Reverse proxies in front of the app (0: none); needed for the per-IP limits to see clients.
         "PROXY_COUNT": 0,
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -61,12 +62,28 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "CODE_MAX_ATTEMPTS": 5,
         "CODE_SENDS_PER_KEY_PER_HOUR": 5,
         "CODE_SENDS_PER_IP_PER_HOUR": 20,
+        # 获取验证码 one wizard login (Aliyun account) may ask for in an hour: below the per-address cap, so
+        # nobody can use up someone else's codes alone.
+        "CODE_SENDS_PER_SESSION_PER_HOUR": 4,
+        # Live strength checks (POST /password/strength, a pause in typing each) one client IP may ask for.
+        "PASSWORD_CHECKS_PER_IP_PER_MINUTE": 60,
         # Password logins (POST /login/pwd) one client IP may try in a minute; then 429.
         "LOGIN_ATTEMPTS_PER_MINUTE": 10,
+        # Per account (services/login_throttle.py): free failures, then a doubling wait up to the
+        # maximum, and a hard cap an hour after which the account refuses password logins.
+        "LOGIN_FAILURES_BEFORE_DELAY": 5,
+        "LOGIN_DELAY_MAX_SECONDS": 30,
+        "LOGIN_FAILURES_PER_HOUR": 100,
+        # Server-side sessions (wizard/sessions.py): absolute lifetime from login or 免登, and idle timeout.
+        "SESSION_LIFETIME_SECONDS": 8 * 3600,
+        "SESSION_IDLE_SECONDS": 30 * 60,
+        # How long the 免登 confirmation (another Aliyun account is mid-flow) waits for 继续.
+        "LOGIN_FREE_CONFIRM_SECONDS": 300,
+        # Forms are small: anything larger gets the styled 413 before a form is parsed.
+        "MAX_CONTENT_LENGTH": 64 * 1024,
         # How long R1's answers wait for R2 (services/registration.py).
         "REGISTRATION_DRAFT_TTL_SECONDS": 3600,
-        # The task queue (wizard/tasks.py): Redis when REDIS_URL is set, else a SQLite file.
-        "REDIS_URL": None,
+        # The task queue (wizard/tasks.py): on REDIS_URL (above) when it is set, else a SQLite file.
         "QUEUE_SQLITE_PATH": str(INSTANCE_DIR / "queue.db"),
         "QUEUE_NAME": "guance-wizard",
         # Run each task at once in the caller's thread instead of queueing it (the testing profile).
@@ -105,7 +122,9 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        # The cookie ends with the browser; the server ends the session (SESSION_*_SECONDS above).
+        "SESSION_PERMANENT": False,
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh", "en"),
@@ -161,16 +180,23 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_TIMEOUT": float,
     "DEV_MAILBOX_DIR": str,
-    "RATELIMIT_STORAGE_URI": str,
+    "REDIS_URL": str,
     "PROXY_COUNT": int,
     "CODE_TTL_SECONDS": int,
     "CODE_RESEND_SECONDS": int,
     "CODE_MAX_ATTEMPTS": int,
     "CODE_SENDS_PER_KEY_PER_HOUR": int,
     "CODE_SENDS_PER_IP_PER_HOUR": int,
+    "CODE_SENDS_PER_SESSION_PER_HOUR": int,
+    "PASSWORD_CHECKS_PER_IP_PER_MINUTE": int,
     "LOGIN_ATTEMPTS_PER_MINUTE": int,
+    "LOGIN_FAILURES_BEFORE_DELAY": int,
+    "LOGIN_DELAY_MAX_SECONDS": int,
+    "LOGIN_FAILURES_PER_HOUR": int,
+    "SESSION_LIFETIME_SECONDS": int,
+    "SESSION_IDLE_SECONDS": int,
+    "LOGIN_FREE_CONFIRM_SECONDS": int,
     "REGISTRATION_DRAFT_TTL_SECONDS": int,
-    "REDIS_URL": str,
     "QUEUE_SQLITE_PATH": str,
     "QUEUE_NAME": str,
     "QUEUE_IMMEDIATE": _flag,
@@ -254,6 +280,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     if settings["SQLALCHEMY_ENGINE_OPTIONS"] is None:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     check_lifecycle(settings)
+    settings |= derived(settings)
     if profile == "production":
         check_production(settings)
     return settings
@@ -270,6 +297,12 @@ def check_lifecycle(settings: Mapping[str, Any]) -> None:
         raise ConfigError("LOCK_COUNTDOWN_DAYS must be a number of days above 0 (e.g. 14, or 0.01 for a demo).")
     if any(days < 1 for days in settings["LOCK_REMINDER_DAYS"]):
         raise ConfigError("LOCK_REMINDER_DAYS must be whole days of at least 1, comma-separated, e.g. 7,1.")
+
+
+def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """What follows from other settings: where limits are counted, how long a stored session may live."""
+    storage = settings.get("RATELIMIT_STORAGE_URI") or settings["REDIS_URL"] or "database://"
+    return {"RATELIMIT_STORAGE_URI": storage, "PERMANENT_SESSION_LIFETIME": settings["SESSION_LIFETIME_SECONDS"]}
 
 
 def check_production(settings: Mapping[str, Any]) -> None:

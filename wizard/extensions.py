@@ -18,8 +18,6 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from . import rate_limit_storage  # noqa: F401  (registers the thread-safe memory:// storage)
-
 
 class Base(DeclarativeBase):
     # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.

@@ -14,19 +14,24 @@ from flask import current_app, redirect, render_template, request, session, url_
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
+from . import sessions
 from .choices import DEFAULT_SITE, SITES
 from .extensions import db
-from .i18n import current_language
 from .i18n import lazy_gettext as _l
+from .i18n import page_language
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
 from .services import lifecycle
 from .services import registration as registrations
-from .services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
+from .services.sso import PENDING_LOGIN_SALT, MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
 MARKETPLACE_LOGIN_KEY = "market_login"
+PENDING_LOGIN_KEY = "pending_market_login"
 SITE_KEY = "site"
 CREATED_WORKSPACE_KEY = "created_workspace"
 REGISTRATION_DRAFT_KEY = "registration_draft"
+
+# What a script (app.js) is told when the session holds no marketplace login any more.
+NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
 
 # Step indicators of the two paths, as the documentation numbers them.
 REGISTER_STEPS = (_l("基本信息"), _l("企业信息"), _l("选择开通方式"))
@@ -76,9 +81,27 @@ STAGE_ENTRY = {Stage.UNBOUND: "choose.index", Stage.BOUND: "bind.workspaces", St
 
 
 def start_marketplace_session(login: MarketplaceLogin) -> None:
-    """A fresh session holding only the new marketplace login (nothing of a previous visitor)."""
-    session.clear()
+    """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor)."""
+    sessions.renew()
     session[MARKETPLACE_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"])
+
+
+def replaces_another_account(login: MarketplaceLogin) -> MarketplaceLogin | None:
+    """The live marketplace login of ANOTHER Aliyun account in this session, which 免登 would replace."""
+    current = current_login()
+    return current if current is not None and current.ali_uid != login.ali_uid else None
+
+
+def hold_login(login: MarketplaceLogin) -> None:
+    """Keep a verified 免登 until the customer confirms it (single use, LOGIN_FREE_CONFIRM_SECONDS)."""
+    session[PENDING_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"], PENDING_LOGIN_SALT)
+
+
+def take_held_login() -> MarketplaceLogin | None:
+    """The held 免登, removed from the session whatever happens next: 继续 can be pressed once."""
+    config = current_app.config
+    token = session.pop(PENDING_LOGIN_KEY, None)
+    return read_marketplace_login(token, config["SECRET_KEY"], config["LOGIN_FREE_CONFIRM_SECONDS"], PENDING_LOGIN_SALT)
 
 
 def chosen_site() -> str:
@@ -154,6 +177,7 @@ def wizard_page(*stages: Stage):
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
+            sessions.require_store()
             login = current_login()
             activation = load_activation(login) if login else None
             if activation is None:
@@ -161,8 +185,8 @@ def wizard_page(*stages: Stage):
             lifecycle.expire_if_overdue(activation.instance)  # its date passed: the lock page, not the wizard
             if not activation.instance.state.usable or activation.stage not in stages:
                 return redirect(url_for(activation.entry_endpoint))
-            if request.method == "POST" and activation.instance.language != current_language():
-                lifecycle.remember_language(activation.instance.instance_id, current_language())
+            if request.method == "POST" and activation.instance.language != page_language():
+                lifecycle.remember_language(activation.instance.instance_id, page_language())
             return view(activation, *args, **kwargs)
 
         return guarded

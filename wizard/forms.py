@@ -22,6 +22,7 @@ from wtforms.validators import (
 
 from .choices import COMPANY_SIZES, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
 from .i18n import lazy_gettext as _l
+from .services import passwords
 from .services.codes import PURPOSES
 
 
@@ -117,21 +118,20 @@ def new_username_field() -> StringField:
     )
 
 
-def password_strength(_form, field) -> None:
-    password = field.data or ""
-    if len(password) < 8 or not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
-        raise ValidationError(_l("密码至少 8 位，且必须同时包含字母和数字"))
+def password_strength(form, field) -> None:
+    """ASVS 2.1: length and guessability only (services/passwords.py); the verdict stays on the field
+    for the strength meter."""
+    personal = [form[name].data for name in ("username", "email") if name in form]
+    field.strength = passwords.judge(field.data or "", *personal)
+    if not field.strength.acceptable:
+        raise ValidationError(field.strength.problem)
 
 
 def new_password_fields() -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         _l("登录密码"),
-        validators=[
-            DataRequired(message=_l("请输入登录密码")),
-            Length(max=128, message=_l("密码不能超过 128 位")),
-            password_strength,
-        ],
-        render_kw={"autocomplete": "new-password"},
+        validators=[DataRequired(message=_l("请输入登录密码")), password_strength],
+        render_kw={"autocomplete": "new-password", "maxlength": passwords.MAX_LENGTH},
     )
     confirm = PasswordField(
         _l("确认密码"),
@@ -270,6 +270,16 @@ class NewAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
     phone = phone_field()
     agreement = agreement_field()
     submit = SubmitField(_l("注册并创建工作空间"))
+
+
+# ---- 免登 while another Aliyun account is mid-flow ----
+
+
+class SwitchAccountForm(FlaskForm):
+    """继续 with the new Aliyun account's 免登, or 取消 and stay with the current one."""
+
+    proceed = SubmitField(_l("继续"))
+    cancel = SubmitField(_l("取消"))
 
 
 # ---- L1 ----

@@ -11,6 +11,7 @@ from babel.support import NullTranslations
 from flask import current_app, g
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
+from markupsafe import Markup
 
 _UNTRANSLATED = NullTranslations()
 
@@ -28,8 +29,8 @@ def page_translations():
     return cached[1]
 
 
-def current_language() -> str:
-    """The page's language code ("zh" or "en"): what emails asked for on this page are written in."""
+def page_language() -> str:
+    """The page's language code ("zh", "en"): emails caused by the page are written in it."""
     locale = get_locale()
     return locale.language if locale else current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -44,9 +45,36 @@ def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     return page_translations().ungettext(singular, plural, num) % variables
 
 
+def _gettext_markup(string: str, **variables) -> Markup:
+    text = Markup(page_translations().ugettext(string))
+    return text % variables if variables else text
+
+
+def _ngettext_markup(singular: str, plural: str, num: int, **variables) -> Markup:
+    variables.setdefault("num", num)
+    return Markup(page_translations().ungettext(singular, plural, num)) % variables
+
+
+class EscapingLazyString(LazyString):
+    """A lazy string whose HTML form escapes the values put into it.
+
+    Flask-Babel's LazyString says `__html__` is `str(self)`: Jinja then takes the whole formatted
+    text as safe markup, so `_l("…%(name)s", name=typed_by_a_user)` would reach the page unescaped.
+    Here the translated text is markup (translators' HTML entities stay as they are) and every
+    value is escaped as it goes in, as Jinja's own `_()` does.
+    """
+
+    def __init__(self, func, markup_func, *args, **kwargs) -> None:
+        super().__init__(func, *args, **kwargs)
+        self._markup_func = markup_func
+
+    def __html__(self) -> Markup:
+        return self._markup_func(*self._args, **self._kwargs)
+
+
 def lazy_gettext(string: str, **variables) -> LazyString:
-    return LazyString(gettext, string, **variables)
+    return EscapingLazyString(gettext, _gettext_markup, string, **variables)
 
 
 def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> LazyString:
-    return LazyString(ngettext, singular, plural, num, **variables)
+    return EscapingLazyString(ngettext, _ngettext_markup, singular, plural, num, **variables)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -430,3 +431,42 @@ class MeteringLease(db.Model):
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("marketplace_instance.id"), primary_key=True)
     next_request_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class WebSession(db.Model):
+    """A server-side session (wizard/sessions.py): the cookie holds only the random id, so deleting
+    the row ends every copy of the cookie. `expires_at` is the earlier of the absolute and the idle
+    deadline; a row past it is never read and is pruned by `flask session_cleanup`."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class RateLimitCounter(db.Model):
+    """A fixed-window counter of the per-IP limits (wizard/rate_limits.py): one row per limit and
+    client, reset by the same atomic upsert that finds its window over."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class LoginAttempt(db.Model):
+    """A password login for one (site, username), kept an hour (services/login_throttle.py).
+
+    Written before the password is checked and deleted again when it was right, so a row is a
+    failure (or one in progress). `account_key` is an HMAC of site and username: the table never
+    holds what strangers typed, and an unknown username is counted like a real one.
+    """
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_account_key_at", "account_key", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)

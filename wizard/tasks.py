@@ -98,18 +98,19 @@ def periodic(report: str, **schedule: str):
 # ---- The tasks: each imports its service when it runs (the services enqueue through this module) ----
 
 
-def _code_not_delivered(code_id: int) -> None:
+def _code_not_delivered(code_id: int, *_requester: str) -> None:
     from .services import codes
 
     codes.give_up(code_id)
 
 
 @task(on_giving_up=_code_not_delivered)
-def deliver_code(code_id: int) -> None:
-    """Mail a verification code, or only reach the SMTP server when nobody has that address."""
+def deliver_code(code_id: int, ali_uid: str = "", instance_id: str = "") -> None:
+    """Mail a verification code, or only reach the SMTP server when nobody has that address; a code
+    that binds something names who asked (the Aliyun account and instance)."""
     from .services import codes
 
-    codes.deliver(code_id)
+    codes.deliver(code_id, ali_uid, instance_id)
 
 
 def _notice_not_delivered(notice_id: int) -> None:

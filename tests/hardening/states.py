@@ -29,7 +29,7 @@ from ..marketplace import call_spi, enter_login_free
 from .support import snapshot_cookies
 
 _serial = count(1)
-NEW_PASSWORD = "Passw0rd2026"
+NEW_PASSWORD = "Blue-Harbor-Lantern-7"
 # Accounts arranged for a test need a real hash, not a slow one (the product's own stay scrypt).
 QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 

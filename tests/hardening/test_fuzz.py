@@ -34,6 +34,7 @@ from wizard.forms import (
     RegisterCompanyForm,
     SettleBillingForm,
     SiteForm,
+    SwitchAccountForm,
 )
 from wizard.services.codes import PURPOSES
 
@@ -127,6 +128,10 @@ def code_sent(response, body, arranged, app):
 
 def json_ok(response, body, arranged, app):
     return "kept" if response.is_json and response.get_json().get("ok") is True else None
+
+
+def json_answered(response, body, arranged, app):
+    return "kept" if response.is_json and response.status_code == 200 else None
 
 
 def any_redirect(response, body, arranged, app):
@@ -242,6 +247,15 @@ ROUTES = [
         frozenset({"verification_code"}),
         json=True,
     ),
+    Route(
+        "/password/strength",
+        (),
+        ("anonymous", "unbound"),
+        json_answered,
+        fields=("password", "username", "email"),
+        json=True,
+    ),
+    Route("/login-free/switch", (SwitchAccountForm,), ("anonymous", "unbound"), any_redirect),
     Route("/dev/mail/clear", (), ("anonymous",), any_redirect),
     Route(
         "/unlock/",
@@ -292,6 +306,8 @@ PLAUSIBLE = {
     "identifier": ["ops@newcorp.example", "acme_billing"],
     "ali_uid": ["1380000000000001"],
     "tab": ["existing", "register"],
+    "proceed": ["1"],
+    "cancel": ["1"],
 }
 
 

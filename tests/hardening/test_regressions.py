@@ -189,7 +189,8 @@ def database_gone(*_args, **_kwargs):
 
 def test_getting_a_code_answers_json_when_the_database_is_down(client, app, monkeypatch):
     """app.js reads JSON: the 503 used to be the HTML page."""
-    token = csrf_token(client.get("/").data)
+    enter_login_free(client, app)  # only a customer in the wizard may ask for a code
+    token = csrf_token(client.get("/activate/").data)
     monkeypatch.setattr(codes, "request_code", database_gone)
     with TALLY.case("faults"):
         response = client.post(

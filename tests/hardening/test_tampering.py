@@ -392,7 +392,8 @@ def session_login(app, response) -> bool:
         cookie.load(header)
         if app.config["SESSION_COOKIE_NAME"] in cookie:
             value = cookie[app.config["SESSION_COOKIE_NAME"]].value
-            data = app.session_interface.get_signing_serializer(app).loads(value) if value else {}
+            with app.app_context():
+                data = (app.session_interface.stored(value) or {}) if value else {}
             if "market_login" in data:
                 return True
     return False

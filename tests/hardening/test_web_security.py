@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from wizard.services import accounts
 
 from ..conftest import IsolatedClient
-from ..helpers import csrf_token, submit
+from ..helpers import csrf_token, submit, text_of
 from ..marketplace import enter_login_free, login_free_url
 from .conftest import UNLIMITED, build_app, dispose
 from .states import PASSWORD, Flow
@@ -106,7 +106,7 @@ def test_every_post_route_refuses_a_missing_or_wrong_csrf_token_with_the_styled_
                     data["csrf_token"] = token
                 response = arranged.client.post(path, data=data)
                 try:
-                    if path == "/codes/send":  # the JSON endpoint answers in JSON
+                    if path in ("/codes/send", "/password/strength"):  # the JSON endpoints answer in JSON
                         assert response.status_code == 400 and response.get_json()["message"] == CSRF_MESSAGE
                         assert_security_headers(response)
                     else:
@@ -463,14 +463,18 @@ def test_the_session_is_rotated_at_login_and_a_planted_one_gains_nothing(web_app
         assert replay.get("/console/").headers["Location"].startswith("/login/pwd")
     with TALLY.case(CATEGORY):  # 免登 starts a fresh session too
         arranged = flow.unbound()
+        planted_login = session_of(arranged.client)["market_login"]
         victim = web_app.test_client()
         victim.set_cookie("guance_session", session_cookie(arranged.client))
         with victim.session_transaction() as session:
             session["planted"] = "by the attacker"
         _client, _uid, instance_id = flow.arrive()
-        victim.get(login_free_url(web_app, instance_id))
+        asked = victim.get(login_free_url(web_app, instance_id))  # another Aliyun account was mid-flow
+        assert "新的阿里云账号" in text_of(asked)
+        submit(victim, "/activate/", {"proceed": "1"}, action="/login-free/switch")
         fresh = session_of(victim)
-        assert "planted" not in fresh and fresh["market_login"] != session_of(arranged.client)["market_login"]
+        assert "planted" not in fresh and fresh["market_login"] != planted_login
+        assert "market_login" not in session_of(arranged.client)  # the planted id itself was deleted
 
 
 def test_logout_is_a_post_with_a_token_only(web_app, flow):
@@ -511,7 +515,9 @@ def test_password_logins_are_limited_with_the_styled_429(limited_app, sink):
     client = limited_app.test_client()
     account = Flow(limited_app, sink).guance_account()
     wrong = {"site": "cn1", "username": account["username"], "password": "Wrong1234"}
-    statuses = [submit(client, "/login/pwd", wrong).status_code for _ in range(10)]
+    # Ten usernames: the per-account throttle (tests/test_login_throttle.py) is not what is tested here.
+    guesses = [{**wrong, "username": f"guess{n}"} for n in range(10)]
+    statuses = [submit(client, "/login/pwd", guess).status_code for guess in guesses]
     with TALLY.case(CATEGORY):
         assert statuses == [200] * 10
         limited = submit(client, "/login/pwd", {**wrong, "password": account["password"]})

@@ -86,6 +86,27 @@ def find_by_email(site: str, email: str) -> GuanceAccount | None:
     return db.session.scalar(select(GuanceAccount).filter_by(site=site, email=normalize_email(email)))
 
 
+def log_in(site: str, username: str, password: str, language: str) -> GuanceAccount | None:
+    """L1: the account when the pair is right, None when not; raises LoginThrottled (no password checked).
+
+    Every username, known or not, goes through the same throttle and the same hash check; only the
+    attempt that locks a real account sends its owner a notice.
+    """
+    from . import login_throttle, notices
+
+    with login_throttle.attempt(site, username) as attempt:
+        account = authenticate(site, username, password)
+        attempt.succeeded = account is not None
+    if attempt.locks_account:
+        owner = db.session.scalar(select(GuanceAccount).filter_by(site=site, username=normalize_username(username)))
+        if owner is not None:
+            notices.send_notice(
+                "login_locked", owner.email, language, username=owner.username, site=site, until=attempt.unlocked_at
+            )
+            db.session.commit()  # the notice is queued when its row is committed
+    return account
+
+
 def authenticate(site: str, username: str, password: str) -> GuanceAccount | None:
     """The account when the pair is right; None for any wrong pair, in about the same time."""
     account = db.session.scalar(select(GuanceAccount).filter_by(site=site, username=normalize_username(username)))

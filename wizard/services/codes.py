@@ -50,7 +50,7 @@ import hmac
 import math
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -263,17 +263,48 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 # ---- Issuing: the request's half ----
 
 
-def request_code(purpose: str, identifier: str, language: str) -> CodeSent:
+# What a code that binds something says about it: the owner of the address learns which Aliyun
+# account and instance are asking, and that an unknown one means someone else is trying.
+def _billing_binding_notice(ali_uid: str, instance_id: str):
+    return _l(
+        "阿里云账号 %(ali_uid)s 正在申请绑定此费用中心账号（商品实例 ID：%(instance_id)s）。"
+        "绑定后，该阿里云账号在云市场购买的观测云将通过此费用中心账号结算。",
+        ali_uid=ali_uid,
+        instance_id=instance_id,
+    )
+
+
+def _workspace_binding_notice(ali_uid: str, instance_id: str):
+    return _l(
+        "阿里云账号 %(ali_uid)s 正在以您的观测云账号创建工作空间，并将商品实例 %(instance_id)s 绑定到该工作空间结算。",
+        ali_uid=ali_uid,
+        instance_id=instance_id,
+    )
+
+
+BINDING_NOTICES = {"bind_billing": _billing_binding_notice, "create_workspace": _workspace_binding_notice}
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for the code: the Aliyun account and instance of the wizard's marketplace login."""
+
+    ali_uid: str
+    instance_id: str
+
+
+def request_code(purpose: str, identifier: str, language: str, requester: Requester | None = None) -> CodeSent:
     """Send a code for the email or username typed on a page, in the page's language."""
-    return issue(key_for(purpose, identifier), purpose, language)
+    return issue(key_for(purpose, identifier), purpose, language, requester)
 
 
-def issue(key: str, purpose: str, language: str) -> CodeSent:
-    """Write a fresh code for key and purpose and queue its mail (the worker finds the recipient)."""
+def issue(key: str, purpose: str, language: str, requester: Requester | None = None) -> CodeSent:
+    """Write a fresh code for key and purpose and queue its mail (the worker finds the recipient);
+    the mail of a code that binds something names the requester's Aliyun account and instance."""
     spec = purpose_of(purpose)
     reservation, undelivered = _reserve(key, purpose, language)
     try:
-        tasks.enqueue("deliver_code", reservation)
+        tasks.enqueue("deliver_code", reservation, *(astuple(requester) if requester else ()))
     except tasks.QueueUnavailable:
         current_app.logger.warning("verification code (%s) not queued", purpose, exc_info=True)
         _release(reservation)
@@ -367,6 +398,12 @@ def _cooldown_left(key: str, now: datetime, rules: Limits) -> int:
     return _seconds_until(last + rules.resend, now)
 
 
+def _binding_notice(purpose: str, requester: Requester | None):
+    if requester is None or purpose not in BINDING_NOTICES:
+        return None
+    return BINDING_NOTICES[purpose](requester.ali_uid, requester.instance_id)
+
+
 def _release(reservation: int) -> None:
     """Forget a send the queue did not take: it starts no cooldown and counts for no cap."""
     db.session.execute(delete(Code).where(Code.id == reservation).execution_options(synchronize_session=False))
@@ -376,8 +413,11 @@ def _release(reservation: int) -> None:
 # ---- Delivering: the worker's half (task deliver_code) ----
 
 
-def deliver(code_id: int) -> None:
+def deliver(code_id: int, ali_uid: str = "", instance_id: str = "") -> None:
     """Mail the code (or, with no recipient, only reach the SMTP server), then make it the one that counts.
+
+    `ali_uid` and `instance_id`: who asked (the wizard's marketplace login), named in the mail of a
+    code that binds something.
 
     Does nothing for a code already delivered, voided, used or gone; a code that expired while it
     waited is marked failed instead (the customer is told when asking again). Raises what the SMTP
@@ -395,7 +435,11 @@ def deliver(code_id: int) -> None:
     key, purpose, language = code.email, code.purpose, code.language
     spec = purpose_of(purpose)
     recipient = spec.recipient(key)
-    values = {"code": code_for(key, purpose, code.seed), "purpose": spec.label, "minutes": limits().ttl_minutes}
+    requester = Requester(ali_uid, instance_id) if ali_uid else None
+    values = {
+        "code": code_for(key, purpose, code.seed), "purpose": spec.label, "minutes": limits().ttl_minutes,
+        "binding": _binding_notice(purpose, requester),
+    }  # fmt: skip
     db.session.rollback()  # no transaction stays open while the SMTP server talks
     if recipient is None:
         check_mail_server()
@@ -453,8 +497,32 @@ def verify_code(purpose: str, identifier: str, code: str) -> None:
     verify(key_for(purpose, identifier), purpose, code)
 
 
+def check_code(purpose: str, identifier: str, code: str) -> int:
+    """Like verify_code, without using the code up: its id, for `use` or `spend_try` next."""
+    return check(key_for(purpose, identifier), purpose, code)
+
+
 def verify(key: str, purpose: str, code: str) -> None:
     """Return when the code is right, and use it up; a wrong one costs a try. Raises CodeRejected."""
+    use(check(key, purpose, code))
+
+
+def use(code_id: int) -> None:
+    """Use up a code `check` found right; raises NoValidCode when another request used it first."""
+    _consume(code_id, clock.now())
+
+
+def spend_try(code_id: int) -> None:
+    """A right code on a form refused for a reason that tells something (R1: a username already
+    taken) costs a try like a wrong code, so such answers come no faster than codes can be guessed."""
+    try:
+        _count_wrong_try(code_id, clock.now())
+    except CodeRejected:
+        pass  # the page says why the form was refused; the code's own state is for the next try
+
+
+def check(key: str, purpose: str, code: str) -> int:
+    """The live code's id when `code` is right (not used up yet); a wrong one costs a try. Raises CodeRejected."""
     purpose_of(purpose)
     now = clock.now()
     live = db.session.execute(
@@ -466,10 +534,9 @@ def verify(key: str, purpose: str, code: str) -> None:
     if live is None:
         db.session.rollback()
         raise NoValidCode()
-    if _matches(code_for(key, purpose, live.seed), code or ""):
-        _consume(live.id, now)
-    else:
-        _count_wrong_try(live.id, now)
+    if not _matches(code_for(key, purpose, live.seed), code or ""):
+        _count_wrong_try(live.id, now)  # raises
+    return live.id
 
 
 def _usable(now: datetime):

@@ -29,7 +29,7 @@ from ..models import (
     WorkspaceMember,
 )
 
-DEMO_PASSWORD = "Demo2026pass"
+DEMO_PASSWORD = "Guance-Demo-2026"
 
 
 @dataclass(frozen=True)

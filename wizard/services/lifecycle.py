@@ -107,8 +107,9 @@ def remember_language(instance_id: str, language: str) -> None:
         .values(language=language)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if changed:
-        db.session.commit()
+    # Either way the transaction ends here: on SQLite even an UPDATE that matched nothing holds the
+    # write lock, and the server-side session is saved on another connection after the view.
+    db.session.commit() if changed else db.session.rollback()
 
 
 # ---- Transitions, each applied once: a conditional UPDATE decides between racing requests ----

@@ -71,6 +71,8 @@ KINDS: dict[str, NoticeKind] = {
     "released": NoticeKind(
         lambda v: gettext("工作空间「%(workspace)s」已转为费用中心账号结算", workspace=v["workspace"]), "released"
     ),
+    # Password logins paused for the rest of the hour (services/login_throttle.py).
+    "login_locked": NoticeKind(_l("观测云账号密码登录已暂停"), "login_locked"),
     "dissolved": NoticeKind(
         lambda v: gettext("工作空间「%(workspace)s」已解散", workspace=v["workspace"]), "dissolved"
     ),

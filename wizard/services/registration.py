@@ -167,9 +167,14 @@ def _register(draft: RegistrationDraft, company: CompanyInfo) -> MarketplaceRegi
     )
     registration = MarketplaceRegistration(ali_uid=draft.ali_uid, account=account)
     db.session.add(registration)
-    db.session.delete(draft)
+    _delete_drafts(draft.ali_uid)
     db.session.flush()
     return registration
+
+
+def _delete_drafts(ali_uid: str) -> None:
+    """Used up: this draft and any other tab's draft of the same Aliyun account (the account exists now)."""
+    db.session.execute(delete(RegistrationDraft).where(RegistrationDraft.ali_uid == ali_uid))
 
 
 def _registered_already(ali_uid: str, refusal: Exception) -> MarketplaceRegistration:
@@ -177,6 +182,8 @@ def _registered_already(ali_uid: str, refusal: Exception) -> MarketplaceRegistra
     registration = registration_of(ali_uid)
     if registration is None:
         raise refusal
+    with one_transaction():  # this tab's draft lost the race: it is of no use any more
+        _delete_drafts(ali_uid)
     return registration
 
 

@@ -19,6 +19,8 @@ from . import lifecycle
 from .spi import SpiError, authenticate, parse_spi_time, record_call, required
 
 MARKETPLACE_LOGIN_SALT = "guance.marketplace-login"
+# A verified 免登 waiting for 继续 because another Aliyun account is mid-flow in this browser.
+PENDING_LOGIN_SALT = "guance.marketplace-login.pending"
 
 REFUSALS = {
     "invalid_token": (400, _l("免登链接的签名无效。")),
@@ -149,20 +151,22 @@ def enterable(instance_id: str) -> LoginFreeRefused | None:
     return None
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=MARKETPLACE_LOGIN_SALT)
+def _serializer(secret_key: str, salt: str = MARKETPLACE_LOGIN_SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
-def issue_marketplace_login(login: MarketplaceLogin, secret_key: str) -> str:
-    return _serializer(secret_key).dumps({"aliUid": login.ali_uid, "instanceId": login.instance_id})
+def issue_marketplace_login(login: MarketplaceLogin, secret_key: str, salt: str = MARKETPLACE_LOGIN_SALT) -> str:
+    return _serializer(secret_key, salt).dumps({"aliUid": login.ali_uid, "instanceId": login.instance_id})
 
 
-def read_marketplace_login(token: str | None, secret_key: str, max_age: int) -> MarketplaceLogin | None:
+def read_marketplace_login(
+    token: str | None, secret_key: str, max_age: int, salt: str = MARKETPLACE_LOGIN_SALT
+) -> MarketplaceLogin | None:
     """The login a valid, unexpired token carries; None for anything else."""
     if not token:
         return None
     try:
-        payload = _serializer(secret_key).loads(token, max_age=max_age)
+        payload = _serializer(secret_key, salt).loads(token, max_age=max_age)
         return MarketplaceLogin(ali_uid=str(payload["aliUid"]), instance_id=str(payload["instanceId"]))
     except (BadSignature, KeyError, TypeError):
         return None

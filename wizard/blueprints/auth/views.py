@@ -1,11 +1,13 @@
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ... import clock
+from ... import clock, sessions
 from ...extensions import limiter
 from ...forms import LoginForm
 from ...i18n import gettext as _
+from ...i18n import page_language
 from ...services import accounts, lifecycle, usage, workspaces
+from ...services.login_throttle import LoginThrottled
 from ...templating import is_safe_redirect
 from . import bp
 
@@ -19,9 +21,13 @@ def _login_limit() -> str:
 def login():
     form = LoginForm(site=request.args.get("site", "cn1"))
     if form.validate_on_submit():
-        account = accounts.authenticate(form.site.data, form.username.data, form.password.data)
+        try:
+            account = accounts.log_in(form.site.data, form.username.data, form.password.data, page_language())
+        except LoginThrottled as refusal:  # the same answer whether the account exists or not
+            form.password.errors = [refusal.message]
+            return render_template("auth/login.html", form=form), 429
         if account is not None:
-            session.clear()  # a new session at login: nothing from before it carries over
+            sessions.renew()  # a new session id at login: nothing from before it carries over
             login_user(account)
             target = request.args.get("next")
             return redirect(target if is_safe_redirect(target) else landing_url(account))
@@ -40,7 +46,7 @@ def landing_url(account) -> str:
 @bp.post("/logout")
 def logout():
     logout_user()
-    session.clear()
+    sessions.renew()  # the stored session is deleted: no copy of the cookie opens anything
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("auth.login"))
 

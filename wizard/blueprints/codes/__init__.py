@@ -27,6 +27,10 @@ A page plugs it in with its form, one decorator, two calls in its view and two m
       ...
       {{ code_field(form, "email", "register") }}
 
+A page that must not say anything about what was typed before the code is right (R1: whether
+the username is taken) checks with `checked_code`, then either `code_used` or, refusing,
+`codes.spend_try` (the answer costs the code a try).
+
 The purposes and where each code goes are in services/codes.py (PURPOSES); B1 passes the username
 field and "bind_billing". With JavaScript, app.js sends the same request to POST /codes/send and
 counts down on the button; without it, the button submits the page's own form, handle_send_code
@@ -39,4 +43,4 @@ from flask import Blueprint
 bp = Blueprint("codes", __name__, url_prefix="/codes")
 
 from . import views  # noqa: F401
-from .pages import CodeStatus, code_is_valid, handle_send_code, send_limit  # noqa: F401
+from .pages import CodeStatus, checked_code, code_is_valid, code_used, handle_send_code, send_limit  # noqa: F401

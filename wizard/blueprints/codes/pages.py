@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from flask import current_app, request
 from wtforms import PasswordField
 
+from ... import flow
 from ...extensions import limiter
-from ...i18n import current_language
+from ...i18n import page_language
 from ...services import codes
 
 SEND_FIELD = "send_code"
@@ -25,8 +26,10 @@ class CodeStatus:
 
 def request_status(purpose: str, identifier: str) -> CodeStatus:
     """Send a code in the page's language; any refusal becomes a message, never an error page."""
+    login = flow.current_login()
+    requester = codes.Requester(login.ali_uid, login.instance_id) if login else None
     try:
-        sent = codes.request_code(purpose, identifier, current_language())
+        sent = codes.request_code(purpose, identifier, page_language(), requester)
     except codes.SendRefused as refusal:
         return CodeStatus(False, str(refusal.message), refusal.retry_after)
     return CodeStatus(True, str(sent.message), sent.retry_after)
@@ -41,8 +44,31 @@ def _not_a_send() -> bool:
     return request.endpoint != "codes.send" and SEND_FIELD not in request.form
 
 
-# One limit object for every route, so they all draw from the same per-IP count.
-send_limit = limiter.shared_limit(_per_ip_limit, scope="verification-code-send", exempt_when=_not_a_send)
+def _per_login_limit() -> str:
+    return f"{current_app.config['CODE_SENDS_PER_SESSION_PER_HOUR']} per hour"
+
+
+def _login_key() -> str:
+    login = flow.current_login()
+    return f"aliuid:{login.ali_uid}" if login else "none"
+
+
+def _not_a_wizard_send() -> bool:
+    return _not_a_send() or flow.current_login() is None  # without a login nothing is sent (codes.send)
+
+
+# Limit objects shared by every route, so they all draw from the same counts. Both come before the
+# per-address cap (services/codes.py): a wizard login asks for fewer codes an hour than one address
+# may receive, so nobody can use up someone else's codes alone.
+_per_ip = limiter.shared_limit(_per_ip_limit, scope="verification-code-send", exempt_when=_not_a_send)
+_per_login = limiter.shared_limit(
+    _per_login_limit, scope="verification-code-send-login", key_func=_login_key, exempt_when=_not_a_wizard_send
+)
+
+
+def send_limit(view):
+    """The per-IP and per-wizard-login limits of 获取验证码 (pages and POST /codes/send together)."""
+    return _per_ip(_per_login(view))
 
 
 def handle_send_code(form, source: str, purpose: str) -> bool:
@@ -58,14 +84,32 @@ def handle_send_code(form, source: str, purpose: str) -> bool:
 
 
 def code_is_valid(form, source: str, purpose: str) -> bool:
-    """Check the typed code for the identifier field; a refusal becomes the code field's error."""
+    """Check the typed code for the identifier field, and use it up; a refusal becomes the code field's error."""
+    code_id = checked_code(form, source, purpose)
+    return code_id is not None and code_used(form, code_id)
+
+
+def checked_code(form, source: str, purpose: str) -> int | None:
+    """The right code's id, not yet used up (then `code_used` or `codes.spend_try`); None with the error shown."""
     try:
-        codes.verify_code(purpose, form[source].data, form.code.data)
+        return codes.check_code(purpose, form[source].data, form.code.data)
     except codes.CodeRejected as refusal:
-        form.code.errors = [*form.code.errors, refusal.message]
-        form.code.data = ""
+        _refused(form, refusal)
+        return None
+
+
+def code_used(form, code_id: int) -> bool:
+    try:
+        codes.use(code_id)
+    except codes.CodeRejected as refusal:  # another tab used it a moment ago
+        _refused(form, refusal)
         return False
     return True
+
+
+def _refused(form, refusal: codes.CodeRejected) -> None:
+    form.code.errors = [*form.code.errors, refusal.message]
+    form.code.data = ""
 
 
 def _forget_secrets(form) -> None:

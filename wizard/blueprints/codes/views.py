@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
-from flask import jsonify
-from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
-
-from ...errors import CSRF_MESSAGE, ERROR_PAGES, database_unavailable
-from ...extensions import limiter
+from ... import flow
 from ...forms import CodeRequestForm
+from ..json_errors import answer, answer_errors_in_json
 from . import bp
 from .pages import CodeStatus, request_status, send_limit
 
@@ -18,7 +12,9 @@ from .pages import CodeStatus, request_status, send_limit
 @bp.post("/send")
 @send_limit
 def send():
-    """{ok, message, retry_after}: 200 sent, 400 bad input, 429 wait retry_after seconds, 503 mail down."""
+    """{ok, message, retry_after}: 200 sent, 400 bad input, 401 no wizard login, 429 wait, 503 mail down."""
+    if flow.current_login() is None:  # only a customer in the wizard may have codes sent
+        return _answer(CodeStatus(False, str(flow.NO_WIZARD_LOGIN)), 401)
     form = CodeRequestForm()
     if not form.validate():
         return _answer(CodeStatus(False, str(_first_error(form))), 400)
@@ -33,30 +29,7 @@ def _first_error(form) -> str:
 
 
 def _answer(status: CodeStatus, code: int):
-    # The body's retry_after is the one to follow: Flask-Limiter sets Retry-After to its own window.
-    return jsonify(ok=status.ok, message=status.message, retry_after=status.retry_after), code
+    return answer(status.ok, status.message, code, status.retry_after)
 
 
-@bp.errorhandler(429)
-def too_many_sends(_error):
-    """The per-IP limit, in JSON; the countdown waits until the limit's window lets a send through."""
-    limit = limiter.current_limit
-    retry_after = max(1, int(limit.reset_at - time.time())) if limit else None
-    return _answer(CodeStatus(False, str(ERROR_PAGES[429][1]), retry_after), 429)
-
-
-@bp.errorhandler(CSRFError)
-def csrf_refused(_error):
-    return _answer(CodeStatus(False, str(CSRF_MESSAGE)), 400)
-
-
-@bp.errorhandler(400)
-def bad_request(_error):
-    """A request no form could read (security.refuse_unusable_input): JSON too, for app.js."""
-    return _answer(CodeStatus(False, str(ERROR_PAGES[400][1])), 400)
-
-
-@bp.errorhandler(OperationalError)
-def database_down(error: OperationalError):
-    database_unavailable(error)
-    return _answer(CodeStatus(False, str(ERROR_PAGES[503][1])), 503)
+answer_errors_in_json(bp)

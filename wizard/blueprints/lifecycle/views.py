@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from ... import clock, flow
 from ...extensions import db
 from ...forms import DissolveWorkspaceForm, SettleBillingForm
-from ...i18n import current_language
 from ...i18n import gettext as _
+from ...i18n import page_language
 from ...models import MarketplaceInstance, Workspace
 from ...services import lifecycle, unlock_links
 from ...services.workspaces import LARGEST_ID
@@ -136,7 +136,7 @@ def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
     if not (form.validate_on_submit() and code_is_valid(form, "username", "settle_billing")):
         return False
     try:
-        lifecycle.switch_to_billing_center(workspace, current_language())
+        lifecycle.switch_to_billing_center(workspace, page_language())
     except lifecycle.LifecycleRefused as refusal:
         form.code.errors = [*form.code.errors, refusal.message]
         return False
@@ -156,7 +156,7 @@ def dissolve(workspace_id: int):
     form = DissolveWorkspaceForm()
     if form.validate_on_submit():
         try:
-            lifecycle.dissolve(workspace, current_user.id, form.name.data, current_language())
+            lifecycle.dissolve(workspace, current_user.id, form.name.data, page_language())
             flash(_("工作空间「%(name)s」已解散。", name=workspace.name), "success")
             return redirect(url_for("auth.console"))
         except lifecycle.LifecycleRefused as refusal:

@@ -3,10 +3,11 @@ from flask import flash, redirect, render_template, url_for
 from ... import flow
 from ...flow import Activation, RegisterStep, registration_page
 from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm
+from ...services import codes
 from ...services import registration as registrations
 from ...services.accounts import TAKEN, taken_field
 from ...services.workspaces import NewWorkspace
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ..codes import checked_code, code_used, handle_send_code, send_limit
 from . import bp
 
 
@@ -33,14 +34,15 @@ def is_free(form: RegisterBasicForm, *fields: str) -> bool:
 
 
 def accepted(form: RegisterBasicForm) -> bool:
-    """Valid, a free username (before the code is used up), the right code, then a free email:
-    only who owns an address learns that it is registered already."""
-    return (
-        form.validate_on_submit()
-        and is_free(form, "username")
-        and code_is_valid(form, "email", "register")
-        and is_free(form, "username", "email")
-    )
+    """Valid, the right code, and only then a word about the username or email: only who owns an
+    address learns what is taken, and each such answer costs the code a try (no faster probing)."""
+    code_id = checked_code(form, "email", "register") if form.validate_on_submit() else None
+    if code_id is None:
+        return False
+    if not is_free(form, "username", "email"):
+        codes.spend_try(code_id)
+        return False
+    return code_used(form, code_id)
 
 
 def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:

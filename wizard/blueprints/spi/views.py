@@ -1,11 +1,13 @@
-from flask import current_app, jsonify, redirect, render_template, request
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ... import flow
 from ...errors import database_unavailable, render_error, rollback_quietly
 from ...extensions import csrf
-from ...i18n import current_language
+from ...forms import SwitchAccountForm
+from ...i18n import gettext as _
+from ...i18n import page_language
 from ...services import lifecycle, spi, sso
 from . import bp
 
@@ -64,9 +66,27 @@ def login_free(params: dict[str, str], repeated: bool = False):
             marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"],
         )
         return page, refusal.status
+    current = flow.replaces_another_account(login)
+    if current is not None:  # maybe a forced 免登 (login CSRF): the customer decides
+        flow.hold_login(login)
+        return render_template("spi/switch_account.html", current=current, new=login, form=SwitchAccountForm())
     flow.start_marketplace_session(login)
-    lifecycle.remember_language(login.instance_id, current_language())
+    lifecycle.remember_language(login.instance_id, page_language())
     return redirect(flow.entry_url(login))
+
+
+@bp.post("/login-free/switch")
+def switch_account():
+    """继续 (the new Aliyun account's 免登 replaces the current one) or 取消 (nothing changes)."""
+    form = SwitchAccountForm()
+    held = flow.take_held_login() if form.validate_on_submit() else None
+    if held is not None and form.proceed.data:
+        flow.start_marketplace_session(held)
+        return redirect(flow.entry_url(held))
+    if held is None and form.proceed.data:
+        flash(_("确认已超时，新的免登未生效。如需切换，请回到阿里云云市场重新点击「免登」。"), "error")
+    current = flow.current_login()
+    return redirect(flow.entry_url(current) if current else url_for("home.index"))
 
 
 @bp.errorhandler(Exception)

@@ -84,8 +84,59 @@
     });
   }
 
+  // ---- Strength of a new password (macros/forms.html password_meter): the server's verdict, live ----
+
+  function csrfToken(element) {
+    var form = element.form || document.querySelector("form");
+    var token = form ? form.querySelector("input[name='csrf_token']") : null;
+    return token ? token.value : "";
+  }
+
+  function checkPassword(meter, input) {
+    var body = new FormData();
+    body.append("password", input.value);
+    meter.getAttribute("data-personal").split(" ").forEach(function (name) {
+      var field = document.getElementById(name);
+      body.append(name, field ? field.value : "");
+    });
+    fetch(meter.getAttribute("data-endpoint"), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken(input) }
+    })
+      .then(function (response) { return response.json(); })
+      .then(function (answer) {
+        meter.hidden = false;
+        meter.querySelector("meter").value = answer.score;
+        meter.querySelector("[data-strength-text]").textContent = answer.message;
+        meter.classList.toggle("password-meter-weak", !answer.acceptable);
+      })
+      .catch(function () { meter.hidden = true; });
+  }
+
+  function initPasswordMeters() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-password-meter]"), function (meter) {
+      var input = document.getElementById(meter.getAttribute("data-for"));
+      var timer = null;
+      if (!input) {
+        return;
+      }
+      // Asked once typing pauses, not at every key.
+      input.addEventListener("input", function () {
+        window.clearTimeout(timer);
+        if (!input.value) {
+          meter.hidden = true;
+          return;
+        }
+        timer = window.setTimeout(function () { checkPassword(meter, input); }, 300);
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     initCodeSenders();
+    initPasswordMeters();
   });
 })();
