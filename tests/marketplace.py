@@ -12,9 +12,9 @@ from wizard import clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _orders = count(1)
-# Two links for one instance within the same second would carry the same token (a replay):
-# each link a test makes is stamped a different number of seconds ago, well inside the window.
-_seconds_ago = count(0)
+# Two links for one instance stamped with the same second carry the same token (a replay): each
+# link a test makes gets a second no earlier link for that instance had, well inside the window.
+_stamped: set[tuple[str, str]] = set()
 
 
 def spi_time(moment: datetime) -> str:
@@ -52,8 +52,18 @@ def create_instance(client, app, ali_uid: str = "1380000000000001", **extra) -> 
 
 
 def login_free_url(app, instance_id: str, moment: datetime | None = None, **extra) -> str:
-    stamp = spi_time(moment or clock.now() - timedelta(seconds=next(_seconds_ago) % 240))
+    stamp = spi_time(moment) if moment else _unused_stamp(instance_id)
     return "/spi?" + signed_query(app, action="verify", instanceId=instance_id, timeStamp=stamp, **extra)
+
+
+def _unused_stamp(instance_id: str) -> str:
+    now = clock.now()
+    for seconds_ago in range(240):
+        stamp = spi_time(now - timedelta(seconds=seconds_ago))
+        if (instance_id, stamp) not in _stamped:
+            _stamped.add((instance_id, stamp))
+            return stamp
+    raise AssertionError(f"more than 240 login-free links for {instance_id} in four minutes")
 
 
 def enter_login_free(client, app, ali_uid: str = "1380000000000001") -> str:
