@@ -398,12 +398,55 @@ def render_front_page(language: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+PAGE_MAP = "page-map"
+PAGE_MAP_TEXT = {  # title and lead of the page map, in the guide and in the README
+    "zh": (
+        "页面一览",
+        "开通流程中的每个页面：编号（与指南和截图一致）、标题、地址、谁能看到它。M1-M5 是云市场的页面。",
+    ),
+    "en": (
+        "Page map",
+        "Every page of the activation: its id (as in the guide and the screenshots), title, URL and who sees it. "
+        "M1-M5 are the marketplace's pages.",
+    ),
+}
+TABLE_HEAD = {
+    "zh": "| 编号 | 页面 | 地址 | 谁能看到 | 截图 |\n|---|---|---|---|---|\n",
+    "en": "| Id | Page | URL | Who sees it | Screenshots |\n|---|---|---|---|---|\n",
+}
+README = ROOT / "README.md"
+README_MARKERS = ("<!-- page-map:start (written by python -m e2e.guide) -->", "<!-- page-map:end -->")
+
+
+def page_map_table(language: str) -> str:
+    """Both applications' page maps as one table (wizard/pages.py, marketplace/pages.py)."""
+    from marketplace import pages as market_pages
+    from wizard import pages as guance_pages
+
+    return TABLE_HEAD[language] + market_pages.table(language) + guance_pages.table(language)
+
+
+def render_page_map(language: str) -> str:
+    title, lead = PAGE_MAP_TEXT[language]
+    return f"# {title}\n\n{lead}\n\n{page_map_table(language)}"
+
+
+def readme_with_page_map(readme: str) -> str:
+    """The README with the English page map between its markers."""
+    start, end = README_MARKERS
+    before, rest = readme.split(start, 1)
+    _old, after = rest.split(end, 1)
+    return f"{before}{start}\n{page_map_table('en')}{end}{after}"
+
+
 def pages() -> dict[Path, str]:
-    """Every page this guide generates, by path, in both languages."""
+    """Every page this guide generates, by path, in both languages, and the README with its page map."""
     rendered = {}
     for language in LANGUAGES:
         rendered[page_path("index", language)] = render_front_page(language)
         rendered[page_path(GUIDE_PAGE, language)] = render(language)
+        rendered[page_path(PAGE_MAP, language)] = render_page_map(language)
+    rendered[README] = readme_with_page_map(README.read_text(encoding="utf-8"))
     return rendered
 
 

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config as settings
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
 from .i18n import lazy_gettext as _l
+from .pages import PAGES
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,7 +40,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
+    login_manager.login_view = PAGES["L1"].endpoint
     login_manager.login_message = _l("请先登录观测云。")
     login_manager.login_message_category = "info"
     login_manager.localize_callback = str  # flash the message in the page's language, as plain text
@@ -79,22 +80,23 @@ def register_sessions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """One blueprint per part of the URL space; the pages' routes come from the page map (pages.py)."""
     from .blueprints import (
-        auth,
+        activate,
         bind,
-        choose,
         codes,
+        console,
         devmail,
-        done,
         home,
         lifecycle,
+        login,
         password,
         register,
         spi,
         workspace,
     )  # fmt: skip
 
-    for blueprint in (home, spi, choose, register, bind, workspace, done, auth, lifecycle, codes, password):
+    for blueprint in (home, spi, activate, register, bind, workspace, login, console, lifecycle, codes, password):
         app.register_blueprint(blueprint.bp)
     if app.config["DEV_MAILBOX"]:
         app.register_blueprint(devmail.bp)

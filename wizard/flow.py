@@ -7,7 +7,6 @@ was verified); every page asks this module where the user really is, from the da
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum
 from functools import wraps
 
 from flask import current_app, redirect, render_template, request, session, url_for
@@ -20,6 +19,7 @@ from .extensions import db
 from .i18n import lazy_gettext as _l
 from .i18n import page_language
 from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
+from .pages import PAGES, RegisterStep, Stage
 from .services import lifecycle
 from .services import registration as registrations
 from .services.sso import PENDING_LOGIN_SALT, MarketplaceLogin, issue_marketplace_login, read_marketplace_login
@@ -32,18 +32,6 @@ REGISTRATION_DRAFT_KEY = "registration_draft"
 
 # What a script (app.js) is told when the session holds no marketplace login any more.
 NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
-
-# Step indicators of the two paths, as the documentation numbers them.
-REGISTER_STEPS = (_l("基本信息"), _l("企业信息"), _l("选择开通方式"))
-BIND_STEPS = (_l("绑定费用中心账号"), _l("绑定工作空间"))
-
-
-class Stage(Enum):
-    """How far the activation is, as the database says."""
-
-    UNBOUND = "unbound"  # the Aliyun account has no billing-center account yet: G1, R1-R3, B0/B1
-    BOUND = "bound"  # billing-center account bound, instance not yet bound to a workspace: B2, B2a-c
-    ACTIVATED = "activated"  # both bound: B3, S1
 
 
 @dataclass(frozen=True)
@@ -74,10 +62,11 @@ class Activation:
 
 
 # An expired instance's customer lands on its workspace's lock page (X1), whatever step they were at.
-LOCK_ENDPOINT = "lifecycle.instance_lock"
+LOCK_ENDPOINT = PAGES["X1"].endpoint
 
-
-STAGE_ENTRY = {Stage.UNBOUND: "choose.index", Stage.BOUND: "bind.workspaces", Stage.ACTIVATED: "done.success"}
+# Where 免登 (and a guard) sends a marketplace login at each stage.
+STAGE_ENTRY = {Stage.UNBOUND: PAGES["G1"].endpoint, Stage.BOUND: PAGES["B2"].endpoint,
+               Stage.ACTIVATED: PAGES["S1"].endpoint}  # fmt: skip
 
 
 def start_marketplace_session(login: MarketplaceLogin) -> None:
@@ -160,7 +149,7 @@ def load_activation(login: MarketplaceLogin) -> Activation | None:
 
 def entry_url(login: MarketplaceLogin) -> str:
     activation = load_activation(login)
-    return url_for(activation.entry_endpoint if activation else "choose.index")
+    return url_for(activation.entry_endpoint if activation else STAGE_ENTRY[Stage.UNBOUND])
 
 
 def login_required_page():
@@ -197,20 +186,11 @@ def wizard_page(*stages: Stage):
 # ---- The registration path: R1 基本信息, R2 企业信息, R3 选择开通方式 ----
 
 
-class RegisterStep(IntEnum):
-    """How far the registration of an unbound Aliyun account is; the values number REGISTER_STEPS."""
-
-    BASIC = 1  # R1: nothing saved yet
-    COMPANY = 2  # R2: R1's draft is waiting in this session
-    ACTIVATION = 3  # R3: the Guance account exists (R2 done), nothing activated yet
-    FINISHED = 4  # R3 done without a billing-center account: the workspace settles through Guance
-
-
 REGISTER_ENDPOINTS = {
-    RegisterStep.BASIC: "register.basic",
-    RegisterStep.COMPANY: "register.company",
-    RegisterStep.ACTIVATION: "register.activation",
-    RegisterStep.FINISHED: "register.finished",
+    RegisterStep.BASIC: PAGES["R1"].endpoint,
+    RegisterStep.COMPANY: PAGES["R2"].endpoint,
+    RegisterStep.ACTIVATION: PAGES["R3"].endpoint,
+    RegisterStep.FINISHED: PAGES["R3-direct"].endpoint,
 }
 
 

@@ -18,6 +18,7 @@ from .choices import (
     WORKSPACE_STYLES,
 )
 from .i18n import page_translations
+from .pages import page_url
 
 
 def is_safe_redirect(target: str | None) -> bool:
@@ -67,6 +68,7 @@ def register_template_helpers(app: Flask) -> None:
     # Replaces the i18n extension's `_`/gettext/ngettext (same "newstyle" meaning): one call each,
     # where the extension's alias and wrapper cost ~20 µs per string.
     app.jinja_env.globals.update(_=translate, gettext=translate, ngettext=translate_plural)
+    app.jinja_env.globals.update(page_url=page_url)
     app.jinja_env.globals.update(
         format_datetime=format_datetime, format_date=format_date, format_decimal=format_decimal
     )

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("bind", __name__, url_prefix="/bind")
+bp = Blueprint("bind", __name__)
 
 from . import views  # noqa: F401

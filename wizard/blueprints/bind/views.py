@@ -1,8 +1,9 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 
 from ... import flow
 from ...flow import Activation, Stage, wizard_page
 from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm
+from ...pages import page_url, render_page, route
 from ...services import billing
 from ...services.workspaces import BindingRefused, bind_existing_workspace, workspace_choices
 from ...templating import next_url
@@ -12,44 +13,39 @@ from . import bp
 GUIDE_COOKIE = "bind_guide_seen"
 
 
-def render_bind_page(template: str, activation: Activation, **context):
-    """Every bind page shows the 站点 selector and, on a first visit, the guide."""
-    return render_template(
-        template,
+def render_bind_page(activation: Activation, **context):
+    """Every bind page shows the 站点 selector and, on a first visit (B0), the guide."""
+    return render_page(
         activation=activation,
         site_form=SiteForm(site=flow.chosen_site()),
         guide_form=GuideForm(),
         show_guide=request.cookies.get(GUIDE_COOKIE) != "1",
-        bind_steps=flow.BIND_STEPS,
         **context,
     )
 
 
-@bp.route("/billing", methods=["GET", "POST"])
-@wizard_page(Stage.UNBOUND)
+@route(bp, "B1")
 @send_limit
 def billing_account(activation: Activation):
     """B0/B1: the billing-center account's username and a code sent to its email."""
     form = BindBillingForm()
     if handle_send_code(form, "username", "bind_billing"):
-        return render_bind_page("bind/billing.html", activation, form=form)
+        return render_bind_page(activation, form=form)
     if form.validate_on_submit() and code_is_valid(form, "username", "bind_billing"):
         try:
             billing.bind_by_username(activation.login.ali_uid, form.username.data)
-            return redirect(url_for("bind.workspaces"))
+            return redirect(page_url("B2"))
         except billing.CloudBindingRefused as refusal:
             flash(str(refusal.message), "error")
-    return render_bind_page("bind/billing.html", activation, form=form)
+    return render_bind_page(activation, form=form)
 
 
-@bp.get("/workspaces")
-@wizard_page(Stage.BOUND, Stage.ACTIVATED)
+@route(bp, "B2")
 def workspaces(activation: Activation):
     """B2 (choose a workspace to bind) and, once bound, B3 (已绑定 / 已选择, then 确定)."""
     choices = workspace_choices(activation.binding.billing_account_id, activation.instance)
     confirming = request.args.get("confirm", type=int)
     return render_bind_page(
-        "bind/workspaces.html",
         activation,
         choices=choices,
         form=BindWorkspaceForm(),
@@ -58,7 +54,7 @@ def workspaces(activation: Activation):
     )
 
 
-@bp.post("/workspaces/<int:workspace_id>")
+@bp.post("/bind/workspaces/<int:workspace_id>")
 @wizard_page(Stage.BOUND)
 def bind_workspace(activation: Activation, workspace_id: int):
     if BindWorkspaceForm().validate_on_submit():
@@ -66,10 +62,10 @@ def bind_workspace(activation: Activation, workspace_id: int):
             bind_existing_workspace(activation.instance, activation.binding.billing_account_id, workspace_id)
         except BindingRefused as refusal:
             flash(str(refusal.message), "error")
-    return redirect(url_for("bind.workspaces"))
+    return redirect(page_url("B2"))
 
 
-@bp.post("/site")
+@bp.post("/bind/site")
 @wizard_page(Stage.UNBOUND, Stage.BOUND, Stage.ACTIVATED)
 def site(activation: Activation):
     form = SiteForm()
@@ -78,10 +74,10 @@ def site(activation: Activation):
     return redirect(next_url(url_for(activation.entry_endpoint)))
 
 
-@bp.post("/guide")
+@bp.post("/bind/guide")
 def dismiss_guide():
-    """知道了: the guide is for the first visit only."""
-    response = redirect(next_url(url_for("bind.billing_account")))
+    """知道了: the guide (B0) is for the first visit only."""
+    response = redirect(next_url(page_url("B1")))
     if GuideForm().validate_on_submit():
         response.set_cookie(
             GUIDE_COOKIE,

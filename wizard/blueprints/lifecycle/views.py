@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from flask import abort, current_app, flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_required
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user
 
 from ... import clock, flow
 from ...extensions import db
-from ...forms import DissolveWorkspaceForm, SettleBillingForm
+from ...forms import SettleBillingForm
 from ...i18n import gettext as _
 from ...i18n import page_language
 from ...models import MarketplaceInstance, Workspace
+from ...pages import render_page, route
 from ...services import lifecycle, unlock_links
-from ...services.workspaces import LARGEST_ID
 from ..codes import code_is_valid, handle_send_code, send_limit
 from . import bp
 
@@ -37,17 +37,13 @@ def unlock_link(workspace: Workspace) -> str:
     return url_for("lifecycle.redeem", token=unlock_links.issue(workspace.id))
 
 
-def render_lock(workspace: Workspace | None, instance: MarketplaceInstance | None, console: bool):
-    return render_template(
-        "lifecycle/lock.html",
-        workspace=workspace,
-        instance=instance,
-        console=console,
-        days_left=lifecycle.days_left(workspace) if workspace else 0,
-    )
+def lock_context(workspace: Workspace | None, instance: MarketplaceInstance | None, console: bool) -> dict:
+    """What the lock page (X1) shows, from 免登 or from the console."""
+    days_left = lifecycle.days_left(workspace) if workspace else 0
+    return {"workspace": workspace, "instance": instance, "console": console, "days_left": days_left}
 
 
-@bp.get("/lock")
+@route(bp, "X1")
 def instance_lock():
     """免登 on an expired instance lands here: its workspace's countdown, 立即解锁, 解散."""
     login = flow.current_login()
@@ -57,25 +53,7 @@ def instance_lock():
     lifecycle.expire_if_overdue(activation.instance)
     if activation.instance.state.usable:
         return redirect(url_for(activation.entry_endpoint))
-    return render_lock(activation.instance.workspace, activation.instance, console=False)
-
-
-def member_workspace(workspace_id: int) -> Workspace:
-    """The workspace, if the signed-in account is a member; 404 otherwise (not theirs to know of)."""
-    found = lifecycle.membership(workspace_id, current_user.id) if workspace_id <= LARGEST_ID else None
-    if found is None:
-        abort(404)
-    return found
-
-
-@bp.get("/console/workspaces/<int:workspace_id>/lock")
-@login_required
-def workspace_lock(workspace_id: int):
-    """A member's view of a workspace counting down or locked."""
-    workspace = member_workspace(workspace_id)
-    if not workspace.state.awaiting_unlock:
-        return redirect(url_for("auth.console"))
-    return render_lock(workspace, lifecycle.settling_instance(workspace), console=True)
+    return render_page(**lock_context(activation.instance.workspace, activation.instance, console=False))
 
 
 @bp.app_template_global()
@@ -109,22 +87,20 @@ def granted_workspace() -> Workspace | None:
     return db.session.get(Workspace, grant.get("workspace"))
 
 
-@bp.route("/unlock/", methods=["GET", "POST"])
+@route(bp, "X3")
 @send_limit
 def unlock():
     """X3: 续费 in the marketplace, or 费用中心 settlement confirmed by the billing-center account's code."""
     workspace = granted_workspace()
     if workspace is None:
-        return render_template("lifecycle/link_refused.html", message=None), 403
+        return render_template("lifecycle/link_refused.html", message=None), 403  # not X3: no grant
     form = SettleBillingForm()
     form.username.data = workspace.billing_account.username if workspace.billing_account else ""
     if switched(form, workspace):
         flash(_("工作空间已解锁，改由费用中心账号结算。"), "success")
         return redirect(url_for(".unlock"))
     instance = lifecycle.settling_instance(workspace)
-    return render_template(
-        "lifecycle/unlock.html", workspace=workspace, instance=instance, form=form, renew_url=renew_url(instance)
-    )
+    return render_page(workspace=workspace, instance=instance, form=form, renew_url=renew_url(instance))
 
 
 def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
@@ -141,24 +117,3 @@ def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
         form.code.errors = [*form.code.errors, refusal.message]
         return False
     return True
-
-
-# ---- X2: 解散 ----
-
-
-@bp.route("/console/workspaces/<int:workspace_id>/dissolve", methods=["GET", "POST"])
-@login_required
-def dissolve(workspace_id: int):
-    """The owner types the workspace's name; anyone else is told only the owner can."""
-    workspace = member_workspace(workspace_id)
-    if workspace.owner_account_id != current_user.id:
-        return render_template("lifecycle/dissolve.html", workspace=workspace, form=None), 403
-    form = DissolveWorkspaceForm()
-    if form.validate_on_submit():
-        try:
-            lifecycle.dissolve(workspace, current_user.id, form.name.data, page_language())
-            flash(_("工作空间「%(name)s」已解散。", name=workspace.name), "success")
-            return redirect(url_for("auth.console"))
-        except lifecycle.LifecycleRefused as refusal:
-            form.name.errors = [*form.name.errors, refusal.message]
-    return render_template("lifecycle/dissolve.html", workspace=workspace, form=form)

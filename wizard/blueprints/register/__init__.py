@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("register", __name__, url_prefix="/register")
+bp = Blueprint("register", __name__)
 
 from . import views  # noqa: F401

@@ -1,18 +1,15 @@
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, url_for
 
 from ... import flow
-from ...flow import Activation, RegisterStep, registration_page
+from ...flow import Activation
 from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm
+from ...pages import PAGES, render_page, route
 from ...services import codes
 from ...services import registration as registrations
 from ...services.accounts import TAKEN, taken_field
 from ...services.workspaces import NewWorkspace
 from ..codes import checked_code, code_used, handle_send_code, send_limit
 from . import bp
-
-
-def render_step(template: str, activation: Activation, step: RegisterStep, **context):
-    return render_template(template, activation=activation, steps=flow.REGISTER_STEPS, step=step, **context)
 
 
 def basic_form(activation: Activation) -> RegisterBasicForm:
@@ -51,8 +48,7 @@ def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
     )
 
 
-@bp.route("/basic", methods=["GET", "POST"])
-@registration_page(RegisterStep.BASIC, RegisterStep.COMPANY)
+@route(bp, "R1")
 @send_limit
 def basic(activation: Activation):
     """R1 基本信息: saved as a draft once the email's code is right; R2 creates the account."""
@@ -61,9 +57,9 @@ def basic(activation: Activation):
     if not sending and accepted(form):
         flow.remember_draft(registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id()))
         flow.choose_site(form.site.data)
-        return redirect(url_for("register.company"))
+        return redirect(url_for(PAGES["R2"].endpoint))
     form.code.data = ""  # typed again on purpose, like the passwords
-    return render_step("register/basic.html", activation, RegisterStep.BASIC, form=form)
+    return render_page(activation=activation, form=form)
 
 
 def company_info(form: RegisterCompanyForm) -> registrations.CompanyInfo:
@@ -72,8 +68,7 @@ def company_info(form: RegisterCompanyForm) -> registrations.CompanyInfo:
     )
 
 
-@bp.route("/company", methods=["GET", "POST"])
-@registration_page(RegisterStep.COMPANY)
+@route(bp, "R2")
 def company(activation: Activation):
     """R2 企业信息: 注册 creates the Guance account and records it for this Aliyun account."""
     form = RegisterCompanyForm()
@@ -82,20 +77,17 @@ def company(activation: Activation):
             registrations.register_account(activation.login.ali_uid, flow.draft_id(), company_info(form))
         except registrations.RegistrationRefused as refusal:  # R1 shows the saved answers, the field marked
             flash(str(refusal.message), "error")
-            return redirect(url_for("register.basic"))
+            return redirect(url_for(PAGES["R1"].endpoint))
         flow.forget_draft()
-        return redirect(url_for("register.activation"))
-    return render_step(
-        "register/company.html", activation, RegisterStep.COMPANY, form=form, draft=flow.current_draft(activation)
-    )
+        return redirect(url_for(PAGES["R3"].endpoint))
+    return render_page(activation=activation, form=form, draft=flow.current_draft(activation))
 
 
 def workspace_details(form: RegisterActivationForm, site: str) -> NewWorkspace:
     return NewWorkspace(form.workspace_name.data, form.workspace_language.data, form.workspace_style.data, site)
 
 
-@bp.route("/activation", methods=["GET", "POST"], endpoint="activation")
-@registration_page(RegisterStep.ACTIVATION)
+@route(bp, "R3")
 def choose_method(activation: Activation):
     """R3 选择开通方式: 开通 activates in one transaction, then S1 (or, without billing, the notice)."""
     form = RegisterActivationForm()
@@ -105,29 +97,20 @@ def choose_method(activation: Activation):
         except registrations.RegistrationRefused as refusal:
             if refusal.field is None:  # the flow moved on meanwhile (a second tab): the guard knows where
                 flash(str(refusal.message), "error")
-                return redirect(url_for("register.activation"))
+                return redirect(url_for(PAGES["R3"].endpoint))
             form[refusal.field].errors = [*form[refusal.field].errors, refusal.message]
-    return render_step(
-        "register/activation.html",
-        activation,
-        RegisterStep.ACTIVATION,
-        form=form,
-        account=activation.registration.account,
-    )
+    return render_page(activation=activation, form=form, account=activation.registration.account)
 
 
 def activate(activation: Activation, form: RegisterActivationForm):
     registration, with_billing = activation.registration, form.create_billing_account.data
     details = workspace_details(form, registration.account.site)
     registrations.activate(activation.instance, registration, details, with_billing)
-    return redirect(url_for("done.success" if with_billing else "register.finished"))
+    return redirect(url_for(PAGES["S1" if with_billing else "R3-direct"].endpoint))
 
 
-@bp.get("/finished")
-@registration_page(RegisterStep.FINISHED)
+@route(bp, "R3-direct")
 def finished(activation: Activation):
     """After R3 without a billing-center account: the workspace settles through Guance; B0 binds one."""
     registration = activation.registration
-    return render_template(
-        "register/finished.html", activation=activation, account=registration.account, workspace=registration.workspace
-    )
+    return render_page(activation=activation, account=registration.account, workspace=registration.workspace)

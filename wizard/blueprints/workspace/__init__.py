@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("workspace", __name__, url_prefix="/workspace")
+bp = Blueprint("workspace", __name__)
 
 from . import views  # noqa: F401

@@ -1,8 +1,9 @@
-from flask import redirect, render_template, request, url_for
+from flask import redirect, request
 
 from ... import flow
-from ...flow import Activation, Stage, wizard_page
+from ...flow import Activation
 from ...forms import ExistingAccountWorkspaceForm, NewAccountWorkspaceForm
+from ...pages import page_url, render_page, route
 from ...services import workspaces
 from ...services.accounts import NewAccount
 from ..codes import code_is_valid, handle_send_code, send_limit
@@ -30,10 +31,10 @@ def create(tab: str, form, activation: Activation):
     return workspaces.create_with_new_account(instance, billing_account_id, account, workspace_details(form))
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@wizard_page(Stage.BOUND)
+@route(bp, "B2a")
 @send_limit
 def new(activation: Activation):
+    """B2a 创建工作空间, with its two tabs: B2b 有观测云账号, B2c 没有观测云账号."""
     tab = request.args.get("tab") if request.args.get("tab") in TABS else "existing"
     form_class, purpose = TABS[tab]
     form = form_class()
@@ -41,16 +42,9 @@ def new(activation: Activation):
     if not sending and form.validate_on_submit() and code_is_valid(form, "email", purpose):
         try:
             flow.remember_created_workspace(create(tab, form, activation).id)
-            return redirect(url_for("bind.workspaces"))
+            return redirect(page_url("B2"))
         except (workspaces.WorkspaceRefused, workspaces.BindingRefused) as refusal:
             field = form[getattr(refusal, "field", "name")]
             field.errors = [*field.errors, refusal.message]
             form.code.data = ""  # it was used up: a new one is needed
-    return render_template(
-        "workspace/new.html",
-        activation=activation,
-        form=form,
-        tab=tab,
-        site=flow.chosen_site(),
-        bind_steps=flow.BIND_STEPS,
-    )
+    return render_page(activation=activation, form=form, tab=tab, site=flow.chosen_site())
