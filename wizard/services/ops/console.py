@@ -51,24 +51,24 @@ class InstanceQuery:
         )
 
 
-def _by_ali_uid(text: str):
-    return select(MarketplaceInstance.id).where(MarketplaceInstance.ali_uid == text)
+def _by_ali_uid(text: str) -> list:
+    return [select(MarketplaceInstance.id).where(MarketplaceInstance.ali_uid == text)]
 
 
-def _by_instance_id(text: str):
-    return select(MarketplaceInstance.id).where(MarketplaceInstance.instance_id == text)
+def _by_instance_id(text: str) -> list:
+    return [select(MarketplaceInstance.id).where(MarketplaceInstance.instance_id == text)]
 
 
-def _by_workspace(text: str):
+def _by_workspace(text: str) -> list:
     prefix = _LIKE_ESCAPE.sub(r"\\\1", text) + "%"
-    return (
+    return [
         select(MarketplaceInstance.id)
         .join(Workspace, Workspace.id == MarketplaceInstance.workspace_id)
         .where(Workspace.name.like(prefix, escape="\\"))
-    )
+    ]
 
 
-def _by_billing(text: str):
+def _by_billing(text: str) -> list:
     settled = (
         select(MarketplaceInstance.id)
         .join(Workspace, Workspace.id == MarketplaceInstance.workspace_id)
@@ -81,16 +81,17 @@ def _by_billing(text: str):
         .join(BillingAccount, BillingAccount.id == CloudAccountBinding.billing_account_id)
         .where(BillingAccount.username == text.lower())
     )
-    return union(settled, bound)
+    return [settled, bound]
 
 
 _SEARCHES = {"ali_uid": _by_ali_uid, "instance_id": _by_instance_id, "workspace": _by_workspace, "billing": _by_billing}
 
 
 def _matching_ids(query: InstanceQuery):
-    if query.field != "any":
-        return _SEARCHES[query.field](query.text)
-    return union(*(search(query.text) for search in _SEARCHES.values()))
+    """One flat UNION of index lookups (SQLite allows no parenthesised UNION inside another)."""
+    searches = [_SEARCHES[query.field]] if query.field != "any" else list(_SEARCHES.values())
+    lookups = [lookup for search in searches for lookup in search(query.text)]
+    return union(*lookups) if len(lookups) > 1 else lookups[0]
 
 
 def _status_condition(status: str):

@@ -1,0 +1,50 @@
+"""Operators in tests: create one, sign in with password and TOTP as a browser would."""
+
+from __future__ import annotations
+
+import pyotp
+
+from wizard import clock
+from wizard.extensions import db as _db
+from wizard.services.ops import operators
+
+from .helpers import csrf_token, submit
+
+OPERATOR_PASSWORD = "Night-Shift-Harbour-47"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def add_operator(app, username: str = "alice", enrolled: bool = True, secret: str = SECRET) -> str:
+    """An operator with a known TOTP secret; enrolled unless asked otherwise. Returns the secret."""
+    with app.app_context():
+        new = operators.create(username, OPERATOR_PASSWORD, secret)
+        if enrolled:
+            new.operator.totp_confirmed_at = clock.now()
+            _db.session.commit()
+        _db.session.remove()
+    return new.totp_secret
+
+
+def code_now(secret: str = SECRET, steps_ago: int = 0) -> str:
+    return pyotp.TOTP(secret).at(clock.now().timestamp() - 30 * steps_ago)
+
+
+def enter_password(client, username: str = "alice", password: str = OPERATOR_PASSWORD):
+    return submit(client, "/ops/login", {"username": username, "password": password})
+
+
+def enter_code(client, code: str):
+    return submit(client, "/ops/login/totp", {"code": code})
+
+
+def sign_in(client, username: str = "alice", secret: str = SECRET) -> None:
+    """Both factors; the next page is the console's."""
+    assert enter_password(client, username).headers["Location"].startswith("/ops/login/totp")
+    response = enter_code(client, code_now(secret))
+    assert response.status_code == 302 and response.headers["Location"].startswith("/ops/"), response.data[:500]
+
+
+def post_button(client, page: str, action: str, **kwargs):
+    """Press a button (a form with only the CSRF token) found on `page`."""
+    token = csrf_token(client.get(page).data)
+    return client.post(action, data={"csrf_token": token}, **kwargs)
