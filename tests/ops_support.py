@@ -48,3 +48,34 @@ def post_button(client, page: str, action: str, **kwargs):
     """Press a button (a form with only the CSRF token) found on `page`."""
     token = csrf_token(client.get(page).data)
     return client.post(action, data={"csrf_token": token}, **kwargs)
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records each POST (headers, body) and answers `status`."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received, receiver = [], self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append((dict(self.headers), body.decode(), self.path))
+                self.send_response(receiver.status)
+                if receiver.status in (301, 302, 307):
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.status, self.received = 204, received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/guance"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

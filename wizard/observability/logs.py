@@ -127,6 +127,8 @@ def configure(level: str = "INFO") -> None:
     handler.setFormatter(formatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # aiosmtpd (the development mailbox's SMTP sink) logs each line of a message at DEBUG: codes included.
+    logging.getLogger("mail.log").setLevel(max(logging.getLevelName(level), logging.INFO))
     # Flask's app.logger adds a plain handler of its own when the root has none; ours is there now.
     logging.getLogger("wizard").setLevel(level)
 

@@ -7,6 +7,7 @@ from wtforms import PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ...choices import choices
 from ...forms import code_digits, strip
 from ...i18n import lazy_gettext as _l
 from ...services.ops.webhooks import EVENTS
@@ -61,7 +62,7 @@ class WebhookForm(FlaskForm):
     description = StringField(_l("备注"), filters=[strip], validators=[Length(max=200, message=_l("备注过长"))])
     events = MultiCheckboxField(
         _l("事件"),
-        choices=list(EVENTS.items()),
+        choices=choices(EVENTS),
         validators=[DataRequired(message=_l("请至少选择一个事件"))],
     )
     submit = SubmitField(_l("添加 Webhook"))
