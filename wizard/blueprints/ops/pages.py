@@ -13,7 +13,6 @@ from ...services.ops import timeline as timelines
 from ...services.ops.paging import Cursor
 from . import access, bp
 from .access import operator_required
-from .forms import ActionForm
 
 SPI_ACTIONS = ("createInstance", "renewInstance", "upgradeInstance", "expiredInstance", "releaseInstance", "verify")
 
@@ -112,4 +111,5 @@ def audit_log(operator):
 
 @bp.context_processor
 def console_context():
-    return {"action_form": ActionForm(), "signed_in_operator": access.current_operator()}
+    # No form here: this runs for the blueprint's error pages too, where the body may be unreadable (413).
+    return {"signed_in_operator": access.current_operator()}

@@ -68,7 +68,8 @@ def webhook_test(operator, endpoint_id: int):
     return redirect(url_for("ops.webhook", endpoint_id=endpoint.id))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/<any(enable, disable):change>")
+@bp.post("/webhooks/<int:endpoint_id>/enable", defaults={"change": "enable"})
+@bp.post("/webhooks/<int:endpoint_id>/disable", defaults={"change": "disable"})
 @operator_required
 def webhook_switch(operator, endpoint_id: int, change: str):
     endpoint = endpoint_or_404(endpoint_id)
