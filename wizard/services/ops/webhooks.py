@@ -328,7 +328,14 @@ def retry_due(limit: int = 100) -> int:
 def deliveries(endpoint_id: int, cursor, size: int):
     from .paging import newest_first
 
-    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    from sqlalchemy.orm import selectinload
+
+    # The attempts of the whole page in one more query (lazily, each delivery cost one: 50 per page).
+    statement = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id)
+        .options(selectinload(WebhookDelivery.attempt_log))
+    )
     return newest_first(
         statement, WebhookDelivery.created_at, WebhookDelivery.id, cursor, size,
         key_of=lambda row: (row.WebhookDelivery.created_at, row.WebhookDelivery.id),
