@@ -41,7 +41,7 @@ def funnel(operator):
 
 def chart(report: funnels.Funnel) -> dict:
     """Bar geometry for the SVG (presentation attributes only: the CSP allows no style attribute)."""
-    label_width, bar_width, row_height = 190, 330, 34
+    label_width, bar_width, row_height = _label_width(report.steps), 330, 34
     widest = max((figures.reached for figures in report.steps), default=0) or 1
     rows = []
     for index, figures in enumerate(report.steps):
@@ -51,3 +51,9 @@ def chart(report: funnels.Funnel) -> dict:
             "x": label_width, "text_x": label_width + max(width, 0) + 8,
         })  # fmt: skip
     return {"rows": rows, "width": label_width + bar_width + 90, "height": 24 + len(rows) * row_height}
+
+
+def _label_width(steps) -> int:
+    """Room for the longest step name at 12 px: a Chinese character is about 12 px wide, others about 6.5."""
+    widest = max(sum(12 if ord(c) > 0x2E7F else 6.5 for c in str(f.step.label)) for f in steps)
+    return int(widest) + 20
