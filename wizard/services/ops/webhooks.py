@@ -326,9 +326,9 @@ def retry_due(limit: int = 100) -> int:
 
 
 def deliveries(endpoint_id: int, cursor, size: int):
-    from .paging import newest_first
-
     from sqlalchemy.orm import selectinload
+
+    from .paging import newest_first
 
     # The attempts of the whole page in one more query (lazily, each delivery cost one: 50 per page).
     statement = (
