@@ -209,6 +209,8 @@ def any_answer(response, body, arranged, app):
 
 OPS_AUDIT = frozenset({"operator_audit"})
 WORKSPACE_WRITES = frozenset({"guance_account", "workspace", "workspace_member", "verification_code"})
+# 开通成功 is the activation funnel's last step (services/ops/funnel.py): its event and the instance's progress.
+ACTIVATED = frozenset({"funnel_event", "activation_progress"})
 
 ROUTES = [
     Route(
@@ -233,7 +235,7 @@ ROUTES = [
         (RegisterActivationForm,),
         ("register_activation",),
         redirect_to("/activate/success", "/register/finished"),
-        frozenset({"billing_account", "cloud_account_binding", "workspace", "workspace_member"}),
+        frozenset({"billing_account", "cloud_account_binding", "workspace", "workspace_member"}) | ACTIVATED,
     ),
     Route(
         "/bind/billing",
@@ -243,7 +245,12 @@ ROUTES = [
         frozenset({"cloud_account_binding", "verification_code"}),
     ),
     Route(
-        "/bind/workspaces/<int:workspace_id>", (BindWorkspaceForm,), ("bound",), instance_bound, path=workspace_paths()
+        "/bind/workspaces/<int:workspace_id>",
+        (BindWorkspaceForm,),
+        ("bound",),
+        instance_bound,
+        ACTIVATED,
+        path=workspace_paths(),
     ),
     Route("/bind/site", (SiteForm,), ("unbound", "bound", "activated"), any_redirect, fields=("next",)),
     Route("/bind/guide", (GuideForm,), ("anonymous", "unbound"), any_redirect, fields=("next",)),
