@@ -35,12 +35,18 @@ run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: export SPI_URL ?= http://127.0.0.1:$(PORT)/spi
 run: export MARKETPLACE_URL ?= http://127.0.0.1:$(MARKET_PORT)/
 run: export MARKETPLACE_CONSOLE_URL ?= http://127.0.0.1:$(MARKET_PORT)/instances
+# Metrics in multiprocess mode (gunicorn's workers and the queue's worker each write files here; /metrics
+# adds them up): emptied at each start, since the counts of an earlier run are not this one's.
+run: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
 	$(MARKET_FLASK) db upgrade
 	$(MARKET_FLASK) demo seed
 	$(FLASK) demo seed
+	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
 	@echo "Guance:                      $$PUBLIC_BASE_URL/"
+	@echo "Operators' console:          $$PUBLIC_BASE_URL/ops/ (the demo operator: see above)"
+	@echo "Metrics, health:             $$PUBLIC_BASE_URL/metrics, /healthz, /readyz"
 	@echo "Marketplace simulator:       $$MARKETPLACE_URL"
 	@$(if $(MAIL_SERVER),echo "Mail goes to $(MAIL_SERVER) (no local sink).",echo "Development mailbox:         $$PUBLIC_BASE_URL/dev/mail/")
 	$(BIN)/honcho --no-colour start -f Procfile $(PROCESSES)

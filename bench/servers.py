@@ -51,8 +51,10 @@ class Secrets:
 class Gunicorn:
     """One gunicorn master on 127.0.0.1 serving `target` (module:app); stop() ends it and its workers."""
 
-    def __init__(self, target: str, env: dict[str, str], shape: ServerShape, log_dir: Path) -> None:
-        self.target, self.env, self.shape = target, env, shape
+    def __init__(
+        self, target: str, env: dict[str, str], shape: ServerShape, log_dir: Path, config: str | None = None
+    ) -> None:
+        self.target, self.env, self.shape, self.config = target, env, shape, config
         self.port = free_port()
         self.log = log_dir / f"gunicorn-{self.port}.log"
         self.process: subprocess.Popen | None = None
@@ -87,6 +89,7 @@ class Gunicorn:
             "--error-logfile",
             str(self.log),
             "--no-control-socket",
+            *(["--config", self.config] if self.config else []),
         ]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(

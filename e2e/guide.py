@@ -1,8 +1,9 @@
 """The activation guide, in our own words and both languages, around the screenshots the browser run takes.
 
-`python -m e2e.guide` (run by `make screenshots`) writes the MkDocs pages in docs/: index.md and
-activation-aliyun.md in Chinese, index.en.md and activation-aliyun.en.md in English (the suffix layout
-of mkdocs-static-i18n); `make docs` builds them into a site. e2e/walkthrough.py takes every screenshot
+`python -m e2e.guide` (run by `make screenshots`) writes the MkDocs pages in docs/: index.md,
+activation-aliyun.md and operations.md in Chinese, index.en.md, activation-aliyun.en.md and
+operations.en.md in English (the suffix layout of mkdocs-static-i18n); `make docs` builds them into a
+site. The operations page is for the ISV's operators (the console at /ops/), not for customers. e2e/walkthrough.py takes every screenshot
 this guide shows; docs/screenshots is a link to e2e/screenshots, so the pages show the committed images.
 """
 
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 LANGUAGES = ("zh", "en")
 GUIDE_PAGE = "activation-aliyun"
+OPS_PAGE = "operations"
 MAX_STEP_ICON = 9  # Material has numbered circle icons for 1-9
 
 
@@ -336,10 +338,88 @@ GUIDE = Guide(
     ],
 )
 
-SCREENSHOTS = [step.image for step in GUIDE.steps if step.image]
-FRONT_PAGE = {  # title, the button to the guide, the heading of its contents
-    "zh": ("概览", "阅读开通指南", "指南内容"),
-    "en": ("Overview", "Read the activation guide", "In the guide"),
+OPS_GUIDE = Guide(
+    title={"zh": "运维控制台", "en": "The operations console"},
+    summary={
+        "zh": "观测云运维人员在运维控制台查看每个云市场实例的开通过程、SPI 调用和开通漏斗，并重试失败的计量推送和任务。",
+        "en": "Guance's operators use the operations console to follow each marketplace instance's activation, its "
+        "SPI calls and the activation funnel, and to retry failed metering pushes and tasks.",
+    },
+    steps=[
+        text(
+            "运维控制台（/ops/）供观测云运维人员使用，与客户的观测云账号相互独立：运维账号由管理员在服务器上用"
+            "`flask ops create-operator` 创建，登录需要密码和认证器中的动态验证码，每一个操作都记录在「操作审计」中。",
+            "The operations console (/ops/) is for Guance's operators and is separate from customers' Guance "
+            "accounts: an administrator creates operator accounts on the server with `flask ops create-operator`, "
+            "signing in takes a password and a code from an authenticator app, and every action is recorded "
+            "under **Audit Trail**.",
+        ),
+        h(2, "ops-sign-in", "登录与绑定认证器", "Signing in and enrolling an authenticator"),
+        Step(
+            "打开 /ops/，输入运维账号和密码。第一次登录时页面显示二维码：用手机上的认证器应用（如 Google Authenticator、"
+            "Microsoft Authenticator）扫描，或手动输入二维码下方的密钥，然后输入认证器显示的 6 位验证码完成绑定。",
+            "Open /ops/ and enter your operator username and password. At the first sign-in the page shows a QR code: "
+            "scan it with an authenticator app on your phone (such as Google Authenticator or Microsoft "
+            "Authenticator), or type the key shown below it, then enter the 6-digit code the app shows.",
+            "ops-enrol",
+            ("绑定认证器：二维码和密钥", "Enrolling an authenticator: the QR code and the key"),
+        ),
+        callout(
+            "tip",
+            ("动态验证码", "Authenticator codes"),
+            "之后每次登录都需要认证器中最新的验证码；同一个验证码只能使用一次。丢失手机时，请管理员运行"
+            "`flask ops reset-totp 运维账号` 重新绑定。",
+            "Every later sign-in asks for the app's latest code; a code works once. If you lose your phone, ask an "
+            "administrator to run `flask ops reset-totp <username>` to enrol again.",
+        ),
+        h(2, "ops-timeline", "查找实例，查看时间线", "Find an instance and read its timeline"),
+        Step(
+            "「实例」可以按阿里云账号 ID、商品实例 ID、工作空间名称、费用中心账号或状态搜索，列出每个实例的开通进度。",
+            "**Instances** searches by Alibaba Cloud account ID, instance ID, workspace name, Billing Center Account "
+            "or status, and shows how far each instance's activation went.",
+            "ops-instances",
+            ("按阿里云账号 ID 搜索实例", "Searching instances by Alibaba Cloud account ID"),
+        ),
+        Step(
+            "点击商品实例 ID 打开它的时间线：每一次 SPI 调用（参数中不含 token）、免登、开通步骤、绑定、邮件、计量推送、"
+            "Webhook 和生命周期变化，按时间先后排列。",
+            "Click an instance ID to open its timeline: every SPI call (its parameters without the token), "
+            "Login-free, activation step, binding, email, metering push, webhook and lifecycle change, in time order.",
+            "ops-timeline",
+            ("实例的时间线", "An instance's timeline"),
+        ),
+        h(2, "ops-funnel", "开通漏斗", "The activation funnel"),
+        Step(
+            "「开通漏斗」统计所选时间段内开始开通的实例到达每一步的数量、在每一步离开的数量和停留时间的中位数，"
+            "左边是图，右边是表。",
+            "**Activation Funnel** shows, for the instances whose activation began in the chosen period, how many "
+            "reached each step, how many left at each step and the median time spent on it: the chart on the left, "
+            "the table beside it.",
+            "ops-funnel",
+            ("开通漏斗", "The activation funnel"),
+        ),
+        callout(
+            "note",
+            ("其他页面", "The other pages"),
+            "「SPI 审计日志」按动作、结果和时间筛选；「卡住的开通」列出在某一步停留过久的实例；「计量推送失败」和"
+            "「失败任务」可以重试；「Webhook」配置开通、到期、锁定等事件的通知地址并发送测试事件。",
+            "**SPI Audit Log** filters by action, outcome and time; **Stuck Activations** lists instances idle at one "
+            "step for too long; **Metering Failures** and **Failed Tasks** can be retried; **Webhook** sets the "
+            "addresses notified of activations, expiries, locks and more, and sends a test event.",
+        ),
+    ],
+)
+GUIDES = {GUIDE_PAGE: GUIDE, OPS_PAGE: OPS_GUIDE}
+
+
+def screenshots(guide: Guide) -> list[str]:
+    return [step.image for step in guide.steps if step.image]
+
+
+SCREENSHOTS = [name for guide in GUIDES.values() for name in screenshots(guide)]  # the walkthrough takes them all
+FRONT_PAGE = {  # title, the button to the guide, the heading of its contents, the heading for operators
+    "zh": ("概览", "阅读开通指南", "指南内容", "观测云运维人员"),
+    "en": ("Overview", "Read the activation guide", "In the guide", "For Guance's operators"),
 }
 
 
@@ -361,10 +441,10 @@ def admonition(step: Step, language: str) -> list[str]:
     return [f'!!! {step.callout} "{step.title[index]}"', ""] + body
 
 
-def render(language: str) -> str:
-    """The guide page: headings with stable anchors, numbered steps (restarting under each heading), admonitions."""
-    lines, number = [f"# {GUIDE.title[language]}", ""], 0
-    for step in GUIDE.steps:
+def render(language: str, guide: Guide = GUIDE) -> str:
+    """A guide page: headings with stable anchors, numbered steps (restarting under each heading), admonitions."""
+    lines, number = [f"# {guide.title[language]}", ""], 0
+    for step in guide.steps:
         number = 0 if step.level else number + (step.numbered and not step.callout)
         lines += block(step, language, number)
     return "\n".join(lines).rstrip() + "\n"
@@ -384,7 +464,7 @@ def block(step: Step, language: str, number: int) -> list[str]:
 
 def render_front_page(language: str) -> str:
     """The site's front page: the lead, a button to the guide and its contents (its steps and their branches)."""
-    title, button, contents = FRONT_PAGE[language]
+    title, button, contents, operators = FRONT_PAGE[language]
     lines = [f"# {title}", "", GUIDE.summary[language], ""]
     lines += [f"[{button}]({GUIDE_PAGE}.md){{ .md-button .md-button--primary }}", "", f"## {contents}", ""]
     number = 0
@@ -395,6 +475,7 @@ def render_front_page(language: str) -> str:
             lines.append(f"{number}. {link}")
         elif step.level == 3:
             lines.append(f"    - {link}")
+    lines += ["", f"## {operators}", "", f"[{OPS_GUIDE.title[language]}]({OPS_PAGE}.md): {OPS_GUIDE.summary[language]}"]
     return "\n".join(lines) + "\n"
 
 
@@ -444,7 +525,8 @@ def pages() -> dict[Path, str]:
     rendered = {}
     for language in LANGUAGES:
         rendered[page_path("index", language)] = render_front_page(language)
-        rendered[page_path(GUIDE_PAGE, language)] = render(language)
+        for name, guide in GUIDES.items():
+            rendered[page_path(name, language)] = render(language, guide)
         rendered[page_path(PAGE_MAP, language)] = render_page_map(language)
     rendered[README] = readme_with_page_map(README.read_text(encoding="utf-8"))
     return rendered

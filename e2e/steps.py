@@ -156,3 +156,20 @@ def login_free_for(page: Page, market: str, ali_uid: str) -> None:
     """免登 again later, as the buyer `ali_uid`."""
     page.goto(f"{market}/?aliUid={ali_uid}")
     login_free(page, market)
+
+
+def ops_sign_in(page: Page, username: str, password: str, code, shoot=None) -> None:
+    """The operators' console: the password, then the TOTP code (`code()` gives the one of this moment);
+    a first sign-in shows the enrolment QR code, shot as `ops-enrol` when `shoot` is given."""
+    page.goto("/ops/")
+    expect(page).to_have_url(re.compile(r"/ops/login"))
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/ops/login/totp"))
+    if shoot:
+        expect(page.locator("img.totp-qr")).to_have_js_property("complete", True)  # the QR code drawn
+        shoot("ops-enrol")
+    page.locator("#code").fill(code())
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/ops/$"))

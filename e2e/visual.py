@@ -71,15 +71,16 @@ def save_artifacts(reference: Path, expected: Image.Image, actual: Image.Image, 
     return folder
 
 
-def check(reference: Path, png: bytes) -> str | None:
+def check(reference: Path, png: bytes, ignored: list[tuple[int, int, int, int]] = ()) -> str | None:
     """Compare a new screenshot (PNG bytes) with the committed `reference`: None when it matches (or was
-    replaced, with UPDATE_SCREENSHOTS=1), otherwise what changed and where the images are."""
+    replaced, with UPDATE_SCREENSHOTS=1), otherwise what changed and where the images are. `ignored`
+    boxes (left, top, right, bottom) are not compared: parts that change by themselves."""
     actual = Image.open(io.BytesIO(png))
     if not reference.is_file():
         return write(reference, png) if updating() else f"{label(reference)}: none committed; run `make screenshots`"
     with Image.open(reference) as committed:
         expected = committed.convert("RGB")
-    result = compare(expected, actual)
+    result = compare(expected, without(actual.convert("RGB"), expected, ignored))
     if result.matches:
         return None
     if updating():
@@ -88,6 +89,16 @@ def check(reference: Path, png: bytes) -> str | None:
     if result.size_changed:
         return f"{label(reference)}: size {expected.size} -> {actual.size}; see {folder}"
     return f"{label(reference)}: {result.changed_pixels} of {result.total_pixels} pixels changed; see {folder}"
+
+
+def without(actual: Image.Image, expected: Image.Image, ignored) -> Image.Image:
+    """`actual` with the expected picture's pixels in the ignored boxes."""
+    if not ignored or actual.size != expected.size:
+        return actual
+    patched = actual.copy()
+    for box in ignored:
+        patched.paste(expected.crop(box), box[:2])
+    return patched
 
 
 def label(reference: Path) -> str:

@@ -52,3 +52,19 @@ def test_wrk_hammers_a_page_with_each_session_and_counts_other_answers(tmp_path)
 
     assert form["requests"] > 0 and form["unexpected_statuses"] == {} and form["server_cpu_ms_per_request"] > 0
     assert lost["unexpected_statuses"] == {"404": lost["requests"]}
+
+
+def test_the_operators_console_bench_loads_serves_and_measures(postgres, tmp_path):
+    """bench.ops at a tiny size: the bulk load satisfies every constraint, the operator signs in with TOTP,
+    every page answers 200 on that data, wrk measures two, the report is written."""
+    from bench import ops
+
+    options = ops.Options(ops.Sizes(instances=200, audit_rows=2000), SHORT, ServerShape(workers=1, threads=2))
+    with ExitStack() as stack:
+        results = ops.measure(
+            stack, postgres, "ops_smoke", options, log=lambda _line: None, hammered=("instances", "instance timeline")
+        )
+    assert [page["name"] for page in results["pages"]] == ["instances", "instance timeline"]
+    assert all(page["requests"] > 0 and not page["unexpected_statuses"] for page in results["pages"])
+    ops.write(results, tmp_path)
+    assert "| instance timeline |" in (tmp_path / "ops.md").read_text()

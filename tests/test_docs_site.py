@@ -41,13 +41,16 @@ def test_the_front_page_leads_to_every_part_of_the_guide(site, language):
         if step.level in (2, 3):
             assert f'href="{guide.GUIDE_PAGE}/#{step.anchor}"' in front
             assert f'id="{step.anchor}"' in html(site, language)
+    assert f'href="{guide.OPS_PAGE}/"' in front  # operators find their page from the front page
+    assert guide.OPS_GUIDE.title[language] in html(site, language, guide.OPS_PAGE)
 
 
 @pytest.mark.parametrize("language", guide.LANGUAGES)
-def test_the_guide_shows_the_committed_screenshots_of_its_language(site, language):
-    page = site / PAGES[language] / guide.GUIDE_PAGE / "index.html"
+@pytest.mark.parametrize("name", sorted(guide.GUIDES))
+def test_the_guide_shows_the_committed_screenshots_of_its_language(site, language, name):
+    page = site / PAGES[language] / name / "index.html"
     shown = re.findall(r'<img alt="[^"]+" src="([^"]+)"', page.read_text(encoding="utf-8"))
-    assert [Path(src).stem for src in shown] == guide.SCREENSHOTS
+    assert [Path(src).stem for src in shown] == guide.screenshots(guide.GUIDES[name])
     for src in shown:
         served = (page.parent / src).resolve()
         assert served.read_bytes() == (ROOT / "e2e" / "screenshots" / language / served.name).read_bytes()

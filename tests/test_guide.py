@@ -30,6 +30,11 @@ DOCUMENTED = {
     "x1-lock-page",
     "x1-lock-banner",
     "x3-unlock-choices",
+    # The operations console's page (issue 20): enrolment, an instance found by aliUid, its timeline, the funnel.
+    "ops-enrol",
+    "ops-instances",
+    "ops-timeline",
+    "ops-funnel",
 }
 
 

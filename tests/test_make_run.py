@@ -53,6 +53,7 @@ def make_run(tmp_path):
         "QUEUE_SQLITE_PATH": str(tmp_path / "queue.db"),
         "MARKET_QUEUE_SQLITE_PATH": str(tmp_path / "marketplace-queue.db"),
         "DEV_MAILBOX_DIR": str(tmp_path / "devmail"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
     for name in ("MAIL_SERVER", "APP_ENV", "REDIS_URL"):
         environ.pop(name, None)
@@ -93,8 +94,19 @@ def test_make_run_serves_both_applications_delivers_codes_and_stops_on_ctrl_c(ma
             assert time.monotonic() < deadline, "the worker never delivered the code"
             time.sleep(0.5)
 
+    # Operations: the counts of both gunicorn workers and the queue's worker add up at /metrics (multiprocess
+    # mode), the health checks answer, and the demo operator's credentials were printed.
+    metrics = httpx.get(f"{guance}/metrics")
+    assert 'guance_spi_calls_total{action="createInstance",outcome="ok"} 1.0' in metrics.text, metrics.text[:2000]
+    assert re.search(r'guance_codes_sent_total\{purpose="bind_billing"\} 1\.0', metrics.text)
+    assert (tmp_path / "prometheus").is_dir() and any((tmp_path / "prometheus").iterdir())
+    assert httpx.get(f"{guance}/healthz").status_code == 200
+    ready = httpx.get(f"{guance}/readyz")
+    assert ready.status_code == 200 and ready.headers["X-Request-Id"]
     log.flush()
-    started = {name: int(pid) for name, pid in STARTED.findall(Path(log.name).read_text())}
+    printed = Path(log.name).read_text()
+    assert "demo_ops password Guance-Ops-Demo-2026" in printed and "flask --app wsgi ops totp demo_ops" in printed
+    started = {name: int(pid) for name, pid in STARTED.findall(printed)}
     assert set(started) == {"web", "market", "worker", "market-worker", "mail"}
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal: the whole foreground group
     process.wait(timeout=60)

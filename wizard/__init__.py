@@ -25,6 +25,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_sessions(app)
     register_blueprints(app)
     register_security(app)
+    register_observability(app)
+    register_operations(app)
     register_errors(app)
     register_templates(app)
     register_commands(app)
@@ -113,6 +115,18 @@ def register_security(app: Flask) -> None:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     login_manager.user_loader(load_guance_account)
+
+
+def register_observability(app: Flask) -> None:
+    from .observability import register
+
+    register(app)
+
+
+def register_operations(app: Flask) -> None:
+    from .blueprints.ops import register
+
+    register(app)
 
 
 def register_errors(app: Flask) -> None:

@@ -30,6 +30,15 @@ def seed() -> None:
         click.echo(
             f"  {login.kind:<24} {login.username:<20} {login.email:<30} password {login.password}  ({login.note})"
         )
+    if current_app.config["APP_ENV"] != "production":  # a known password and TOTP secret: never there
+        from .services.ops import operators
+
+        operators.seed_demo()
+        click.echo(
+            f"Operators' console {current_app.config['PUBLIC_BASE_URL']}/ops/: {operators.DEMO_USERNAME} password "
+            f"{operators.DEMO_PASSWORD}, TOTP secret {operators.DEMO_TOTP_SECRET} "
+            f"(current code: .venv/bin/flask --app wsgi ops totp {operators.DEMO_USERNAME})"
+        )
 
 
 @spi.command("sign")

@@ -115,6 +115,25 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOCK_COUNTDOWN_DAYS": 14,
         "LOCK_REMINDER_DAYS": (7, 1),
         "UNLOCK_LINK_TTL_SECONDS": 1800,
+        # Observability (wizard/observability/): the log level of the JSON lines, and /metrics's bearer
+        # token (unset: /metrics answers loopback only).
+        "LOG_LEVEL": "INFO",
+        "METRICS_TOKEN": None,
+        # The operators' console (/ops/, services/ops/): its own idle timeout, the TOTP issuer shown in
+        # authenticator apps, when an activation counts as stuck, rows per page, the key that encrypts
+        # TOTP and webhook secrets at rest (unset: derived from SECRET_KEY).
+        "OPS_SESSION_IDLE_SECONDS": 15 * 60,
+        "OPS_TOTP_ISSUER": "Guance Ops",
+        "OPS_STUCK_AFTER_MINUTES": 60,
+        "OPS_PAGE_SIZE": 50,
+        "OPS_SECRETS_KEY": None,
+        # Outbound webhooks (services/ops/webhooks.py): loopback and private addresses are refused unless
+        # allowed (development and tests post to 127.0.0.1), the timeout, and the retries' backoff.
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False,
+        "WEBHOOK_TIMEOUT_SECONDS": 5.0,
+        "WEBHOOK_MAX_ATTEMPTS": 10,
+        "WEBHOOK_RETRY_SECONDS": 30,
+        "WEBHOOK_RETRY_MAX_SECONDS": 3600,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "SESSION_COOKIE_NAME": "guance_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -132,7 +151,7 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 _PROFILES: dict[str, dict[str, Any]] = {
-    "development": {},
+    "development": {"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True},
     # Tasks run inside the request that enqueues them, so a test finds the mail as soon as it answers.
     "testing": {
         "TESTING": True,
@@ -140,6 +159,7 @@ _PROFILES: dict[str, dict[str, Any]] = {
         "REMEMBER_COOKIE_SECURE": True,
         "PUBLIC_BASE_URL": "http://localhost",
         "QUEUE_IMMEDIATE": True,
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True,
     },
     "production": {
         "SECRET_KEY": None,
@@ -220,6 +240,18 @@ _ENVIRONMENT: dict[str, Any] = {
     "LOCK_COUNTDOWN_DAYS": float,
     "LOCK_REMINDER_DAYS": lambda v: tuple(int(days) for days in v.split(",") if days.strip()),
     "UNLOCK_LINK_TTL_SECONDS": int,
+    "LOG_LEVEL": lambda v: _one_of(v, ("debug", "info", "warning", "error")).upper(),
+    "METRICS_TOKEN": str,
+    "OPS_SESSION_IDLE_SECONDS": int,
+    "OPS_TOTP_ISSUER": str,
+    "OPS_STUCK_AFTER_MINUTES": int,
+    "OPS_PAGE_SIZE": lambda v: _bounded(int(v), 10, 500),
+    "OPS_SECRETS_KEY": str,
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": _flag,
+    "WEBHOOK_TIMEOUT_SECONDS": float,
+    "WEBHOOK_MAX_ATTEMPTS": lambda v: _bounded(int(v), 1, 50),
+    "WEBHOOK_RETRY_SECONDS": int,
+    "WEBHOOK_RETRY_MAX_SECONDS": int,
 }
 
 

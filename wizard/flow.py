@@ -22,6 +22,7 @@ from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistr
 from .pages import PAGES, RegisterStep, Stage
 from .services import lifecycle
 from .services import registration as registrations
+from .services.ops import events
 from .services.sso import PENDING_LOGIN_SALT, MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
 MARKETPLACE_LOGIN_KEY = "market_login"
@@ -176,6 +177,7 @@ def wizard_page(*stages: Stage):
                 return redirect(url_for(activation.entry_endpoint))
             if request.method == "POST" and activation.instance.language != page_language():
                 lifecycle.remember_language(activation.instance.instance_id, page_language())
+            events.page_shown(activation)  # the log's context; the activation funnel's step
             return view(activation, *args, **kwargs)
 
         return guarded

@@ -82,7 +82,11 @@ class Workspace(db.Model):
     """A workspace and where it stands after activation (rules in services/lifecycle.py)."""
 
     __tablename__ = "workspace"
-    __table_args__ = (CheckConstraint(f"status IN {check_values(WorkspaceStatus)}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {check_values(WorkspaceStatus)}", name="status"),
+        # The operators' console finds workspaces by the start of their name (LIKE 'name%').
+        Index("ix_workspace_name", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -154,6 +158,9 @@ class MarketplaceInstance(db.Model):
             sqlite_where=text(_LIVE),
             postgresql_where=text(_LIVE),
         ),
+        # The operators' console lists instances newest first (keyset on created_at, id), by status.
+        Index("ix_marketplace_instance_created", "created_at", "id"),
+        Index("ix_marketplace_instance_status", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -224,12 +231,21 @@ class SpiCall(db.Model):
     """Audit trail of every SPI call: action, parameters without the token, outcome."""
 
     __tablename__ = "spi_call"
+    # The operators' console filters by action, outcome or instance and a time range, newest first
+    # (keyset pagination on created_at, id: services/ops/paging.py).
+    __table_args__ = (
+        Index("ix_spi_call_action", "action", "created_at", "id"),
+        Index("ix_spi_call_outcome", "outcome", "created_at", "id"),
+        Index("ix_spi_call_instance", "instance_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict] = mapped_column(JSON)
     outcome: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, index=True)
+    # The instance the call names (instanceId, or createInstance's orderBizId): an instance's timeline.
+    instance_id: Mapped[str | None] = mapped_column(String(64))
 
 
 # Waiting for the worker: neither delivered, nor given up, nor replaced.
@@ -283,7 +299,10 @@ class EmailNotice(db.Model):
     """
 
     __tablename__ = "email_notice"
-    __table_args__ = (CheckConstraint(f"delivery IN {DELIVERY_STATES!r}", name="delivery"),)
+    __table_args__ = (
+        CheckConstraint(f"delivery IN {DELIVERY_STATES!r}", name="delivery"),
+        Index("ix_email_notice_instance", "instance_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
@@ -293,6 +312,8 @@ class EmailNotice(db.Model):
     delivery: Mapped[str] = mapped_column(String(16), default="queued")
     created_at: Mapped[datetime] = created_at_column()
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # The 商品实例 ID the notice is about (its values' instance_id), for the instance's timeline.
+    instance_id: Mapped[str | None] = mapped_column(String(64))
 
 
 FAILED_TASK_STATES = ("retrying", "failed")
@@ -403,6 +424,7 @@ class MeteringHour(db.Model):
             sqlite_where=text(_DUE),
             postgresql_where=text(_DUE),
         ),  # fmt: skip
+        Index("ix_metering_hour_status", "status", "hour_start"),  # 推送失败 for operators, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -470,3 +492,6 @@ class LoginAttempt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_key: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+from . import ops_models  # noqa: F401  (registers the operators' tables: wizard/ops_models.py)

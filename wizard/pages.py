@@ -58,7 +58,7 @@ class Guard:
     """Who may open a page: a marketplace login at some stages or registration steps, a signed-in
     Guance account, or anyone. `wrap` puts the check around a view (the checks live in flow.py)."""
 
-    kind: str  # "stage", "register", "account" or "anyone"
+    kind: str  # "stage", "register", "account", "operator" or "anyone"
     values: tuple = ()
     who: object = ""  # in words, for the docs
 
@@ -71,6 +71,10 @@ class Guard:
             return flow.wizard_page(*self.values)(view)
         if self.kind == "register":
             return flow.registration_page(*self.values)(view)
+        if self.kind == "operator":
+            from .blueprints.ops.access import operator_required
+
+            return operator_required(view)
         return login_required(view) if self.kind == "account" else view
 
 
@@ -83,6 +87,7 @@ def at_register_step(*steps: RegisterStep, who) -> Guard:
 
 
 SIGNED_IN = Guard("account", (), _l("已登录的观测云账号"))
+OPERATOR = Guard("operator", (), _l("运维人员（密码 + 动态验证码）"))
 ANYONE = Guard("anyone", (), _l("任何人"))
 
 
@@ -206,6 +211,29 @@ PAGE_LIST: tuple[Page, ...] = (
         Guard("unlock-link", (), _l("打开了立即解锁链接的浏览器")), screenshots=("x3-unlock-choices",),
         methods=("GET", "POST"),
     ),
+    Page("O-login", _l("运维控制台登录"), "/ops/login", "ops.login", "ops/login.html", methods=("GET", "POST"),
+         documented=False),
+    Page("O-totp", _l("运维控制台：动态验证码"), "/ops/login/totp", "ops.second_factor", "ops/totp.html",
+         Guard("operator-password", (), _l("输入了运维账号和密码的运维人员")), screenshots=("ops-enrol",),
+         methods=("GET", "POST"), documented=False),
+    Page("O1", _l("运维控制台：实例"), "/ops/", "ops.instances", "ops/instances.html", OPERATOR,
+         screenshots=("ops-instances",), documented=False),
+    Page("O2", _l("运维控制台：实例时间线"), "/ops/instances/<instance_id>", "ops.instance", "ops/instance.html",
+         OPERATOR, screenshots=("ops-timeline",), documented=False),
+    Page("O3", _l("运维控制台：SPI 调用记录"), "/ops/spi", "ops.spi_calls", "ops/spi_calls.html", OPERATOR,
+         documented=False),
+    Page("O4", _l("运维控制台：卡住的开通"), "/ops/stuck", "ops.stuck", "ops/stuck.html", OPERATOR, documented=False),
+    Page("O5", _l("运维控制台：开通漏斗"), "/ops/funnel", "ops.funnel", "ops/funnel.html", OPERATOR,
+         screenshots=("ops-funnel",), documented=False),
+    Page("O6", _l("运维控制台：计量推送失败"), "/ops/metering", "ops.metering", "ops/metering.html", OPERATOR,
+         documented=False),
+    Page("O7", _l("运维控制台：失败的任务"), "/ops/tasks", "ops.tasks", "ops/tasks.html", OPERATOR, documented=False),
+    Page("O8", _l("运维控制台：Webhook"), "/ops/webhooks", "ops.webhook_list", "ops/webhooks.html", OPERATOR,
+         methods=("GET", "POST"), documented=False),
+    Page("O9", _l("运维控制台：Webhook 投递记录"), "/ops/webhooks/<int:endpoint_id>", "ops.webhook",
+         "ops/webhook.html", OPERATOR, documented=False),
+    Page("O10", _l("运维控制台：操作审计"), "/ops/audit", "ops.audit_log", "ops/audit.html", OPERATOR,
+         documented=False),
     Page("devmail", _l("开发邮箱"), "/dev/mail/", "devmail.inbox", "devmail/inbox.html", documented=False),
 )  # fmt: skip
 
@@ -217,6 +245,10 @@ NOT_PAGES = {
     "static": "style sheets, scripts, images",
     "spi.endpoint": "the SPI (JSON for the marketplace) and the 免登 redirect",
     "lifecycle.redeem": "a 立即解锁 link: it redirects to X3",
+    "ops.enrolment_qr": "the QR code image of O-totp's enrolment",
+    "health.healthz": "health check for the process supervisor (JSON)",
+    "health.readyz": "readiness check for the load balancer (JSON)",
+    "metrics.scrape": "Prometheus metrics",
 }
 
 
@@ -229,7 +261,8 @@ def route(bp: Blueprint, page_id: str, **options) -> Callable:
     def register(view: Callable) -> Callable:
         if view.__name__ != page.view:
             raise ValueError(f"page {page_id}'s view is {page.view}, not {view.__name__}")
-        bp.add_url_rule(page.url, page.view, page.guard.wrap(view), methods=list(page.methods), **options)
+        rule = page.url.removeprefix(bp.url_prefix or "") or "/"
+        bp.add_url_rule(rule, page.view, page.guard.wrap(view), methods=list(page.methods), **options)
         return view
 
     return register

@@ -44,6 +44,7 @@ STATE_PAGES = {
     "logged_in": "/console/",
     "owner": "/console/",
     "unlocking": "/unlock/",
+    "operator": "/ops/",
 }
 
 
@@ -222,6 +223,26 @@ class Flow:
             "unlocking", arranged.client, ali_uid=arranged.ali_uid, instance_id=arranged.instance_id,
             context=arranged.context,
         )  # fmt: skip
+
+    def operator(self) -> Arranged:
+        """Signed in to the operators' console, with a failed task and a webhook to act on."""
+        from wizard.models import FailedTask
+        from wizard.services.ops import webhooks
+
+        from ..ops_support import add_operator, sign_in
+
+        username = f"ops{self.serial()}"
+        add_operator(self.app, username)
+        with self.app.app_context():
+            task = FailedTask(task_id=f"t{username}", name="deliver_notice", args=[0], error="x", status="failed")
+            endpoint = webhooks.create_endpoint("http://127.0.0.1:9/hook", ["instance.created"], "", None).endpoint
+            _db.session.add(task)
+            _db.session.commit()
+            ids = [task.id, endpoint.id]
+            _db.session.remove()
+        client = self.app.test_client()
+        sign_in(client, username)
+        return self.finish("operator", client, context={"ids": ids})
 
     def arrange(self, name: str) -> Arranged:
         return getattr(self, name)()

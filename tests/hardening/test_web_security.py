@@ -55,6 +55,7 @@ def flow(web_app, sink):
 def concrete(rule) -> str:
     """A path for the rule, its arguments filled with something plausible."""
     values = {"workspace_id": "1", "order_id": "1000000000000001", "operation": "release", "filename": "css/app.css"}
+    values |= {"hour_id": "1", "failed_id": "1", "endpoint_id": "1"}  # the operators' console's retries, webhooks
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values.get(m.group(1), "x"), rule.rule)
 
 

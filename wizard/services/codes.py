@@ -65,6 +65,7 @@ from ..i18n import lazy_gettext as _l
 from ..i18n import lazy_ngettext as _ln
 from ..models import BillingAccount, GuanceAccount
 from ..models import VerificationCode as Code
+from ..observability import metrics
 from . import notices
 from .accounts import normalize_email, normalize_username
 
@@ -309,6 +310,7 @@ def issue(key: str, purpose: str, language: str, requester: Requester | None = N
         current_app.logger.warning("verification code (%s) not queued", purpose, exc_info=True)
         _release(reservation)
         raise DeliveryFailed() from None
+    metrics.code_sent(purpose)
     message = SENT_MESSAGES[spec.identifier]
     return CodeSent(noting_undelivered(message) if undelivered else message, int(limits().resend.total_seconds()))
 
@@ -533,8 +535,11 @@ def check(key: str, purpose: str, code: str) -> int:
     ).first()
     if live is None:
         db.session.rollback()
+        metrics.code_checked(purpose, "none")
         raise NoValidCode()
-    if not _matches(code_for(key, purpose, live.seed), code or ""):
+    right = _matches(code_for(key, purpose, live.seed), code or "")
+    metrics.code_checked(purpose, "ok" if right else "wrong")
+    if not right:
         _count_wrong_try(live.id, now)  # raises
     return live.id
 

@@ -34,6 +34,7 @@ from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, UsageRecord, UsedLink, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, SettlementCause, WorkspaceStatus
 from . import notices
+from .ops import events
 from .workspaces import settling_instance
 
 DAY = timedelta(days=1)
@@ -132,6 +133,7 @@ def expire(instance: MarketplaceInstance) -> bool:
     now = clock.now()
     if not _move(instance, (InstanceStatus.ACTIVE,), InstanceStatus.EXPIRED, expired_at=now):
         return False
+    events.instance_expired(instance)
     workspace = instance.workspace
     if workspace is not None and workspace.state is WorkspaceStatus.ACTIVE:
         _start_countdown(workspace, instance, now)
@@ -183,6 +185,7 @@ def release(instance: MarketplaceInstance) -> None:
     now = clock.now()
     if not _move(instance, (InstanceStatus.ACTIVE, InstanceStatus.EXPIRED), InstanceStatus.RELEASED, released_at=now):
         return
+    events.instance_released(instance)
     workspace = instance.workspace
     if workspace is None or not workspace.state.exists:
         return
@@ -367,6 +370,7 @@ def lock_due() -> int:
         if _move(workspace, (WorkspaceStatus.LOCKING,), WorkspaceStatus.LOCKED, locked_at=now):
             wipe_data(workspace, keep_owner=True)
             notify("locked", workspace, settling_instance(workspace), locked_at=now)
+            events.workspace_locked(workspace, settling_instance(workspace))
             count += 1
         db.session.commit()
     return count

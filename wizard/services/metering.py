@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import MarketplaceInstance, MeteringHour, MeteringLease, UsageRecord
+from ..observability import metrics
 from .market_api import MarketApi, MarketApiError
 from .usage import HOUR, floor_hour, insert_new
 
@@ -238,6 +239,7 @@ def send(instance: MarketplaceInstance, batch: list[MeteringHour], now: datetime
             )
         outcome = "pushed"
     db.session.commit()
+    metrics.metering_push(outcome, len(batch))
     return outcome
 
 

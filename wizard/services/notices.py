@@ -90,7 +90,7 @@ def send_notice(kind: str, to: str, language: str, **values) -> int:
     kind_of(kind)
     notice = EmailNotice(
         kind=kind, recipient=to, language=language, template_values=_stored(values), delivery="queued",
-        created_at=clock.now(),
+        created_at=clock.now(), instance_id=str(values.get("instance_id") or "")[:64] or None,
     )  # fmt: skip
     db.session.add(notice)
     db.session.flush()

@@ -32,6 +32,7 @@ from ..extensions import db
 from ..models import MarketplaceInstance, SpiAppliedOrder, SpiCall
 from ..statuses import InstanceStatus
 from . import lifecycle
+from .ops import events
 
 _DIGITS = re.compile(r"[0-9]{1,32}")
 _IDENTIFIER = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
@@ -261,5 +262,14 @@ def record_call(action: str, params: Mapping[str, str], outcome: str) -> None:
     kept = {
         _auditable(name, 64): _auditable(value, _AUDIT_VALUE_LIMIT) for name, value in params.items() if name != "token"
     }
-    db.session.add(SpiCall(action=_auditable(action, 64) or "-", params=kept, outcome=outcome))
+    instance_id = kept.get("instanceId") or kept.get("orderBizId")
+    db.session.add(
+        SpiCall(
+            action=_auditable(action, 64) or "-",
+            params=kept,
+            outcome=outcome,
+            instance_id=instance_id and instance_id[:64],
+        )
+    )
+    events.spi_call(action, params, outcome)  # metrics, the log, the funnel's first steps, webhooks
     db.session.commit()

@@ -14,6 +14,7 @@ from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, WorkspaceStatus
 from .accounts import AccountConflict, NewAccount, add_guance_account, find_by_email
+from .ops import events
 
 NOT_BINDABLE = _l("该工作空间已通过其他阿里云商品实例结算，不能重复绑定")
 ALREADY_BOUND = _l("该商品实例已绑定工作空间")
@@ -77,6 +78,7 @@ def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
         raise BindingRefused(NOT_BINDABLE) from None
     if bound.rowcount != 1:  # a second tab or a double submit got there first
         raise BindingRefused(ALREADY_BOUND)
+    events.instance_activated(instance)  # 开通成功: the funnel, webhooks
 
 
 # Ids are 32-bit integers in the database: a larger number (from the URL) names no workspace, and

@@ -1,0 +1,98 @@
+"""The activation funnel: each step recorded once per instance, and the figures of a period."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from wizard import clock
+from wizard.ops_models import ActivationProgress, FunnelEvent
+from wizard.services.ops import funnel
+
+from .activation import add_billing_account, bind_billing, bind_workspace, workspace_id
+from .conftest import BOTH_DATABASES
+from .helpers import submit, text_of
+from .marketplace import enter_login_free
+from .ops_support import add_operator, sign_in
+
+
+def steps_of(db, instance_id: str) -> list[tuple]:
+    return db.session.execute(
+        select(FunnelEvent.step, FunnelEvent.previous_step, FunnelEvent.seconds_on_previous)
+        .filter_by(instance_id=instance_id)
+        .order_by(FunnelEvent.id)
+    ).all()
+
+
+@BOTH_DATABASES
+def test_the_bind_path_records_each_step_once_with_the_time_spent_before_it(app, client, db, smtp, frozen_clock):
+    add_billing_account()
+    instance_id = enter_login_free(client, app)
+    frozen_clock.advance(20)
+    client.get("/activate/")
+    client.get("/activate/")  # shown again: nothing new
+    frozen_clock.advance(40)
+    submit(client, "/activate/", {"path": "bind"})
+    client.get("/bind/billing")
+    frozen_clock.advance(90)
+    bind_billing(client, smtp)
+    client.get("/bind/workspaces")  # where 绑定 redirects
+    frozen_clock.advance(30)
+    bind_workspace(client, workspace_id("生产环境"))
+    client.get("/bind/workspaces")  # B3 after activation: the wizard is behind the customer, nothing recorded
+    assert steps_of(db, instance_id) == [
+        ("created", None, None),
+        ("login_free", "created", 0),
+        ("choose", "login_free", 20),
+        ("bind_billing", "choose", 40),
+        ("bind_workspaces", "bind_billing", 90),
+        ("activated", "bind_workspaces", 30),
+    ]
+    progress = db.session.get(ActivationProgress, instance_id)
+    assert progress.step == "activated" and progress.activated_at == clock.now()
+
+
+def test_a_period_s_figures_count_reached_left_and_the_median_time(app, client, db, smtp, frozen_clock):
+    add_billing_account()
+    start = clock.now()
+    timings = (10, 30, 50)
+    for number, seconds in enumerate(timings):
+        browser = app.test_client()
+        enter_login_free(browser, app, f"13800000000000{number:02d}")
+        frozen_clock.advance(seconds)
+        browser.get("/activate/")
+        if number == 0:
+            submit(browser, "/activate/", {"path": "register"})
+            browser.get("/register/basic")
+    report = funnel.report(start - timedelta(minutes=1), clock.now() + timedelta(minutes=1))
+    figures = {f.step.key: f for f in report.steps}
+    assert report.entered == 3 and report.activated == 0
+    assert (figures["login_free"].reached, figures["login_free"].went_on, figures["login_free"].stopped) == (3, 3, 0)
+    assert figures["login_free"].median_seconds == 30  # 10, 30, 50
+    assert (figures["choose"].reached, figures["choose"].stopped) == (3, 2)
+    assert figures["register_basic"].reached == 1 and figures["register_basic"].stopped == 1
+    later = funnel.report(clock.now() + timedelta(minutes=1), clock.now() + timedelta(days=1))
+    assert later.entered == 0  # another period: other customers
+
+
+def test_the_funnel_page_draws_an_svg_chart_without_style_beside_its_table(app, client, db, smtp):
+    add_billing_account()
+    enter_login_free(client, app)
+    client.get("/activate/")
+    add_operator(app)
+    operator = app.test_client()
+    sign_in(operator)
+    page = text_of(operator.get("/ops/funnel", query_string={"days": 7}))
+    svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
+    assert 'role="img"' in svg and "<title" in svg and "style" not in svg
+    assert len(re.findall(r"<rect ", svg)) == len(funnel.STEPS)
+    widths = [float(w) for w in re.findall(r'<rect x="[^"]+" y="[^"]+" width="([^"]+)"', svg)]
+    assert widths[0] == max(widths) > 0 and widths[-1] == 0  # created (1) is the longest; nobody activated
+    table = re.search(r'<table class="table funnel-table">.*?</table>', page, re.S).group(0)
+    assert "免登" in table and "开通成功" in table
+    custom = operator.get("/ops/funnel", query_string={"from": "2026-01-01", "to": "2026-01-31"})
+    assert custom.status_code == 200 and "2026-01-01 至 2026-01-31" in text_of(custom)
+    nonsense = operator.get("/ops/funnel", query_string={"from": "x", "to": "2026-13-45", "days": "-1"})
+    assert nonsense.status_code == 200  # anything unreadable: the last 30 days
