@@ -22,6 +22,7 @@ empty session. Nothing extends `_started`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 import redis
 from flask import Flask, Request, Response, current_app, request, session
@@ -48,6 +49,14 @@ STORE_ERRORS = (OperationalError, redis.RedisError)
 _READ_SESSION = select(WebSession.data).where(
     WebSession.id == bindparam("id"), WebSession.expires_at > bindparam("now", type_=Timestamp())
 )
+
+
+@cache
+def _write_session(dialect: str):
+    """The session's upsert, built once per dialect like the read: every request that changes a session runs it."""
+    data, expires_at = bindparam("data"), bindparam("expires_at", type_=Timestamp())
+    values = {"id": bindparam("id"), "data": data, "expires_at": expires_at}
+    return upsert(dialect, WebSession, values, key="id", update={"data": data, "expires_at": expires_at})
 
 
 class SessionStoreUnavailable(ServiceUnavailable):
@@ -130,12 +139,10 @@ class DatabaseSessions(Lifetimes, ServerSideSessionInterface):
 
     def _upsert_session(self, _lifetime, session: ServerSideSession, store_id: str) -> None:
         # After the view (save_session ended its transaction): on the request's own connection, so a
-        # write costs no checkout of its own (nor, on PostgreSQL, a second pre-ping).
+        # write costs no checkout of its own (nor, on PostgreSQL, a second pre-ping); through Core, as the read.
         expires_at = datetime.fromtimestamp(_deadline(session, self.app.config), UTC)
-        data = self.serializer.encode(session)
-        values = {"id": store_id, "data": data, "expires_at": expires_at}
-        update = {"data": data, "expires_at": expires_at}
-        db.session.execute(upsert(db.engine.dialect.name, WebSession, values, key="id", update=update))
+        values = {"id": store_id, "data": self.serializer.encode(session), "expires_at": expires_at}
+        db.session.connection().execute(_write_session(db.engine.dialect.name), values)
         db.session.commit()
 
     def _delete_expired_sessions(self) -> None:
