@@ -346,6 +346,7 @@ def _codes_timing_lines(databases: dict) -> list[str]:
                 "account: median ms (p25-p75)",
                 "nobody: median ms (p25-p75)",
                 "difference ms",
+                "paired difference ms",
                 "within 2 ms",
             ],
             rows,
