@@ -49,6 +49,12 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
     parser.add_argument("--no-experiments", action="store_true", help="skip the variants and thread shapes")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy flame graphs")
     parser.add_argument("--no-scale-out", action="store_true", help="skip the two-instance run")
+    parser.add_argument(
+        "--code-tries",
+        type=int,
+        default=defaults.code_tries,
+        help="interleaved tries of POST /codes/send for an account and for nobody (0: skip)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -64,6 +70,7 @@ def parse(argv: list[str]) -> tuple[Options, Path]:
         experiments=not (args.no_experiments or quick),
         profile=None if (args.no_profile or quick) else args.out,
         scale_out=not (args.no_scale_out or quick),
+        code_tries=args.code_tries,
     )
     return options, args.out
 

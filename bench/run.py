@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from statistics import median
 
+from . import codes_timing
 from .activations import run_branch
 from .browser import Browser
 from .cpu import CpuMeter
@@ -64,6 +65,7 @@ class Options:
     experiments: bool = True
     profile: Path | None = None  # where the flame graphs go; None: none
     scale_out: bool = True
+    code_tries: int = codes_timing.TRIES  # 获取验证码 for an account and for nobody, timed; 0: not measured
 
     def customers(self, branch: str) -> int:
         count = self.activations // 4 if branch in HASHING_BRANCHES else self.activations
@@ -81,6 +83,10 @@ class Options:
             sizes["register"] += users  # one set of sessions at G1 serves every variant and profile
         if first and self.profile:
             sizes["bind"] += PROFILED_ACTIVATIONS + users
+        if self.code_tries:  # each try: a new customer at G1, and a seeded account's username and address
+            tries = self.code_tries + codes_timing.WARMUP_TRIES
+            sizes["register"] += tries
+            sizes["create"] += tries
         return sizes
 
 
@@ -226,7 +232,7 @@ class Bench:
         prepare_database(url, self.keys, sizes)
         self.log(f"   migrated and seeded in {time.monotonic() - seeded:.1f} s: {sizes}")
         self.pools = {branch: Pool(branch, size) for branch, size in sizes.items()}
-        result = {"floors": [], "pages": [], "page_failures": [], "branches": []}
+        result = {"floors": [], "pages": [], "page_failures": [], "branches": [], "codes_timing": None}
         with ExitStack() as stack:
             product = self.serve(stack, url)
             worker = self.serve_worker(stack, url)
@@ -239,9 +245,23 @@ class Bench:
                 )
                 for failure in result["page_failures"]:
                     self.log(f"   left out: {failure}")
+            if options.code_tries:
+                result["codes_timing"] = self.measure_codes_timing(product.url, url)
             for branch in options.branches:
                 result["branches"].append(self.measure_branch(branch, [product.url], meter))
         return result
+
+    def measure_codes_timing(self, base: str, url: str) -> dict:
+        """获取验证码 for an account and for nobody, interleaved (bench/codes_timing.py)."""
+        timing = codes_timing.measure(base, url, self.options.code_tries, self.pools["register"], self.pools["create"],
+                                      self.market)  # fmt: skip
+        for row in timing["purposes"]:
+            self.log(
+                f"   POST /codes/send {row['purpose']:<16} account {row['account']['median_ms']:.1f} ms, "
+                f"nobody {row['nobody']['median_ms']:.1f} ms (medians of {timing['tries']}): "
+                f"{row['difference_ms']:+.2f} ms (paired {row['paired_difference_ms']:+.2f} ms)"
+            )
+        return timing
 
     def _measurer(self, base: str, meter: CpuMeter, floors: list[dict], load: Load | None = None):
         def measure(page: Page, sessions: list[dict]) -> dict:

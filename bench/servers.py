@@ -52,9 +52,15 @@ class Gunicorn:
     """One gunicorn master on 127.0.0.1 serving `target` (module:app); stop() ends it and its workers."""
 
     def __init__(
-        self, target: str, env: dict[str, str], shape: ServerShape, log_dir: Path, config: str | None = None
+        self,
+        target: str,
+        env: dict[str, str],
+        shape: ServerShape,
+        log_dir: Path,
+        config: str | None = None,
+        root: Path = ROOT,
     ) -> None:
-        self.target, self.env, self.shape, self.config = target, env, shape, config
+        self.target, self.env, self.shape, self.config, self.root = target, env, shape, config, root
         self.port = free_port()
         self.log = log_dir / f"gunicorn-{self.port}.log"
         self.process: subprocess.Popen | None = None
@@ -93,7 +99,7 @@ class Gunicorn:
         ]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.root, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
             )
         self._wait_ready(ready_path)
         return self
@@ -143,9 +149,11 @@ def product_env(
     }
 
 
-def serve_worker(stack: ExitStack, env: dict[str, str], log_dir: Path) -> Worker:
-    """The queue's worker (it mails the codes), on the product's settings; stopped with the stack."""
-    worker = Worker({**os.environ, **env}, log_dir / f"worker-{free_port()}.log")
+def serve_worker(stack: ExitStack, env: dict[str, str], log_dir: Path, root: Path = ROOT) -> Worker:
+    """The queue's worker (it mails the codes), on the product's settings; stopped with the stack.
+
+    `root`: the source tree it runs (bench/compare.py runs an older one beside this one)."""
+    worker = Worker({**os.environ, **env}, log_dir / f"worker-{free_port()}.log", root)
     stack.callback(worker.stop)
     return worker.start().wait_ready()
 
@@ -165,10 +173,16 @@ def redis_server():
 
 
 def serve_product(
-    stack: ExitStack, env: dict[str, str], shape: ServerShape, log_dir: Path, target: str = "wsgi:app"
+    stack: ExitStack,
+    env: dict[str, str],
+    shape: ServerShape,
+    log_dir: Path,
+    target: str = "wsgi:app",
+    root: Path = ROOT,
 ) -> Gunicorn:
-    """The product (or, with target bench.variants:app and BENCH_VARIANT in env, a variant of it)."""
-    server = Gunicorn(target, env, shape, log_dir)
+    """The product (or, with target bench.variants:app and BENCH_VARIANT in env, a variant of it), from
+    the source tree `root`."""
+    server = Gunicorn(target, env, shape, log_dir, root=root)
     # SPI answers (authUrl, frontEndUrl) are built on the public address, never on a request's Host.
     server.env = {**env, "PUBLIC_BASE_URL": server.url}
     stack.callback(server.stop)

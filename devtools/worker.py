@@ -15,14 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 class Worker:
     """`flask queue worker` in a process of its own, stopped by its pid."""
 
-    def __init__(self, environ: dict[str, str], log: Path) -> None:
-        self.environ, self.log = environ, log
+    def __init__(self, environ: dict[str, str], log: Path, root: Path = ROOT) -> None:
+        self.environ, self.log, self.root = environ, log, root
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Worker:
         command = [sys.executable, "-m", "flask", "--app", "wsgi", "queue", "worker", "--workers", "2"]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.environ, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=self.root, env=self.environ, stdout=log, stderr=subprocess.STDOUT
+            )
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> Worker:

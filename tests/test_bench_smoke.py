@@ -26,6 +26,7 @@ def test_wrk_walks_whole_activations_and_the_report_is_written(tmp_path):
         experiments=False,
         profile=None,
         scale_out=False,
+        code_tries=2,
     )
     results = run(options, log=lambda _line: None)
     paths = write_reports(results, tmp_path)
@@ -37,7 +38,12 @@ def test_wrk_walks_whole_activations_and_the_report_is_written(tmp_path):
     assert {r["route"] for r in bind["routes"]} >= {"POST /codes/send", "POST /bind/workspaces/<id>"}
     assert {p.name for p in paths} >= {"latest.json", "latest.md"}
     assert json.loads((tmp_path / "latest.json").read_text())["databases"]["sqlite"]["branches"][0]["branch"] == "bind"
-    assert "a bind activation ≤ 25 ms of server CPU" in (tmp_path / "latest.md").read_text()
+    timing = results["databases"]["sqlite"]["codes_timing"]
+    assert {row["purpose"] for row in timing["purposes"]} == {"bind_billing", "create_workspace"}
+    assert all(row[side]["tries"] == 2 for row in timing["purposes"] for side in ("account", "nobody"))
+    report = (tmp_path / "latest.md").read_text()
+    assert "a bind activation ≤ 25 ms of server CPU" in report
+    assert "POST /codes/send for an account and for nobody" in report
 
 
 def test_wrk_hammers_a_page_with_each_session_and_counts_other_answers(tmp_path):

@@ -674,6 +674,37 @@ def test_counts_are_plural_aware_in_english(app):
         assert str(WrongCode(1).message) == "验证码错误，还可以尝试 1 次"
 
 
+def test_the_page_catalog_follows_flask_babel_through_every_locale_switch(app):
+    """wizard/i18n.py keeps one catalog per request and notices a switch through Flask-Babel's private
+    state: in a page, in force_locale (as emails are written) and back, it answers as Flask-Babel does."""
+    import flask_babel
+
+    from wizard.i18n import gettext, page_translations
+
+    def both(message: str) -> tuple[str, str]:
+        return gettext(message), flask_babel.gettext(message)
+
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert both("登录") == ("Log In", "Log In")
+        with flask_babel.force_locale("zh"):
+            assert both("登录") == ("登录", "登录")
+            with flask_babel.force_locale("en"):
+                assert both("登录") == ("Log In", "Log In")
+            assert both("登录") == ("登录", "登录")
+        assert both("登录") == ("Log In", "Log In")
+        assert page_translations() is page_translations()  # one lookup per request and locale
+    with app.test_request_context("/"):
+        assert both("登录") == ("登录", "登录")
+
+
+def test_another_flask_babel_version_is_refused_loudly():
+    from wizard.i18n import WRITTEN_FOR, check_flask_babel_version
+
+    check_flask_babel_version(WRITTEN_FOR)
+    with pytest.raises(RuntimeError, match="private per-request state"):
+        check_flask_babel_version("4.1.0")
+
+
 # ---- (e) How the language is chosen ----
 
 HOME_TITLE = {

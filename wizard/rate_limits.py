@@ -11,9 +11,10 @@ each count exactly.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from limits.storage import Storage
-from sqlalchemy import case, delete, literal, select, text
+from sqlalchemy import Integer, bindparam, case, delete, literal, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import clock
@@ -25,6 +26,28 @@ from .upsert import upsert
 
 def _at(moment: datetime):
     return literal(moment, Timestamp())
+
+
+# Both statements run on every hit of a limited route; built once (SQLAlchemy's construction and cache
+# key of the upsert with its CASEs cost about as much as running it on SQLite).
+_NOW, _EXPIRES_AT = bindparam("now", type_=Timestamp()), bindparam("expires_at", type_=Timestamp())
+_LIVE = select(Counter.count, Counter.expires_at).where(Counter.key == bindparam("key"), Counter.expires_at > _NOW)
+
+
+@cache
+def _count_hit(dialect: str):
+    """Add `amount` to the key's count, or start a new window at `amount` when the current one is over."""
+    amount, over = bindparam("amount", type_=Integer()), Counter.expires_at <= _NOW
+    return upsert(
+        dialect,
+        Counter,
+        {"key": bindparam("key"), "count": amount, "expires_at": _EXPIRES_AT},
+        key="key",
+        update={
+            "count": case((over, amount), else_=Counter.count + amount),
+            "expires_at": case((over, _EXPIRES_AT), else_=Counter.expires_at),
+        },
+    ).returning(Counter.count)
 
 
 class DatabaseStorage(Storage):
@@ -39,27 +62,13 @@ class DatabaseStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Add `amount` to the key's count and return it; a window that is over starts again from `amount`."""
         now = clock.now()
-        over = Counter.expires_at <= _at(now)
-        statement = upsert(
-            db.engine.dialect.name,
-            Counter,
-            {"key": key, "count": amount, "expires_at": now + timedelta(seconds=expiry)},
-            key="key",
-            update={
-                "count": case((over, amount), else_=Counter.count + amount),
-                "expires_at": case((over, _at(now + timedelta(seconds=expiry))), else_=Counter.expires_at),
-            },
-        ).returning(Counter.count)
+        values = {"key": key, "amount": amount, "now": now, "expires_at": now + timedelta(seconds=expiry)}
         with db.engine.begin() as connection:
-            return connection.execute(statement).scalar_one()
+            return connection.execute(_count_hit(db.engine.dialect.name), values).scalar_one()
 
     def _live(self, key: str):
         with db.engine.connect() as connection:
-            return connection.execute(
-                select(Counter.count, Counter.expires_at).where(
-                    Counter.key == key, Counter.expires_at > _at(clock.now())
-                )
-            ).first()
+            return connection.execute(_LIVE, {"key": key, "now": clock.now()}).first()
 
     def get(self, key: str) -> int:
         row = self._live(key)
