@@ -212,6 +212,7 @@ class Customer:
     mail_timeout: float = 30.0
     ali_uid: str | None = None
     instance_id: str | None = None
+    login_free_link: str | None = None  # the last 免登 link opened
     page: Page | None = field(default=None, repr=False)
 
     def at(self, page: Page) -> Page:
@@ -244,15 +245,21 @@ class Customer:
         return self.enter(url, lands)
 
     def enter(self, url: str, lands: str | None) -> Page:
+        """Open a 免登 link; `lands`: where it must lead (else anywhere)."""
+        self.login_free_link = url
         entry = self.browser.get(url)
         return self.redirected(entry, lands) if lands else self.at(self.browser.get(entry.location))
 
-    def buy_and_enter(self, ali_uid: str, lands: str | None) -> Page:
-        """In the simulator: sign in as `ali_uid`, 立即开通, agree, 开通; then 免登 on the new instance."""
+    def buy(self, ali_uid: str) -> Page:
+        """M1-M4 in the simulator: signed in as `ali_uid`, 立即开通, the agreement, 开通, 确认: 已购买的服务."""
         self.market.get(f"/?aliUid={ali_uid}")
-        order = self.market.submit("/activate", {"agreement": "y"}).expect(302)
-        order_id = order.path.strip("/").split("/")[1]  # /orders/<order id>/submitted
-        jump = self.market.get(f"/instances/{order_id}/login-free").expect(302)
+        submitted = self.market.follow(self.market.submit("/activate", {"agreement": "y"}).expect(302))
+        return self.market.get(submitted.link("[role=dialog] a[href='/instances']")).expect(200)
+
+    def buy_and_enter(self, ali_uid: str, lands: str | None) -> Page:
+        """Buy in the simulator, then 免登 on the newest instance of 已购买的服务: off to the Guance side."""
+        instances = self.buy(ali_uid)
+        jump = self.market.get(instances.link("tbody tr a[href$='/login-free']")).expect(302)
         self.instance_id = parse_qs(urlsplit(jump.location).query)["instanceId"][0]
         return self.enter(jump.location, lands)
 
