@@ -3,9 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from wizard.models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
-
 from devtools.factories import GuanceAccountFactory
+from wizard.models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 
 from .activation import ACME, add_billing_account
 
