@@ -18,9 +18,9 @@ from wizard import clock
 PRODUCT_CODE = "cmgj00053362"
 SKU_ID = "yuncode5336200001"
 _orders = count(1)
-# Two links for one instance within the same second would carry the same token (a replay): each
-# link is stamped a different number of seconds ago (0 to 239), well inside the ±300 s window.
-_seconds_ago = count(0)
+# Two links for one instance stamped with the same second carry the same token (a replay): each
+# link gets a second no earlier link for that instance had, well inside the ±300 s window.
+_stamped: set[tuple[str, str]] = set()
 
 
 def now() -> datetime:
@@ -76,5 +76,15 @@ class Alibaba:
 
     def login_free_url(self, instance_id: str, moment: datetime | None = None, **extra: str) -> str:
         """The 免登 link: action=verify, a fresh timeStamp (or `moment`'s), its token."""
-        stamp = spi_time(moment or self.now() - timedelta(seconds=next(_seconds_ago) % 240))
+        stamp = spi_time(moment) if moment else self.unused_stamp(instance_id)
         return self.spi_url(action="verify", instanceId=instance_id, timeStamp=stamp, **extra)
+
+    def unused_stamp(self, instance_id: str) -> str:
+        """The latest second of the last four minutes that no earlier link for `instance_id` carried."""
+        now = self.now()
+        for seconds_ago in range(240):
+            stamp = spi_time(now - timedelta(seconds=seconds_ago))
+            if (instance_id, stamp) not in _stamped:
+                _stamped.add((instance_id, stamp))
+                return stamp
+        raise AssertionError(f"more than 240 login-free links for {instance_id} in four minutes")

@@ -40,6 +40,15 @@ class Page:
         self.status, self.headers, self.text, self.url = status, headers, body, url
         self.raw = raw  # the transport's own response object, for what a Page does not model
 
+    @classmethod
+    def of(cls, response: Any, url: str = "") -> Page:
+        """A Page of a response a test already holds (Flask's test client, httpx), or the Page itself."""
+        if isinstance(response, Page):
+            return response
+        if hasattr(response, "get_data"):  # werkzeug's
+            return cls(response.status_code, response.headers, response.get_data(as_text=True), url, response)
+        return cls(response.status_code, response.headers, response.text, url, response)
+
     def __repr__(self) -> str:
         where = f" -> {self.location}" if self.location else ""
         return f"<Page {self.status} {self.url}{where}>"
