@@ -15,6 +15,7 @@ step names are e2e/steps.py's (Playwright), so a walk reads the same in every su
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -88,16 +89,22 @@ class CookieJar:
 
 
 class HttpTransport:
-    """HTTP to a live server (gunicorn, werkzeug) with httpx and a cookie jar of the site's."""
+    """HTTP to live servers (gunicorn, werkzeug) with httpx and a cookie jar of the site's. With several
+    base URLs (instances of one site behind no balancer) it alternates request by request."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
+    def __init__(self, base_url: str | list[str], timeout: float = 30.0) -> None:
+        self.bases = itertools.cycle([base_url] if isinstance(base_url, str) else base_url)
+        self.http = httpx.Client(timeout=timeout, follow_redirects=False)
         self.jar = CookieJar()
 
     def request(self, method: str, url: str, headers: dict | None = None, **options) -> Page:
-        response = self.http.request(method, url, headers={**(headers or {}), **self.jar.header()}, **options)
+        target = url if "://" in url else next(self.bases) + url  # (免登 jumps to the other site's origin)
+        response = self.send(method, target, {**(headers or {}), **self.jar.header()}, **options)
         self.jar.remember(response)
         return Page(response.status_code, response.headers, response.text, url, response)
+
+    def send(self, method: str, url: str, headers: dict, **options) -> httpx.Response:
+        return self.http.request(method, url, headers=headers, **options)
 
     def cookies(self) -> dict[str, str]:
         return dict(self.jar.values)
@@ -119,9 +126,9 @@ class Browser:
         self.transport = transport
 
     @classmethod
-    def of(cls, client: FlaskClient | str) -> Browser:
-        """A browser over a Flask test client, or over HTTP when given a base URL."""
-        return cls(HttpTransport(client) if isinstance(client, str) else FlaskTransport(client))
+    def of(cls, client: FlaskClient | str | list[str]) -> Browser:
+        """A browser over a Flask test client, or over HTTP when given base URLs."""
+        return cls(FlaskTransport(client) if isinstance(client, FlaskClient) else HttpTransport(client))
 
     @property
     def client(self) -> FlaskClient:
