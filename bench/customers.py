@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from werkzeug.security import generate_password_hash
-
+from devtools.factories import PASSWORD as PASSWORD  # (re-exported: bench.scenarios)
+from devtools.factories import SITE, BillingAccountFactory, GuanceAccountFactory, WorkspaceFactory
 from wizard.extensions import db
-from wizard.models import BillingAccount, GuanceAccount, Workspace, WorkspaceMember
 
-PASSWORD = "Guance-Bench-2026"
-SITE = "cn1"
 DOMAIN = "bench.example"
+# PASSWORD: the seeded accounts' (the factories'), and the one customers register with.
 # What each branch needs seeded: a billing-center account with workspaces to bind (bind), an empty
 # one and a Guance account without workspace (create), an empty one (register_workspace), nothing (register).
 BRANCHES = ("bind", "create", "register_workspace", "register")
@@ -52,42 +50,27 @@ class Pool:
 
 
 def seed(sizes: dict[str, int], batch: int = 500) -> None:
-    """Create, through the application's models, what `sizes[branch]` customers of each branch need.
+    """Create, from the test data's factories (devtools/factories.py), what `sizes[branch]` customers of
+    each branch need, `batch` customers to a commit.
 
-    Called inside an application context. One password hash serves every seeded account: hashing
-    thousands of passwords would take minutes and tell nothing about the pages.
+    Called inside an application context. The rows are built, not created one by one, and added in
+    bulk; every seeded account shares the factories' quick password hash.
     """
-    password_hash = generate_password_hash(PASSWORD)
     for branch in ("bind", "create", "register_workspace"):
         for start in range(0, sizes.get(branch, 0), batch):
-            numbers = range(start, min(start + batch, sizes[branch]))
-            db.session.add_all(_records(branch, numbers, password_hash))
+            for number in range(start, min(start + batch, sizes[branch])):
+                db.session.add_all(_records(Customer(branch, number)))
             db.session.commit()
 
 
-def _records(branch: str, numbers: range, password_hash: str) -> list:
-    records = []
-    for number in numbers:
-        customer = Customer(branch, number)
-        billing = BillingAccount(
-            username=customer.billing_username, email=customer.billing_email, password_hash=password_hash
-        )
-        records.append(billing)
-        if branch in ("bind", "create"):
-            owner = GuanceAccount(
-                site=SITE, username=customer.owner_username, email=customer.owner_email, password_hash=password_hash
-            )
-            records.append(owner)
-        if branch == "bind":
-            for index in range(WORKSPACES_PER_BILLING_ACCOUNT):
-                workspace = Workspace(
-                    name=f"{customer.tag} 工作空间 {index + 1}",
-                    language="zh",
-                    style="ops",
-                    site=SITE,
-                    owner=owner,
-                    billing_account=billing,
-                )
-                workspace.members.append(WorkspaceMember(account=owner, role="owner"))
-                records.append(workspace)
-    return records
+def _records(customer: Customer) -> list:
+    """The billing-center account (every seeded branch), its owner (bind, create), its workspaces (bind)."""
+    billing = BillingAccountFactory.build(username=customer.billing_username, email=customer.billing_email)
+    if customer.branch not in ("bind", "create"):
+        return [billing]
+    owner = GuanceAccountFactory.build(site=SITE, username=customer.owner_username, email=customer.owner_email)
+    workspaces = [
+        WorkspaceFactory.build(name=f"{customer.tag} 工作空间 {index + 1}", owner=owner, billing_account=billing)
+        for index in range(WORKSPACES_PER_BILLING_ACCOUNT if customer.branch == "bind" else 0)
+    ]
+    return [billing, owner, *workspaces]

@@ -39,3 +39,11 @@ class Inbox:
         if code is None:
             raise LookupError(f"no code mailed to {email}")
         return code
+
+    # The customer driver's mailbox (devtools/customer.py Mailbox): one customer reading its own mail.
+
+    def messages(self, to: str | None = None) -> list:
+        return self.sink.messages(to=to)
+
+    def last_code(self, to: str) -> str:
+        return self.sink.last_code(to)

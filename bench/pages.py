@@ -7,7 +7,6 @@ their cookies (bench/wrk/pages.lua), and the gunicorn workers' CPU time is read 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,6 @@ from .cpu import CpuMeter
 from .customers import Pool
 from .flows import Marketplace
 from .wrk import Wrk, write_data
-
-_CONFIRM = re.compile(r"confirm=(\d+)")
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ class Page:
 
 
 def session(browser: Browser, path: str) -> dict:
-    return {"path": path, "cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.values.items())}
+    return {"path": path, "cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies().items())}
 
 
 def hammer(base: str, page: Page, sessions: list[dict], load: Load, meter: CpuMeter, directory: Path) -> dict:
@@ -107,7 +104,7 @@ def _registration_path(browsers, results, pools, market, measure) -> None:
     """Registration path pages: L1, G1, B1, R1-R3, S1, console."""
     # One new customer per user: G1, B1 and R1 need an Aliyun account bound to nothing yet.
     customers = [pools["register"].take() for _ in browsers]
-    g1 = _each(browsers, lambda b, i: flows.arrive(b, customers[i], market))
+    walkers = _each(browsers, lambda b, i: flows.arrive(b, customers[i], market))
     for name, path in (
         ("L1 登录", "/login/pwd"),
         ("G1 选择开通方式", "/activate/"),
@@ -115,23 +112,27 @@ def _registration_path(browsers, results, pools, market, measure) -> None:
         ("R1 基本信息", "/register/basic"),
     ):
         _measure_all(browsers, results, measure, name, path)
-    r1 = _each(browsers, lambda b, i: flows.choose(b, g1[i], "register", "/register/basic"))
-    r2 = _each(browsers, lambda b, i: flows.register_basic(b, customers[i], market, r1[i]))
+    for walking, customer in zip(walkers, customers, strict=True):
+        walking.choose("register")
+        walking.register_basic(flows.new_account(customer))
     _measure_all(browsers, results, measure, "R2 企业信息", "/register/company")
-    r3 = _each(browsers, lambda b, i: flows.register_company(b, r2[i]))
+    for walking in walkers:
+        walking.register_company("性能测试有限公司")
     _measure_all(browsers, results, measure, "R3 选择开通方式", "/register/activation")
-    _each(browsers, lambda b, i: flows.register_activation(b, r3[i]))
+    for walking in walkers:
+        walking.register_activation(flows.WORKSPACE_NAME)
     _measure_all(browsers, results, measure, "S1 开通成功", "/activate/success")
-    _each(browsers, lambda b, i: flows.log_in(b, customers[i].new_username))
+    for walking, customer in zip(walkers, customers, strict=True):
+        flows.log_in(walking, customer.new_username)
     _measure_all(browsers, results, measure, "Console 控制台", "/console/")
 
 
 def _bind_path(browsers, results, pools, market, measure) -> None:
     """Bind path pages: B2, its dialog, B2a-c."""
     customers = [pools["bind"].take() for _ in browsers]
-    b2 = _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
+    walkers = _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
     _measure_all(browsers, results, measure, "B2 绑定工作空间", "/bind/workspaces")
-    dialogs = [f"/bind/workspaces?confirm={_CONFIRM.search(page.text).group(1)}" for page in b2]
+    dialogs = [walking.page.link("a[href^='/bind/workspaces?confirm=']") for walking in walkers]
     _measure_all(browsers, results, measure, "B2 绑定 (dialog)", "", "GET /bind/workspaces?confirm=<id>", paths=dialogs)
     for tab, name in (("existing", "B2b 有观测云账号"), ("register", "B2c 没有观测云账号")):
         _measure_all(browsers, results, measure, name, f"/workspace/new?tab={tab}")
@@ -143,7 +144,7 @@ def floor_sessions(base: str, users: int) -> dict[str, list[dict]]:
     for _ in range(users):
         browser = Browser([base])
         try:
-            browser.get("/form")
+            browser.get("/form").expect(200)
             sessions["/form"].append(session(browser, "/form"))
             sessions["/bare"].append({"path": "/bare", "cookie": ""})
         finally:

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
+from devtools.alibaba import Alibaba
+
 from .customers import PASSWORD, SITE, Customer
-from .market import create_instance_path, login_free_path
 
 CONFIRM_LINK = r'href="/bind/workspaces%?confirm=(%d+)"'  # a Lua pattern: B2's 绑定 on the first workspace
 
@@ -201,6 +202,7 @@ class Walker:
 
     def sign_links(self, isv_key: str) -> None:
         """The marketplace's signed SPI call and 免登 link, fresh (the link's timeStamp has a window)."""
-        customer = self.customer
-        self.variables["create"] = create_instance_path(isv_key, customer.ali_uid, customer.order_biz_id)
-        self.variables["verify"] = login_free_path(isv_key, customer.order_biz_id)
+        customer, alibaba = self.customer, Alibaba(isv_key)
+        order = {"orderId": f"o-{customer.order_biz_id}"}
+        self.variables["create"] = alibaba.create_instance_url(customer.ali_uid, customer.order_biz_id, **order)
+        self.variables["verify"] = alibaba.login_free_url(customer.order_biz_id)

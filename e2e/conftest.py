@@ -129,14 +129,14 @@ def market_url(live):
 
 @pytest.fixture
 def billing_account(live_app):
-    """A billing-center account of its own for a test (codes have a per-account cooldown)."""
-    from tests.activation import add_billing_account
+    """A billing-center account of its own for a test (codes have a per-account cooldown), from the
+    factories the unit tests arrange with (devtools/factories.py): its workspaces' owner is
+    <username>_owner, password devtools.factories.PASSWORD."""
+    from devtools.factories import billing_account_with_workspaces
 
     def make(username: str, workspaces=()) -> str:
         with live_app.app_context():
-            add_billing_account(
-                username, f"{username}@e2e.example", workspaces=workspaces, owner_username=f"{username}_owner"
-            )
+            billing_account_with_workspaces(username, f"{username}@e2e.example", workspaces, owner=f"{username}_owner")
         return f"{username}@e2e.example"
 
     return make

@@ -1,5 +1,9 @@
 """What a customer does in the browser, one step at a time; language-neutral (ids, names, links).
 
+The steps are named as the customer driver's (devtools/customer.py: buy, login_free, buy_and_enter,
+choose, send_code, bind_billing, bind_workspace, finish, log_in), which walks the same flow over
+HTTP for the unit tests, the hardening suite and the benchmark.
+
 Shared by the documentation walkthrough (both languages) and the behaviour tests. The page's base
 URL is the Guance side; `market` is the marketplace simulator's address, another origin.
 """
@@ -61,7 +65,7 @@ def choose(page: Page, path: str) -> None:
     submit(page)
 
 
-def get_code(page: Page, smtp, email: str) -> None:
+def send_code(page: Page, smtp, email: str) -> None:
     """获取验证码 (with JavaScript: no reload), read the mail from the SMTP sink, type the code."""
     page.locator("#send_code").click()
     expect(page.locator("#code-status.code-status-ok")).to_be_visible()
@@ -78,7 +82,7 @@ def dismiss_guide(page: Page) -> None:
 def bind_billing(page: Page, smtp, username: str, email: str, shoot=None) -> None:
     """B1: the billing-center username and the code mailed to its address."""
     page.locator("#username").fill(username)
-    get_code(page, smtp, email)
+    send_code(page, smtp, email)
     if shoot:
         shoot("10.market_aliyun_1")
     submit(page)
@@ -111,18 +115,23 @@ def fill_new_account(page: Page, smtp, username: str, password: str, email: str,
     page.locator("#password").fill(password)
     page.locator("#confirm").fill(password)
     page.locator("#email").fill(email)
-    get_code(page, smtp, email)
+    send_code(page, smtp, email)
     if phone:
         page.locator("#phone").fill(phone)
     password_verdict_shown(page)
 
 
-def finish_and_log_in(page: Page, username: str, password: str, shoot=None) -> None:
-    """B3 确定 → S1 确定 → L1 → the console."""
+def finish(page: Page, shoot=None) -> None:
+    """B3 确定, then S1 开通成功."""
     page.locator("a[href='/activate/success']").click()
     expect(page.locator(".success-card")).to_be_visible()
     if shoot:
         shoot("15.aliyun_register_7")
+
+
+def finish_and_log_in(page: Page, username: str, password: str, shoot=None) -> None:
+    """B3 确定 → S1 确定 → L1 → the console."""
+    finish(page, shoot)
     log_in_from_success(page, username, password)
 
 

@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.activation import PASSWORD
+from devtools.factories import PASSWORD
 from tests.marketplace import login_free_url
 from wizard import clock
 from wizard.services import lifecycle

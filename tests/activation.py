@@ -1,69 +1,31 @@
-"""A small helper that walks a customer through the bind path, as a browser would (CSRF included)."""
+"""The customer most tests arrange: billing-center account acme_billing, its two workspaces owned by the
+Guance account acme_owner (devtools/factories.py), and the driver's steps for it (devtools/customer.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
+from devtools.factories import PASSWORD, billing_account_with_workspaces  # noqa: F401  (PASSWORD: tests log in)
 from wizard.extensions import db as _db
-from wizard.models import BillingAccount, GuanceAccount, Workspace, WorkspaceMember
+from wizard.models import BillingAccount, Workspace
 
-from .helpers import csrf_token, submit
-from .marketplace import enter_login_free
-
-PASSWORD = "Acme-Owner-Lantern-42"
+ACME = ("acme_billing", "billing@acme.example")  # (username, email) of the billing-center account
 
 
 def add_billing_account(
-    username="acme_billing",
-    email="billing@acme.example",
-    workspaces=("生产环境", "测试环境"),
-    owner_username="acme_owner",
-    site="cn1",
+    username=ACME[0], email=ACME[1], workspaces=("生产环境", "测试环境"), owner_username="acme_owner"
 ) -> BillingAccount:
-    """A billing-center account with `workspaces`, all owned by one Guance account."""
-    billing = BillingAccount(username=username, email=email, password_hash=generate_password_hash(PASSWORD))
-    owner = _db.session.scalar(select(GuanceAccount).filter_by(site=site, username=owner_username))
-    if owner is None:
-        owner = GuanceAccount(
-            site=site,
-            username=owner_username,
-            email=f"{owner_username}@acme.example",
-            password_hash=generate_password_hash(PASSWORD),
-        )
-    for name in workspaces:
-        workspace = Workspace(name=name, language="zh", style="ops", site=site, owner=owner, billing_account=billing)
-        workspace.members.append(WorkspaceMember(account=owner))
-        _db.session.add(workspace)
-    _db.session.add_all([billing, owner])
-    _db.session.commit()
-    return billing
+    """acme_billing (or another) with `workspaces`, all owned by `owner_username` on 中国区1（杭州）."""
+    return billing_account_with_workspaces(username, email, workspaces, owner=owner_username)
 
 
 def workspace_id(name: str) -> int:
     return _db.session.scalar(select(Workspace.id).filter_by(name=name))
 
 
-def send_code(client, page: str, data: dict):
-    """获取验证码 without JavaScript: the page's own form, submitted with send_code."""
-    return submit(client, page, {**data, "send_code": "1"})
-
-
-def bind_billing(client, smtp, username="acme_billing", email="billing@acme.example"):
-    """B1: ask for a code for the username, read it from the mailbox, 绑定."""
-    send_code(client, "/bind/billing", {"username": username})
-    return submit(client, "/bind/billing", {"username": username, "code": smtp.last_code(email)})
-
-
-def bind_workspace(client, workspace: int):
-    """B2: 绑定, then 确定 on the confirmation."""
-    page = client.get(f"/bind/workspaces?confirm={workspace}")
-    return client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": csrf_token(page.data)})
-
-
-def activate_by_binding(client, app, smtp, ali_uid="1380000000000001", workspace_name="生产环境") -> str:
-    """The whole bind path for a customer with a billing-center account; returns the instance ID."""
-    instance_id = enter_login_free(client, app, ali_uid)
-    bind_billing(client, smtp)
-    bind_workspace(client, workspace_id(workspace_name))
-    return instance_id
+def activate_by_binding(customer, ali_uid="1380000000000001", workspace_name="生产环境") -> str:
+    """The whole bind path for acme_billing's customer; returns the instance ID."""
+    customer.arrive(ali_uid)
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id(workspace_name))
+    return customer.instance_id

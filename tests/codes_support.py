@@ -6,19 +6,18 @@ the form mixin, the macro and the page helpers exactly as wizard/blueprints/code
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from flask import Blueprint, redirect, render_template_string, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 
+from devtools.customer import Browser
 from wizard import flow
 from wizard.blueprints.codes import code_is_valid, handle_send_code, send_limit
 from wizard.forms import CodeFieldsMixin, email_validators, strip, username_validators
 
 from .conftest import FrozenClock  # noqa: F401  (used by e2e)
-from .helpers import csrf_token
 
 
 class EmailPageForm(CodeFieldsMixin, FlaskForm):
@@ -92,23 +91,7 @@ def username_page():
 
 
 def send_json(client, purpose: str, identifier: str, **headers):
-    """POST /codes/send as app.js does: form fields, the CSRF token in X-CSRFToken."""
-    token = csrf_token(client.get("/test/codes/email").data)
-    return client.post(
-        "/codes/send",
-        data={"purpose": purpose, "identifier": identifier},
-        headers={"X-CSRFToken": token, "Accept": "application/json", **headers},
-    )
-
-
-def code_fragment(html: str) -> str:
-    """The code field's markup up to its status line: what a page shows of a 获取验证码."""
-    match = re.search(r'<div class="field code-field.*?class="code-status.*?</p>', html, re.S)
-    assert match, "the page has no code field"
-    return match.group(0)
-
-
-def status_of(html: str) -> str:
-    """The text of the live region next to the code field."""
-    match = re.search(r'<p class="code-status[^"]*" id="code-status"[^>]*>(.*?)</p>', code_fragment(html), re.S)
-    return match.group(1)
+    """POST /codes/send as app.js does: form fields, the CSRF token in X-CSRFToken (a raw response)."""
+    browser = Browser.of(client)
+    page = browser.get("/test/codes/email")
+    return browser.send(page, "/codes/send", {"purpose": purpose, "identifier": identifier}, headers=headers).raw

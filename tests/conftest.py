@@ -21,6 +21,8 @@ import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from devtools.alibaba import Alibaba
+from devtools.customer import Browser, Customer
 from devtools.pgcluster import PostgresCluster, find_bindir
 from devtools.redisserver import RedisServer, find_redis_server
 from devtools.smtp import SmtpSink
@@ -272,6 +274,24 @@ def market_client(market):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def browser(client) -> Browser:
+    """The customer's browser: `client` answering with pages read by an HTML parser (devtools/pages.py)."""
+    return Browser.of(client)
+
+
+def customer_of(app, mailbox, client=None) -> Customer:
+    """A customer at `client` (default: a new browser) who arrives by 免登 as Alibaba Cloud sends it."""
+    alibaba = Alibaba(app.config["ISV_KEY"], Browser.of(app.test_client()))
+    return Customer(Browser.of(client or app.test_client()), mailbox, alibaba)
+
+
+@pytest.fixture
+def customer(app, client, smtp) -> Customer:
+    """The customer at `client`/`browser`, reading codes from `smtp` (devtools/customer.py)."""
+    return customer_of(app, smtp, client)
 
 
 @pytest.fixture

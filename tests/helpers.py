@@ -1,20 +1,16 @@
-"""Small helpers that let tests submit forms the way a browser does, CSRF token included."""
+"""Raw form posts for tests that check the response itself (status, headers, body) rather than walk as
+a customer (devtools/customer.py): the page's CSRF token read with the page parser."""
 
 from __future__ import annotations
 
-import re
-
 from flask.testing import FlaskClient
 
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+from devtools.pages import Page
 
 
 def csrf_token(html: str | bytes) -> str:
     text = html.decode() if isinstance(html, bytes) else html
-    match = _CSRF.search(text)
-    if match is None:
-        raise AssertionError("the page has no CSRF token")
-    return match.group(1)
+    return Page(200, {}, text).csrf_token
 
 
 def submit(client: FlaskClient, page_url: str, data: dict | None = None, action: str | None = None, **kwargs):

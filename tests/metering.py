@@ -10,19 +10,22 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
+from devtools.factories import (
+    PASSWORD,
+    GuanceAccountFactory,
+    MarketplaceInstanceFactory,
+    billing_account_with_workspaces,
+)
 from devtools.ports import free_port
 from marketplace.extensions import db as market_db
 from marketplace.models import Buyer, MarketOrder
-from wizard.extensions import db
-from wizard.models import BillingAccount, GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 
 PRODUCT = "cmgj00053362"
 START = datetime(2026, 11, 26, 2, 10, tzinfo=UTC)  # 10:10 in Shanghai
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI5tTestIsv", "test-market-secret"
-OWNER_PASSWORD = "Passw0rd2026"
+OWNER_PASSWORD = PASSWORD  # the arranged accounts' (devtools/factories.py)
 SDK_TIMEOUT = 5.0  # seconds the Guance side waits for an answer in these tests
 LOST_ANSWER_TIMEOUT = 1.0  # ... and for the answer the test loses
 
@@ -110,23 +113,15 @@ class MeteringClock:
 def add_metered_workspace(ali_uid: str, instance_id: str, bound_at: datetime, name: str = "Metered") -> int:
     """On the Guance side: a workspace settled through `instance_id` since `bound_at`, owned by
     owner<last 10 digits> (password OWNER_PASSWORD); returns its id."""
-    owner = GuanceAccount(site="cn1", username=f"owner{instance_id[-10:]}", email=f"{instance_id}@example.com",
-                          password_hash=generate_password_hash(OWNER_PASSWORD))  # fmt: skip
-    billing = BillingAccount(
-        username=f"billing{instance_id[-10:]}", email=f"b{instance_id}@example.com", password_hash="x"
+    owner = GuanceAccountFactory.build(username=f"owner{instance_id[-10:]}", email=f"{instance_id}@example.com")
+    billing = billing_account_with_workspaces(
+        f"billing{instance_id[-10:]}", f"b{instance_id}@example.com", (name,), owner=owner, commit=False
     )
-    workspace = Workspace(name=name, language="zh", style="ops", site="cn1", owner=owner, billing_account=billing)
-    workspace.members.append(WorkspaceMember(account=owner, role="owner"))
-    db.session.add(workspace)
-    db.session.flush()
-    db.session.add(
-        MarketplaceInstance(
-            instance_id=instance_id, ali_uid=ali_uid, order_id=f"order-{instance_id}", product_code=PRODUCT,
-            sku_id="yuncode5336200001", expires_at=bound_at + timedelta(days=365), status="active",
-            workspace_id=workspace.id, bound_at=bound_at,
-        )
+    workspace = billing.workspaces[0]
+    MarketplaceInstanceFactory(
+        instance_id=instance_id, ali_uid=ali_uid, order_id=f"order-{instance_id}", product_code=PRODUCT,
+        expires_at=bound_at + timedelta(days=365), workspace=workspace, bound_at=bound_at,
     )  # fmt: skip
-    db.session.commit()
     return workspace.id
 
 

@@ -4,31 +4,31 @@ import pytest
 
 from .activation import PASSWORD, activate_by_binding, add_billing_account
 from .conftest import BOTH_STORES
-from .helpers import submit, text_of
 
 OWNER = {"site": "cn1", "username": "acme_owner", "password": PASSWORD}
 
 
 @pytest.fixture
-def activated(client, app, db, smtp):
+def activated(db, customer):
     add_billing_account()
-    return activate_by_binding(client, app, smtp)
+    return activate_by_binding(customer)
 
 
-def log_in(client, **changes):
-    return submit(client, "/login/pwd", {**OWNER, **changes})
+def log_in(browser, **changes):
+    return browser.submit("/login/pwd", {**OWNER, **changes})
 
 
-def test_success_leads_to_the_login_page_with_the_site(client, activated):
-    assert 'href="/login/pwd?site=cn1"' in text_of(client.get("/activate/success"))
-    page = text_of(client.get("/login/pwd?site=cn1"))
-    assert "站点" in page and "用户名" in page and "密码" in page
+def test_success_leads_to_the_login_page_with_the_site(browser, activated):
+    assert browser.get("/activate/success").links("a[href^='/login/pwd']") == ["/login/pwd?site=cn1"]
+    page = browser.get("/login/pwd?site=cn1")
+    assert page.value("site") == "cn1"
+    labels = [page.text_of(f"label[for={name}]") for name in ("site", "username", "password")]
+    assert labels == ["站点", "用户名", "密码"]
 
 
-def test_the_credentials_log_in_and_the_console_shows_the_settlement(client, activated):
-    response = log_in(client)
-    assert response.headers["Location"] == "/console/"
-    page = text_of(client.get("/console/"))
+def test_the_credentials_log_in_and_the_console_shows_the_settlement(browser, activated):
+    assert log_in(browser).location == "/console/"
+    page = browser.get("/console/").text
     for text in (
         "生产环境",
         "商业版",
@@ -41,11 +41,11 @@ def test_the_credentials_log_in_and_the_console_shows_the_settlement(client, act
         "从安装 DataKit 开始",
     ):
         assert text in page, text
-    assert "从安装 DataKit 开始" in text_of(client.get("/console/datakit"))
+    assert "从安装 DataKit 开始" in browser.get("/console/datakit").text
 
 
-def test_usernames_are_case_insensitive(client, activated):
-    assert log_in(client, username="ACME_Owner").headers["Location"] == "/console/"
+def test_usernames_are_case_insensitive(browser, activated):
+    assert log_in(browser, username="ACME_Owner").location == "/console/"
 
 
 @pytest.mark.parametrize(
@@ -53,54 +53,51 @@ def test_usernames_are_case_insensitive(client, activated):
     [{"password": "Wrong1234"}, {"username": "nobody"}, {"site": "cn2"}],
     ids=["wrong-password", "unknown-user", "other-site"],
 )
-def test_any_wrong_pair_gets_one_generic_message(client, activated, changes):
-    response = log_in(client, **changes)
-    page = text_of(response)
-    assert response.status_code == 200 and "用户名或密码错误" in page
-    assert 'value="Wrong1234"' not in page
-    assert client.get("/console/").status_code == 302
+def test_any_wrong_pair_gets_one_generic_message(browser, activated, changes):
+    page = log_in(browser, **changes)
+    assert page.status == 200 and "用户名或密码错误" in page.text
+    assert not page.value("password")
+    assert browser.get("/console/").status == 302
 
 
-def test_the_session_is_rotated_at_login(client, activated):
-    with client.session_transaction() as session:
+def test_the_session_is_rotated_at_login(browser, activated):
+    with browser.client.session_transaction() as session:
         session["planted"] = "by someone before login"
         before = dict(session)
-    log_in(client)
-    with client.session_transaction() as session:
+    log_in(browser)
+    with browser.client.session_transaction() as session:
         assert "planted" not in session and "market_login" not in session
         assert session["_user_id"] and session.get("csrf_token") != before.get("csrf_token")
 
 
-def test_logout_is_a_post_and_ends_the_session(client, activated):
-    log_in(client)
-    assert client.get("/logout").status_code == 405
-    response = submit(client, "/console/", action="/logout")
-    assert response.headers["Location"] == "/login/pwd"
-    assert client.get("/console/").headers["Location"].startswith("/login/pwd")
+def test_logout_is_a_post_and_ends_the_session(browser, activated):
+    log_in(browser)
+    assert browser.get("/logout").status == 405
+    assert browser.submit("/console/", action="/logout").location == "/login/pwd"
+    assert browser.get("/console/").location.startswith("/login/pwd")
 
 
-def test_the_console_requires_a_login(client):
-    response = client.get("/console/")
-    assert response.status_code == 302 and response.headers["Location"] == "/login/pwd?next=%2Fconsole%2F"
+def test_the_console_requires_a_login(browser):
+    page = browser.get("/console/")
+    assert page.status == 302 and page.location == "/login/pwd?next=%2Fconsole%2F"
 
 
 @pytest.mark.parametrize(
     "target, expected",
     [("/console/datakit", "/console/datakit"), ("https://evil.example/", "/console/"), ("//evil.example", "/console/")],
 )
-def test_login_returns_only_to_pages_of_this_site(client, activated, target, expected):
-    response = submit(client, f"/login/pwd?next={target}", OWNER)
-    assert response.headers["Location"] == expected
+def test_login_returns_only_to_pages_of_this_site(browser, activated, target, expected):
+    assert browser.submit(f"/login/pwd?next={target}", OWNER).location == expected
 
 
 @BOTH_STORES
-def test_repeated_wrong_logins_are_limited(client, activated):
+def test_repeated_wrong_logins_are_limited(browser, activated):
     # Another username each time: the per-account throttle (tests/test_login_throttle.py) never applies.
-    statuses = [log_in(client, username=f"guess{n}", password="Wrong1234").status_code for n in range(11)]
+    statuses = [log_in(browser, username=f"guess{n}", password="Wrong1234").status for n in range(11)]
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
 
 
-def test_the_login_limit_is_a_setting(app, client, activated):
+def test_the_login_limit_is_a_setting(app, browser, activated):
     app.config["LOGIN_ATTEMPTS_PER_MINUTE"] = 2
-    statuses = [log_in(client, username=f"guess{n}", password="Wrong1234").status_code for n in range(3)]
+    statuses = [log_in(browser, username=f"guess{n}", password="Wrong1234").status for n in range(3)]
     assert statuses == [200, 200, 429]

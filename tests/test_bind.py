@@ -5,12 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from devtools.factories import CloudAccountBindingFactory
 from wizard.models import CloudAccountBinding, MarketplaceInstance, Workspace
 
-from .activation import add_billing_account, bind_billing, bind_workspace, send_code, workspace_id
-from .conftest import BOTH_DATABASES
-from .helpers import csrf_token, submit, text_of
-from .marketplace import create_instance, enter_login_free, login_free_url
+from .activation import ACME, add_billing_account, workspace_id
+from .conftest import BOTH_DATABASES, customer_of
+from .marketplace import call_spi
 
 UID = "1380000000000001"
 
@@ -21,9 +21,10 @@ def billing(db):
 
 
 @pytest.fixture
-def arrived(client, app, billing):
-    """A customer arrived through 免登 and chose 有费用中心账号."""
-    return enter_login_free(client, app, UID)
+def arrived(customer, billing):
+    """A customer arrived through 免登 (G1); returns the instance ID."""
+    customer.arrive(UID)
+    return customer.instance_id
 
 
 def bound_billing_account(db, ali_uid=UID):
@@ -36,60 +37,75 @@ def instance_workspace(db, instance_id):
     return db.session.scalar(select(MarketplaceInstance.workspace_id).filter_by(instance_id=instance_id))
 
 
+def bind(browser, workspace: int):
+    """B2: 绑定 on `workspace`, then 确定 on the confirmation; the answer, whatever it is."""
+    return browser.submit(f"/bind/workspaces?confirm={workspace}", action=f"/bind/workspaces/{workspace}")
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
 # ---- B0 / B1 ----
 
 
-def test_the_chooser_leads_to_the_bind_page(client, arrived):
-    response = submit(client, "/activate/", {"path": "bind"})
-    assert response.headers["Location"] == "/bind/billing"
-    page = text_of(client.get("/bind/billing"))
-    assert "绑定观测云工作空间" in page and "绑定费用中心账号" in page and ">注册<" in page
+def test_the_chooser_leads_to_the_bind_page(browser, customer, arrived):
+    customer.choose("bind")
+    page = browser.get("/bind/billing")
+    assert page.title == "绑定观测云工作空间" and "绑定费用中心账号" in page.headings
+    assert page.links("a[href='/register/basic']") and page.text_of("a[href='/register/basic']") == "注册"
 
 
-def test_the_first_visit_guide_is_dismissed_with_got_it(client, arrived):
-    assert "如何快速绑定阿里云账号结算" in text_of(client.get("/bind/billing"))
-    submit(client, "/bind/billing", {"next": "/bind/billing"}, action="/bind/guide")
-    assert "如何快速绑定阿里云账号结算" not in text_of(client.get("/bind/billing"))
+def test_the_first_visit_guide_is_dismissed_with_got_it(browser, arrived):
+    assert "如何快速绑定阿里云账号结算" in browser.get("/bind/billing").headings
+    browser.submit("/bind/billing", {"next": "/bind/billing"}, action="/bind/guide")
+    assert "如何快速绑定阿里云账号结算" not in browser.get("/bind/billing").text
 
 
-def test_binding_by_username_and_emailed_code(client, db, smtp, arrived, billing):
-    response = bind_billing(client, smtp)
-    assert response.headers["Location"] == "/bind/workspaces"
+def test_binding_by_username_and_emailed_code(customer, db, smtp, arrived, billing):
+    assert customer.bind_billing(*ACME).url == "/bind/workspaces"
     assert bound_billing_account(db) == billing.id
     assert smtp.messages()[0].to == "billing@acme.example"
 
 
-def test_the_b1_email_names_the_aliyun_account_and_instance_being_bound(client, smtp, arrived):
-    send_code(client, "/bind/billing", {"username": "acme_billing"})
+def test_the_b1_email_names_the_aliyun_account_and_instance_being_bound(customer, smtp, arrived):
+    customer.on("/bind/billing")
+    customer.send_code("acme_billing", javascript=False)
     mail = smtp.messages("billing@acme.example")[0]
     for text in (mail.text, mail.html):
         assert f"阿里云账号 {UID} 正在申请绑定此费用中心账号（商品实例 ID：{arrived}）" in text
         assert "如果这不是您本人的操作" in text
 
 
-def test_a_wrong_code_binds_nothing_and_keeps_the_username(client, db, smtp, arrived):
-    send_code(client, "/bind/billing", {"username": "acme_billing"})
-    wrong = f"{(int(smtp.last_code('billing@acme.example')) + 1) % 10**6:06d}"
-    page = text_of(submit(client, "/bind/billing", {"username": "acme_billing", "code": wrong}))
-    assert "验证码" in page and 'value="acme_billing"' in page
+def test_a_wrong_code_binds_nothing_and_keeps_the_username(browser, customer, db, arrived):
+    customer.on("/bind/billing")
+    code = customer.send_code(*ACME, javascript=False)
+    page = browser.submit("/bind/billing", {"username": "acme_billing", "code": wrong(code)})
+    assert "验证码" in page.error("code") and page.value("username") == "acme_billing"
     assert bound_billing_account(db) is None
 
 
-def test_an_unknown_username_gets_the_same_answer_and_no_mail(client, smtp, arrived):
-    known = text_of(send_code(client, "/bind/billing", {"username": "acme_billing"}))
-    client.get(login_free_url(client.application, create_instance(client, client.application, "1380000000000002")))
-    unknown = text_of(send_code(client, "/bind/billing", {"username": "nobody_here"}))
-    assert "验证码已发送到该账号绑定的邮箱" in known and "验证码已发送到该账号绑定的邮箱" in unknown
+def test_an_unknown_username_gets_the_same_answer_and_no_mail(app, customer, smtp, arrived):
+    customer.on("/bind/billing")
+    customer.send_code("acme_billing", javascript=False)
+    other = customer_of(app, smtp)
+    other.arrive("1380000000000002")
+    other.on("/bind/billing")
+    other.send_code("nobody_here", javascript=False)
+    assert customer.page.code_status == other.page.code_status
+    assert other.page.code_status.text == "验证码已发送到该账号绑定的邮箱，请查收"
     assert [m.to for m in smtp.messages()] == ["billing@acme.example"]
 
 
 @pytest.mark.parametrize("username, message", [("", "请输入用户名"), ("x" * 65, "用户名不能超过 64 个字符")])
-def test_bad_usernames_are_explained_next_to_the_field(client, arrived, username, message):
-    page = text_of(submit(client, "/bind/billing", {"username": username, "code": "123456"}))
-    assert message in page
+def test_bad_usernames_are_explained_next_to_the_field(browser, arrived, username, message):
+    page = browser.submit("/bind/billing", {"username": username, "code": "123456"})
+    assert message in page.error("username")
 
 
-def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(client, db, smtp, arrived, monkeypatch):
+def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(
+    browser, customer, db, arrived, monkeypatch
+):
     from wizard.services import billing as billing_service
 
     other = add_billing_account("other_billing", "other@acme.example", workspaces=())
@@ -103,8 +119,10 @@ def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(cli
         return original(ali_uid)
 
     monkeypatch.setattr(billing_service, "binding_of", second_tab_binds_first)
-    page = text_of(bind_billing(client, smtp))
-    assert "该阿里云账号已绑定其他费用中心账号" in page
+    customer.on("/bind/billing")
+    code = customer.send_code(*ACME)
+    page = browser.submit("/bind/billing", {"username": "acme_billing", "code": code})
+    assert "该阿里云账号已绑定其他费用中心账号" in page.text
     assert bound_billing_account(db) == other.id
 
 
@@ -131,98 +149,99 @@ def test_binding_to_a_second_account_is_refused_by_the_service(db, billing, app)
 # ---- B2 / B3 ----
 
 
-def test_b2_lists_the_workspaces_as_bindable(client, smtp, arrived):
-    bind_billing(client, smtp)
-    page = text_of(client.get("/bind/workspaces"))
-    assert "生产环境" in page and "测试环境" in page
-    assert page.count('<span class="badge badge-info">可绑定</span>') == 2
+def workspace_rows(page) -> dict[str, str]:
+    """B2's workspaces: name -> its state (可绑定, 不可绑定 and why, 已绑定 ...)."""
+    return {name: state for name, _site, state, _action in page.rows("table.workspace-table")}
 
 
-def test_bind_confirm_then_b3_shows_bound_and_leads_to_success(client, db, smtp, arrived):
-    bind_billing(client, smtp)
-    dialog = text_of(client.get(f"/bind/workspaces?confirm={workspace_id('生产环境')}"))
-    assert "确定将工作空间「生产环境」绑定到商品实例" in dialog
-    assert bind_workspace(client, workspace_id("生产环境")).headers["Location"] == "/bind/workspaces"
+def test_b2_lists_the_workspaces_as_bindable(customer, arrived):
+    b2 = customer.bind_billing(*ACME)
+    assert workspace_rows(b2) == {"生产环境": "可绑定", "测试环境": "可绑定"}
+
+
+def test_bind_confirm_then_b3_shows_bound_and_leads_to_success(browser, customer, db, arrived):
+    customer.bind_billing(*ACME)
+    dialog = browser.get(f"/bind/workspaces?confirm={workspace_id('生产环境')}")
+    assert "确定将工作空间「生产环境」绑定到商品实例" in dialog.text_of("[role=alertdialog]")
+    assert bind(browser, workspace_id("生产环境")).location == "/bind/workspaces"
     assert instance_workspace(db, arrived) == workspace_id("生产环境")
-    b3 = text_of(client.get("/bind/workspaces"))
-    assert "已绑定" in b3 and 'href="/activate/success"' in b3
-    s1 = text_of(client.get("/activate/success"))
-    assert "开通成功" in s1 and "生产环境" in s1 and "acme_billing" in s1 and UID in s1 and arrived in s1
-    assert 'href="/login/pwd?site=cn1"' in s1
+    b3 = browser.get("/bind/workspaces")
+    assert workspace_rows(b3)["生产环境"] == "已绑定" and b3.links("a[href='/activate/success']")
+    s1 = browser.get("/activate/success")
+    for text in ("开通成功", "生产环境", "acme_billing", UID, arrived):
+        assert text in s1.text_of(".success-card"), text
+    assert s1.links("a[href^='/login/pwd']") == ["/login/pwd?site=cn1"]
 
 
-def test_a_workspace_bound_to_another_live_instance_is_not_bindable(client, app, db, smtp, arrived):
-    bind_billing(client, smtp)
-    bind_workspace(client, workspace_id("生产环境"))
+def test_a_workspace_bound_to_another_live_instance_is_not_bindable(browser, customer, db, arrived):
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id("生产环境"))
     # The same customer buys a second instance: 生产环境 settles through the first one.
-    second = enter_login_free(client, app, UID)
-    page = text_of(client.get("/bind/workspaces"))
-    assert "不可绑定" in page and f"已通过阿里云账号 {UID} 的实例 {arrived} 结算" in page
-    bind_workspace(client, workspace_id("生产环境"))
-    assert instance_workspace(db, second) is None
-    assert "已通过其他阿里云商品实例结算" in text_of(client.get("/bind/workspaces"))
+    customer.arrive(UID, lands="/bind/workspaces")
+    page = browser.get("/bind/workspaces")
+    assert workspace_rows(page)["生产环境"] == f"不可绑定 已通过阿里云账号 {UID} 的实例 {arrived} 结算"
+    bind(browser, workspace_id("生产环境"))
+    assert instance_workspace(db, customer.instance_id) is None
+    assert "已通过其他阿里云商品实例结算" in browser.get("/bind/workspaces").flashed("error")
 
 
-def test_a_released_instance_frees_its_workspace(client, app, db, smtp, arrived):
-    from .marketplace import call_spi
-
-    bind_billing(client, smtp)
-    bind_workspace(client, workspace_id("生产环境"))
-    call_spi(client, app, action="releaseInstance", instanceId=arrived, isRefund="false")
-    second = enter_login_free(client, app, UID)
-    bind_workspace(client, workspace_id("生产环境"))
-    assert instance_workspace(db, second) == workspace_id("生产环境")
+def test_a_released_instance_frees_its_workspace(app, browser, customer, db, arrived):
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id("生产环境"))
+    call_spi(browser.client, app, action="releaseInstance", instanceId=arrived, isRefund="false")
+    customer.arrive(UID, lands="/bind/workspaces")
+    customer.bind_workspace(workspace_id("生产环境"))
+    assert instance_workspace(db, customer.instance_id) == workspace_id("生产环境")
 
 
-def test_a_workspace_of_someone_elses_billing_account_cannot_be_bound(client, db, smtp, arrived):
+def test_a_workspace_of_someone_elses_billing_account_cannot_be_bound(browser, customer, db, arrived):
     add_billing_account("stranger", "stranger@acme.example", workspaces=("别人的空间",), owner_username="stranger")
-    bind_billing(client, smtp)
-    bind_workspace(client, workspace_id("别人的空间"))
+    customer.bind_billing(*ACME)
+    bind(browser, workspace_id("别人的空间"))
     assert instance_workspace(db, arrived) is None
 
 
-def test_nothing_bindable_offers_to_create_a_workspace(client, app, db, smtp):
+def test_nothing_bindable_offers_to_create_a_workspace(browser, customer, db):
     add_billing_account(workspaces=())
-    enter_login_free(client, app, UID)
-    bind_billing(client, smtp)
-    page = text_of(client.get("/bind/workspaces"))
-    assert "立即创建工作空间" in page and 'href="/workspace/new"' in page
+    customer.arrive(UID)
+    b2 = customer.bind_billing(*ACME)
+    assert "立即创建工作空间" in b2.texts_of("a[href='/workspace/new']")
 
 
-def test_the_site_selector_is_kept(client, smtp, arrived):
-    submit(client, "/bind/billing", {"site": "cn4", "next": "/bind/billing"}, action="/bind/site")
-    assert '<option selected value="cn4">' in text_of(client.get("/bind/billing"))
+def test_the_site_selector_is_kept(browser, arrived):
+    browser.submit("/bind/billing", {"site": "cn4", "next": "/bind/billing"}, action="/bind/site")
+    assert browser.get("/bind/billing").form("form.site-switch").values["site"] == "cn4"
 
 
 # ---- Guards, double submits, second tabs ----
 
 
 @pytest.mark.parametrize("path", ["/bind/workspaces", "/workspace/new", "/activate/success"])
-def test_later_steps_redirect_to_where_the_customer_really_is(client, arrived, path):
-    assert client.get(path).headers["Location"] == "/activate/"
+def test_later_steps_redirect_to_where_the_customer_really_is(browser, arrived, path):
+    assert browser.get(path).location == "/activate/"
 
 
-def test_once_bound_the_earlier_steps_redirect_forward(client, smtp, arrived):
-    bind_billing(client, smtp)
-    assert client.get("/activate/").headers["Location"] == "/bind/workspaces"
-    assert client.get("/bind/billing").headers["Location"] == "/bind/workspaces"
+def test_once_bound_the_earlier_steps_redirect_forward(browser, customer, arrived):
+    customer.bind_billing(*ACME)
+    assert browser.get("/activate/").location == "/bind/workspaces"
+    assert browser.get("/bind/billing").location == "/bind/workspaces"
 
 
-def test_a_double_submit_binds_once_and_lands_on_success(client, db, smtp, arrived):
-    bind_billing(client, smtp)
+def test_a_double_submit_binds_once_and_lands_on_success(browser, customer, db, arrived):
+    customer.bind_billing(*ACME)
     workspace = workspace_id("生产环境")
-    token = csrf_token(client.get(f"/bind/workspaces?confirm={workspace}").data)
-    first = client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": token})
-    second = client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": token})
-    assert first.headers["Location"] == "/bind/workspaces"
-    assert second.headers["Location"] == "/activate/success"
+    dialog = browser.get(f"/bind/workspaces?confirm={workspace}")
+    first = browser.submit(dialog, action=f"/bind/workspaces/{workspace}")
+    second = browser.submit(dialog, action=f"/bind/workspaces/{workspace}")
+    assert first.location == "/bind/workspaces"
+    assert second.location == "/activate/success"
     assert instance_workspace(db, arrived) == workspace
 
 
-def test_login_free_again_after_activation_goes_to_success(client, app, db, smtp, arrived):
-    bind_billing(client, smtp)
-    bind_workspace(client, workspace_id("生产环境"))
-    assert client.get(login_free_url(app, arrived)).headers["Location"] == "/activate/success"
+def test_login_free_again_after_activation_goes_to_success(customer, arrived):
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id("生产环境"))
+    assert customer.login_free(lands="/activate/success").url == "/activate/success"
 
 
 @BOTH_DATABASES
@@ -230,24 +249,23 @@ def test_two_aliyun_accounts_racing_for_one_workspace_one_wins(app, db, smtp):
     """Two customers of one billing-center account bind the same workspace at the same moment."""
     billing = add_billing_account(workspaces=("共享空间",))
     target = workspace_id("共享空间")
-    clients = []
+    customers = []
     for uid in ("1380000000000001", "1380000000000002"):
-        client = app.test_client()
-        enter_login_free(client, app, uid)
-        db.session.add(CloudAccountBinding(ali_uid=uid, billing_account_id=billing.id))
-        clients.append(client)
-    db.session.commit()
-    pages = [client.get(f"/bind/workspaces?confirm={target}") for client in clients]
+        customer = customer_of(app, smtp)
+        customer.arrive(uid)
+        CloudAccountBindingFactory(ali_uid=uid, billing_account=billing)
+        customers.append(customer)
+    dialogs = [customer.browser.get(f"/bind/workspaces?confirm={target}") for customer in customers]
 
-    def bind(pair):
-        client, page = pair
-        client.post(f"/bind/workspaces/{target}", data={"csrf_token": csrf_token(page.data)})
-        return text_of(client.get("/bind/workspaces"))
+    def press(pair):
+        customer, dialog = pair
+        customer.browser.submit(dialog, action=f"/bind/workspaces/{target}")
+        return customer.browser.get("/bind/workspaces")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = list(pool.map(bind, zip(clients, pages, strict=True)))
+        outcomes = list(pool.map(press, zip(customers, dialogs, strict=True)))
     db.session.expire_all()
     bound = db.session.scalars(select(MarketplaceInstance).where(MarketplaceInstance.workspace_id == target)).all()
     assert len(bound) == 1
-    assert sum("已通过其他阿里云商品实例结算" in page for page in outcomes) == 1
+    assert sum("已通过其他阿里云商品实例结算" in page.flashed("error") for page in outcomes) == 1
     assert db.session.scalar(select(func.count()).select_from(Workspace)) == 1

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.customer import Browser
 from devtools.ports import free_port
 from wizard.models import BillingAccount
 
 from .codes_support import code_pages, send_json
 from .conftest import BOTH_STORES
-from .helpers import csrf_token
 from .queue_support import break_queue
 
 
@@ -52,11 +52,10 @@ def test_the_endpoint_needs_the_csrf_token(client, smtp):
     forged = send_json(client, "register", "alice@example.com", **{"X-CSRFToken": "forged"})
     assert forged.status_code == 400
     assert smtp.messages() == []
-    token = csrf_token(client.get("/test/codes/email").data)
-    as_field = client.post(
-        "/codes/send", data={"csrf_token": token, "purpose": "register", "identifier": "alice@example.com"}
+    as_field = Browser.of(client).submit(
+        "/test/codes/email", {"purpose": "register", "identifier": "alice@example.com"}, action="/codes/send"
     )
-    assert as_field.status_code == 200 and len(smtp.messages()) == 1
+    assert as_field.status == 200 and len(smtp.messages()) == 1
 
 
 def test_a_resend_too_soon_says_how_many_seconds_remain(client, smtp, frozen_clock):
@@ -117,13 +116,11 @@ def test_a_client_ip_gets_twenty_sends_an_hour_then_429(app, client, smtp):
     assert client.get("/test/codes/email").status_code == 200  # pages themselves are not limited
 
 
-def test_without_a_wizard_login_nothing_is_sent(client, smtp):
-    token = csrf_token(client.get("/login/pwd").data)  # a stranger's page: no 免登 behind it
-    response = client.post(
-        "/codes/send", data={"purpose": "register", "identifier": "victim@example.com"}, headers={"X-CSRFToken": token}
-    )
-    assert response.status_code == 401 and response.get_json()["ok"] is False
-    assert "重新点击「免登」" in response.get_json()["message"]
+def test_without_a_wizard_login_nothing_is_sent(browser, smtp):
+    stranger_page = browser.get("/login/pwd")  # no 免登 behind it
+    response = browser.send(stranger_page, "/codes/send", {"purpose": "register", "identifier": "victim@example.com"})
+    assert response.status == 401 and response.json["ok"] is False
+    assert "重新点击「免登」" in response.json["message"]
     assert smtp.messages() == []
 
 

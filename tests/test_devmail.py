@@ -9,7 +9,6 @@ from wizard import create_app
 from wizard.extensions import mail
 
 from .conftest import settings_for_tests
-from .helpers import submit, text_of
 
 
 def send(app, to, subject, body):
@@ -17,27 +16,27 @@ def send(app, to, subject, body):
         mail.send(Message(subject=subject, recipients=[to], body=body))
 
 
-def test_a_sent_message_is_listed_with_recipient_subject_time_and_body(app, client, smtp):
+def test_a_sent_message_is_listed_with_recipient_subject_time_and_body(app, browser, smtp):
     send(app, "qa@example.com", "您的验证码", "验证码：123456，10 分钟内有效。")
-    page = text_of(client.get("/dev/mail/"))
-    assert "qa@example.com" in page
-    assert "您的验证码" in page
-    assert "验证码：123456，10 分钟内有效。" in page
-    assert "<time datetime=" in page
+    page = browser.get("/dev/mail/")
+    assert "qa@example.com" in page.text
+    assert "您的验证码" in page.text
+    assert "验证码：123456，10 分钟内有效。" in page.text
+    assert page.find("time[datetime]") is not None
 
 
-def test_newest_message_comes_first_and_the_filter_keeps_one_recipient(app, client, smtp):
+def test_newest_message_comes_first_and_the_filter_keeps_one_recipient(app, browser, smtp):
     send(app, "first@example.com", "first", "one")
     send(app, "second@example.com", "second", "two")
-    page = text_of(client.get("/dev/mail/"))
+    page = browser.get("/dev/mail/").text
     assert page.index("second@example.com") < page.index("first@example.com")
-    filtered = text_of(client.get("/dev/mail/?to=first@example.com"))
+    filtered = browser.get("/dev/mail/?to=first@example.com").text
     assert "first@example.com" in filtered and "second@example.com" not in filtered
 
 
-def test_the_mailbox_can_be_emptied_by_post(app, client, smtp):
+def test_the_mailbox_can_be_emptied_by_post(app, browser, smtp):
     send(app, "qa@example.com", "subject", "body")
-    submit(client, "/dev/mail/", action="/dev/mail/clear")
+    browser.submit("/dev/mail/", action="/dev/mail/clear")
     assert smtp.messages() == []
 
 

@@ -6,10 +6,9 @@ import pytest
 from flask import abort
 from sqlalchemy.exc import OperationalError
 
+from devtools.customer import Browser
 from wizard.extensions import limiter
 from wizard.models import LoginAttempt
-
-from .helpers import text_of
 
 
 @pytest.fixture
@@ -48,18 +47,16 @@ def app(app):
         ("get", "/database-down", 503, "服务暂时不可用"),
     ],
 )
-def test_error_pages_are_styled_and_in_chinese(client, method, path, status, title):
-    response = getattr(client, method)(path)
-    assert response.status_code == status
-    page = text_of(response)
-    assert f'<h1 id="error-title">{title}</h1>' in page
-    assert "Traceback" not in page and "secret internal detail" not in page
-    assert 'lang="zh-CN"' in page
+def test_error_pages_are_styled_and_in_chinese(browser, method, path, status, title):
+    page = browser.open(method.upper(), path)
+    assert page.status == status
+    assert page.text_of("h1#error-title") == title
+    assert "Traceback" not in page.text and "secret internal detail" not in page.text
+    assert page.lang == "zh-CN"
 
 
-def test_error_pages_follow_the_browser_language(client):
-    page = text_of(client.get("/nowhere", headers={"Accept-Language": "en-US,en;q=0.9"}))
-    assert 'lang="en"' in page
+def test_error_pages_follow_the_browser_language(browser):
+    assert browser.get("/nowhere", headers={"Accept-Language": "en-US,en;q=0.9"}).lang == "en"
 
 
 def test_a_server_error_is_logged_with_its_cause(client, caplog):
@@ -68,24 +65,22 @@ def test_a_server_error_is_logged_with_its_cause(client, caplog):
     assert "secret internal detail" in caplog.text
 
 
-def test_too_many_requests_gets_the_styled_429(client):
-    assert client.get("/limited").status_code == 200
-    response = client.get("/limited")
-    assert response.status_code == 429
-    assert "操作过于频繁" in text_of(response)
+def test_too_many_requests_gets_the_styled_429(browser):
+    assert browser.get("/limited").status == 200
+    page = browser.get("/limited")
+    assert page.status == 429
+    assert "操作过于频繁" in page.text
 
 
-def test_a_missing_csrf_token_explains_what_to_do(client):
-    page = text_of(client.post("/language", data={"lang": "en"}))
-    assert "请刷新页面后重新提交" in page
+def test_a_missing_csrf_token_explains_what_to_do(browser):
+    assert "请刷新页面后重新提交" in browser.post("/language", {"lang": "en"}).text
 
 
 def test_a_form_over_64_kib_gets_the_styled_413_before_anything_reads_it(client, db):
     assert client.application.config["MAX_CONTENT_LENGTH"] == 64 * 1024
     big = {"site": "cn1", "username": "x" * (64 * 1024), "password": "whatever-it-is"}
-    response = client.post("/login/pwd", data=big)
-    page = text_of(response)
-    assert response.status_code == 413 and "提交的内容过大" in page and "<h1" in page
+    page = Browser.of(client).post("/login/pwd", big)
+    assert page.status == 413 and "提交的内容过大" in page.title
     answer = client.post("/codes/send", data={"purpose": "register", "identifier": "x" * (64 * 1024)})
     assert answer.status_code == 413 and answer.get_json()["ok"] is False
     assert db.session.query(LoginAttempt).count() == 0  # refused before the throttle counted anything

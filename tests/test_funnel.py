@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from devtools.customer import Browser, Customer
 from wizard import clock
 from wizard.ops_models import ActivationProgress, FunnelEvent
 from wizard.services.ops import funnel
 
-from .activation import add_billing_account, bind_billing, bind_workspace, workspace_id
+from .activation import ACME, add_billing_account, workspace_id
 from .conftest import BOTH_DATABASES
 from .helpers import submit, text_of
 from .marketplace import enter_login_free
@@ -37,10 +38,10 @@ def test_the_bind_path_records_each_step_once_with_the_time_spent_before_it(app,
     submit(client, "/activate/", {"path": "bind"})
     client.get("/bind/billing")
     frozen_clock.advance(90)
-    bind_billing(client, smtp)
+    Customer(Browser.of(client), smtp).bind_billing(*ACME)
     client.get("/bind/workspaces")  # where 绑定 redirects
     frozen_clock.advance(30)
-    bind_workspace(client, workspace_id("生产环境"))
+    Customer(Browser.of(client), smtp).bind_workspace(workspace_id("生产环境"))
     client.get("/bind/workspaces")  # B3 after activation: the wizard is behind the customer, nothing recorded
     assert steps_of(db, instance_id) == [
         ("created", None, None),

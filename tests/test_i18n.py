@@ -25,14 +25,14 @@ from babel.messages.pofile import read_po
 from flask import render_template_string
 from sqlalchemy import select
 
+from devtools.customer import Browser, Page
 from wizard import clock
 from wizard.errors import ERROR_PAGES, render_error
 from wizard.i18n import lazy_gettext, lazy_ngettext
 from wizard.models import Workspace
 
 from .activation import PASSWORD as OWNER_PASSWORD
-from .activation import add_billing_account, send_code
-from .helpers import csrf_token, submit, text_of
+from .activation import add_billing_account
 from .marketplace import login_free_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,57 +306,62 @@ PAGE_LANG = {"en": "en", "zh": "zh-CN"}
 
 
 class Walk:
-    """A customer's way through the product; every page it sees is kept, checked afterwards."""
+    """A customer's way through the product (the driver's browsers, devtools/customer.py); every page
+    it sees is kept, checked afterwards."""
 
     def __init__(self, client, app, market_client=None) -> None:
-        self.client, self.app, self.market = client, app, market_client
+        self.client, self.app = client, app
+        self.browser = Browser.of(client)
+        self.market = Browser.of(market_client) if market_client is not None else None
         self.pages: list[tuple[str, str]] = []
 
-    def keep(self, label: str, response, status: int = 200):
-        page = text_of(response)
-        assert response.status_code == status, f"{label}: HTTP {response.status_code}\n{page[:2000]}"
-        self.pages.append((label, page))
-        return response
+    def keep(self, label: str, response, status: int = 200) -> Page:
+        page = Page.of(response)
+        assert page.status == status, f"{label}: HTTP {page.status}\n{page.text[:2000]}"
+        self.pages.append((label, page.text))
+        return page
 
-    def get(self, label: str, url: str, status: int = 200, client=None):
-        return self.keep(label, (client or self.client).get(url, follow_redirects=True), status)
+    def get(self, label: str, url: str, status: int = 200, browser: Browser | None = None) -> Page:
+        return self.keep(label, (browser or self.browser).get(url, follow=True), status)
 
     def post(self, label: str, page_url: str, data: dict | None = None, action: str | None = None, status: int = 200,
-             client=None):  # fmt: skip
+             browser: Browser | None = None) -> Page:  # fmt: skip
         """Submit `data` (a None value: the field is left out, as an unticked checkbox is)."""
         fields = {name: value for name, value in (data or {}).items() if value is not None}
-        return self.keep(label, submit(client or self.client, page_url, fields, action, follow_redirects=True), status)
+        return self.keep(label, (browser or self.browser).submit(page_url, fields, action, follow=True), status)
+
+    def send_code(self, page_url: str, typed: dict) -> Page:
+        """获取验证码 without JavaScript: the page's own form with what was `typed`, re-rendered."""
+        return self.browser.submit(page_url, {**typed, "send_code": "1"})
 
     def json_message(self, label: str, page_url: str, purpose: str, identifier: str) -> None:
-        token = csrf_token(self.client.get(page_url).data)
-        answer = self.client.post(
-            "/codes/send", data={"purpose": purpose, "identifier": identifier}, headers={"X-CSRFToken": token}
+        """获取验证码 as app.js asks for it: the message of the JSON answer."""
+        answer = self.browser.send(
+            self.browser.get(page_url), "/codes/send", {"purpose": purpose, "identifier": identifier}
         )
-        self.pages.append((label, answer.get_json()["message"]))
+        self.pages.append((label, answer.json["message"]))
 
     # -- the marketplace --
 
     def buy(self, ali_uid: str, label: str | None = None) -> str:
         self.market.get(f"/?aliUid={ali_uid}")
-        response = submit(self.market, "/activate", {"agreement": "y"})
-        assert response.status_code == 302, text_of(response)
+        submitted = self.market.submit("/activate", {"agreement": "y"}).expect(302)
         if label:
-            self.get(label, response.headers["Location"], client=self.market)
-        return response.headers["Location"].split("/")[-2]
+            self.get(label, submitted.location, browser=self.market)
+        return submitted.location.split("/")[-2]
 
-    def login_free(self, label: str, order_id: str, status: int = 200):
+    def login_free(self, label: str, order_id: str, status: int = 200) -> Page:
         """免登: the simulator sends the browser to the Guance side's absolute authUrl."""
-        jump = self.market.get(f"/instances/{order_id}/login-free")
-        assert jump.status_code == 302 and jump.headers["Location"].startswith("http://localhost/spi?"), text_of(jump)
-        page = self.get(label, jump.headers["Location"], status)
-        if 'action="/login-free/switch"' in text_of(page):  # another Aliyun account was mid-flow: 继续
-            data = {"csrf_token": csrf_token(page.data), "proceed": "1"}
-            switched = self.client.post("/login-free/switch", data=data, follow_redirects=True)
+        jump = self.market.get(f"/instances/{order_id}/login-free").expect(302)
+        assert jump.location.startswith("http://localhost/spi?"), jump.location
+        page = self.get(label, jump.location, status)
+        if page.find("form[action='/login-free/switch']"):  # another Aliyun account was mid-flow: 继续
+            switched = self.browser.submit(page, {"proceed": "1"}, action="/login-free/switch", follow=True)
             page = self.keep(f"{label}, 继续", switched, 200)
         return page
 
-    def lifecycle(self, label: str, order_id: str, operation: str):
-        return self.post(label, "/instances", action=f"/instances/{order_id}/{operation}", client=self.market)
+    def lifecycle(self, label: str, order_id: str, operation: str) -> Page:
+        return self.post(label, "/instances", action=f"/instances/{order_id}/{operation}", browser=self.market)
 
     # -- verification codes --
 
@@ -372,22 +377,21 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     """Every page of both applications, with English-only test data; returns what was seen."""
     walk = Walk(client, app, market_client)
     if language == "en":  # each site's header switch, once, on its first page; nothing else sets it
-        response = submit(client, "/", {"lang": "en", "next": "/"}, action="/language")
-        assert response.status_code == 302 and "lang=en" in response.headers["Set-Cookie"]
-        response = submit(market_client, "/", {"lang": "en", "next": "/"}, action="/language")
-        assert response.status_code == 302 and "aliyun_market_lang=en" in response.headers["Set-Cookie"]
+        for browser, cookie in ((walk.browser, "lang"), (walk.market, "aliyun_market_lang")):
+            browser.submit("/", {"lang": "en", "next": "/"}, action="/language").expect(302)
+            assert browser.cookies()[cookie] == "en"
     walk.get("home", "/")
 
     # M1-M4, the simulator
-    walk.get("M1 nobody signed in", "/", client=market_client)
-    walk.get("M sign-in picker", "/signin", client=market_client)
-    walk.post("M sign-in refused", "/signin", {"ali_uid": "abc"}, status=400, client=market_client)
-    walk.get("M1 product", f"/?aliUid={UID_REGISTER}", client=market_client)
-    walk.get("M2 activate dialog", "/activate", client=market_client)
-    walk.post("M2 without the agreement", "/activate", {}, status=400, client=market_client)
+    walk.get("M1 nobody signed in", "/", browser=walk.market)
+    walk.get("M sign-in picker", "/signin", browser=walk.market)
+    walk.post("M sign-in refused", "/signin", {"ali_uid": "abc"}, status=400, browser=walk.market)
+    walk.get("M1 product", f"/?aliUid={UID_REGISTER}", browser=walk.market)
+    walk.get("M2 activate dialog", "/activate", browser=walk.market)
+    walk.post("M2 without the agreement", "/activate", {}, status=400, browser=walk.market)
     order = walk.buy(UID_REGISTER, "M3 request submitted")
-    walk.get("M4 purchased services", "/instances", client=market_client)
-    walk.get("M4 close dialog", f"/instances?release={order}", client=market_client)
+    walk.get("M4 purchased services", "/instances", browser=walk.market)
+    walk.get("M4 close dialog", f"/instances?release={order}", browser=walk.market)
     walk.lifecycle("M4 renewed (flash)", order, "renew")
     walk.lifecycle("M4 upgraded (flash)", order, "upgrade")
 
@@ -396,8 +400,8 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     walk.post("G1 nothing chosen", "/activate/", {})
     walk.post("R1 basic information", "/activate/", {"path": "register"})
     walk.post("R1 all empty", "/register/basic", {})
-    walk.keep("R1 code sent", send_code(client, "/register/basic", {"email": REGISTRANT["email"]}))
-    walk.keep("R1 code again too soon", send_code(client, "/register/basic", {"email": REGISTRANT["email"]}))
+    walk.keep("R1 code sent", walk.send_code("/register/basic", {"email": REGISTRANT["email"]}))
+    walk.keep("R1 code again too soon", walk.send_code("/register/basic", {"email": REGISTRANT["email"]}))
     walk.json_message("R1 code sent without reload (JSON)", "/register/basic", "register", REGISTRANT["email"])
     code = walk.code_for(smtp, REGISTRANT["email"])
     walk.post("R1 wrong code", "/register/basic", {**REGISTRANT, "code": wrong(code)})
@@ -423,7 +427,7 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     walk.post("B1 guide dismissed", "/bind/billing", {"next": "/bind/billing"}, action="/bind/guide")
     walk.post("B1 all empty", "/bind/billing", {})
     walk.post("B1 site switched", "/bind/billing", {"site": "cn2", "next": "/bind/billing"}, action="/bind/site")
-    walk.keep("B1 code sent", send_code(client, "/bind/billing", {"username": "acme_billing"}))
+    walk.keep("B1 code sent", walk.send_code("/bind/billing", {"username": "acme_billing"}))
     walk.post(
         "B2 workspaces", "/bind/billing", {"username": "acme_billing", "code": smtp.last_code("billing@acme.example")}
     )
@@ -437,7 +441,7 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     third = walk.buy(UID_BIND)
     walk.lifecycle("M4 expired (flash)", third, "expire")
     walk.login_free("login-free refused: expired", third, status=403)
-    walk.get("M4 close dialog of an expired instance", f"/instances?release={third}", client=market_client)
+    walk.get("M4 close dialog of an expired instance", f"/instances?release={third}", browser=walk.market)
     walk_lifecycle(walk, order)
 
     # B2a-c: a billing-center account without workspaces
@@ -445,7 +449,7 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     order = walk.buy(UID_CREATE)
     walk.login_free("G1 create path", order)
     walk.post("B1", "/activate/", {"path": "bind"})
-    send_code(client, "/bind/billing", {"username": "empty_billing"})
+    walk.send_code("/bind/billing", {"username": "empty_billing"})
     walk.post(
         "B2 nothing to bind",
         "/bind/billing",
@@ -455,7 +459,7 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     walk.post("B2b all empty", "/workspace/new?tab=existing", {})
     walk.get("B2c no account", "/workspace/new?tab=register")
     walk.post("B2c bad choices", "/workspace/new?tab=register", {**NEW_ACCOUNT, "language": "fr", "email": "x"})
-    walk.keep("B2c code sent", send_code(client, "/workspace/new?tab=register", {"email": NEW_ACCOUNT["email"]}))
+    walk.keep("B2c code sent", walk.send_code("/workspace/new?tab=register", {"email": NEW_ACCOUNT["email"]}))
     walk.post(
         "B3 created", "/workspace/new?tab=register", {**NEW_ACCOUNT, "code": smtp.last_code(NEW_ACCOUNT["email"])}
     )
@@ -464,9 +468,9 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     # R3 without a billing-center account: settled by Guance directly
     order = walk.buy(UID_DIRECT)
     walk.login_free("G1 direct", order)
-    submit(client, "/activate/", {"path": "register"})
-    send_code(client, "/register/basic", {"email": DIRECT["email"]})
-    submit(client, "/register/basic", {**DIRECT, "code": smtp.last_code(DIRECT["email"])})
+    walk.browser.submit("/activate/", {"path": "register"}).expect(302, at="/register/basic")
+    walk.send_code("/register/basic", {"email": DIRECT["email"]})
+    walk.browser.submit("/register/basic", {**DIRECT, "code": smtp.last_code(DIRECT["email"])}).expect(302)
     walk.post("R3 after R2", "/register/company", COMPANY)
     walk.post(
         "R3 finished without billing",
@@ -483,11 +487,12 @@ def walk_everything(client, market_client, app, db, smtp, language: str) -> Walk
     stranger = app.test_client()
     if language == "en":
         stranger.set_cookie("lang", "en")
+    stranger = Browser.of(stranger)
     walk.keep("wizard page without a marketplace login", stranger.get("/activate/"), status=401)
     walk.get("404", "/nowhere", status=404)
-    walk.get("simulator 404", "/nowhere", status=404, client=market_client)
+    walk.get("simulator 404", "/nowhere", status=404, browser=walk.market)
     walk.get("405", "/language", status=405)
-    walk.keep("400 CSRF", stranger.post("/language", data={"lang": "en"}), status=400)
+    walk.keep("400 CSRF", stranger.post("/language", {"lang": "en"}), status=400)
     headers = {"Cookie": "lang=en"} if language == "en" else {}
     for status in ERROR_PAGES:
         with app.test_request_context("/", headers=headers):
@@ -508,28 +513,24 @@ def walk_lifecycle(walk: Walk, order: str) -> None:
     # two links with the same stamp are one token, so the second would be refused as a replay.
     ahead = clock.now() + timedelta(seconds=37)
     lock = walk.get("X1 lock page", login_free_url(walk.app, instance_id, ahead))
-    link = re.search(r'href="(/unlock/[^"/]+)"', text_of(lock)).group(1)
+    link = lock.link("a[href^='/unlock/']")
     walk.get("X3 unlock choices", link)
     walk.get("X3 link used twice", link, status=400)
     walk.post("X3 no code sent", "/unlock/", {"code": "123456"})
     stranger = walk.app.test_client()
-    stranger.set_cookie("lang", walk.client.get_cookie("lang").value if walk.client.get_cookie("lang") else "zh")
-    walk.get("X3 without a link", "/unlock/", status=403, client=stranger)
-    walk.get("M4 renew this instance", f"/instances?instanceId={instance_id}", client=walk.market)
+    stranger.set_cookie("lang", walk.browser.cookies().get("lang", "zh"))
+    walk.get("X3 without a link", "/unlock/", status=403, browser=Browser.of(stranger))
+    walk.get("M4 renew this instance", f"/instances?instanceId={instance_id}", browser=walk.market)
     owner = {"site": "cn1", "username": "acme_owner", "password": OWNER_PASSWORD}
-    walk.post("X1 console lock page", "/login/pwd", owner)
+    locked = walk.post("X1 console lock page", "/login/pwd", owner)
     walk.get("console banner", "/console/")
-    production = f"/console/workspaces/{lock_workspace_id(walk)}/dissolve"
+    production = locked.url.removesuffix("/lock") + "/dissolve"  # /console/workspaces/<id>/lock
     walk.get("X2 dissolve", production)
     walk.post("X2 dissolve, wrong name", production, {"name": "Prod"})
     walk.lifecycle("M4 renewed: unlocked (flash)", order, "renew")
     walk.lifecycle("M4 closed (flash)", order, "release")
     later = ahead + timedelta(seconds=1)
     walk.get("login-free on a closed instance", login_free_url(walk.app, instance_id, later), status=400)
-
-
-def lock_workspace_id(walk: Walk) -> int:
-    return int(re.search(r"/console/workspaces/(\d+)/lock", walk.pages[-1][1]).group(1))
 
 
 # Values the walk itself typed; they may show on any page (pure identifiers are skipped anyway).
@@ -562,8 +563,7 @@ def chinese_words() -> set[str]:
 
 
 def html_lang(page: str) -> str | None:
-    match = re.search(r'<html lang="([^"]+)"', page)
-    return match.group(1) if match else None
+    return Page(200, {}, page).lang
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -600,28 +600,25 @@ def test_every_page_reads_in_one_language(client, market_client, app, db, smtp, 
 # ---- (d) The switch persists across the flow and into the emails ----
 
 
-def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emails(client, app, db, smtp):
-    from .marketplace import enter_login_free
+def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emails(customer, browser, smtp):
+    assert customer.arrive(UID_REGISTER).lang == "zh-CN"
+    switched = browser.submit("/activate/", {"lang": "en", "next": "/activate/"}, action="/language", follow=True)
+    assert switched.lang == "en" and "Activate Guance Commercial Edition" in switched.title
 
-    enter_login_free(client, app, UID_REGISTER)
-    assert html_lang(text_of(client.get("/activate/"))) == "zh-CN"
-    switched = submit(
-        client, "/activate/", {"lang": "en", "next": "/activate/"}, action="/language", follow_redirects=True
-    )
-    assert html_lang(text_of(switched)) == "en" and "Activate Guance Commercial Edition" in text_of(switched)
-
-    page = text_of(submit(client, "/activate/", {"path": "register"}, follow_redirects=True))
-    assert html_lang(page) == "en" and "Basic Information" in page
+    page = browser.submit("/activate/", {"path": "register"}, follow=True)
+    assert page.lang == "en" and page.current_step == "Basic Information"
     # The countdown's text is rendered for the script, in the page's language.
-    assert 'data-countdown="Resend ({seconds}s)"' in page
-    assert 'data-failed="The verification code could not be sent. Please try again later"' in page
+    button = page.find("[data-code-send]")
+    assert button["data-countdown"] == "Resend ({seconds}s)"
+    assert button["data-failed"] == "The verification code could not be sent. Please try again later"
 
-    sent = text_of(send_code(client, "/register/basic", {"email": REGISTRANT["email"]}))
-    assert "Verification code sent. Please check your email" in sent
+    customer.at(page)
+    customer.send_code(REGISTRANT["email"], javascript=False)
+    assert customer.page.code_status.text == "Verification code sent. Please check your email"
     email = smtp.messages(REGISTRANT["email"])[0]
     assert email.subject == "Guance verification code: Register a Guance account"
     assert "Your Guance verification code is:" in email.text and "Valid for 10 minutes" in email.text
-    assert '<html lang="en">' in email.html and "Your Guance verification code is:" in email.html
+    assert html_lang(email.html) == "en" and "Your Guance verification code is:" in email.html
     assert not CJK.search(email.subject + email.text + email.html)
 
     code = smtp.last_code(REGISTRANT["email"])
@@ -630,36 +627,24 @@ def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emai
         ("/register/company", COMPANY),
         ("/register/activation", WORKSPACE),
     ):
-        page = text_of(submit(client, url, data, follow_redirects=True))
-        assert html_lang(page) == "en", url
-    assert "Activated successfully" in page and "China 1 (Hangzhou)" in page
+        page = browser.submit(url, data, follow=True)
+        assert page.lang == "en", url
+    assert page.title == "Activated successfully" and "China 1 (Hangzhou)" in page.text
 
-    back = submit(
-        client,
-        "/activate/success",
-        {"lang": "zh", "next": "/activate/success"},
-        action="/language",
-        follow_redirects=True,
-    )
-    assert html_lang(text_of(back)) == "zh-CN" and "开通成功" in text_of(back)
+    back = browser.submit(page, {"lang": "zh", "next": "/activate/success"}, action="/language", follow=True)
+    assert back.lang == "zh-CN" and back.title == "开通成功"
 
 
-def test_a_code_asked_for_without_reload_follows_the_page_language(client, app, db, smtp):
-    from .marketplace import enter_login_free
-
-    enter_login_free(client, app, UID_REGISTER)
-    client.set_cookie("lang", "en")
-    submit(client, "/activate/", {"path": "register"})
-    token = csrf_token(client.get("/register/basic").data)
-    answer = client.post(
-        "/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]}, headers={"X-CSRFToken": token}
-    )
-    assert answer.get_json()["message"] == "Verification code sent. Please check your email"
+def test_a_code_asked_for_without_reload_follows_the_page_language(customer, browser, smtp):
+    customer.arrive(UID_REGISTER)
+    browser.client.set_cookie("lang", "en")
+    customer.choose("register")
+    page = browser.get("/register/basic")
+    ask = {"purpose": "register", "identifier": REGISTRANT["email"]}
+    assert browser.send(page, "/codes/send", ask).json["message"] == "Verification code sent. Please check your email"
     assert smtp.messages(REGISTRANT["email"])[0].subject.startswith("Guance verification code")
-    again = client.post(
-        "/codes/send", data={"purpose": "register", "identifier": REGISTRANT["email"]}, headers={"X-CSRFToken": token}
-    )
-    assert re.fullmatch(r"Please wait \d+ seconds before getting a new code", again.get_json()["message"])
+    again = browser.send(page, "/codes/send", ask).json["message"]
+    assert re.fullmatch(r"Please wait \d+ seconds before getting a new code", again)  # (a JSON message, not HTML)
 
 
 def test_counts_are_plural_aware_in_english(app):
@@ -731,9 +716,9 @@ HOME_TITLE = {
 def test_the_language_is_the_switch_then_the_browser_then_chinese(client, cookie, accept_language, expected):
     if cookie:
         client.set_cookie("lang", cookie)
-    page = text_of(client.get("/", headers={"Accept-Language": accept_language} if accept_language else {}))
-    assert html_lang(page) == PAGE_LANG[expected]
-    assert HOME_TITLE[expected] in page
+    page = Browser.of(client).get("/", headers={"Accept-Language": accept_language} if accept_language else {})
+    assert page.lang == PAGE_LANG[expected]
+    assert HOME_TITLE[expected] in page.text
 
 
 # ---- Dates and times for the locale, in the server's time zone ----
@@ -747,22 +732,23 @@ def test_dates_follow_the_locale_in_the_configured_time_zone(client, market_clie
     monkeypatch.setattr(market_clock, "now", lambda: moment)
     monkeypatch.setattr(clock, "now", lambda: moment)
     Walk(client, app, market_client).buy(UID_REGISTER)
-    chinese = text_of(market_client.get("/instances"))
-    english = text_of(market_client.get("/instances", headers={"Accept-Language": "en"}))
+    buyer = Browser.of(market_client)
+    chinese = buyer.get("/instances").text_of("main")
+    english = buyer.get("/instances", headers={"Accept-Language": "en"}).text_of("main")
     assert "2027年1月2日" in chinese
     assert "Jan 2, 2027" in english and "2027年" not in english
 
 
-def test_mailbox_times_follow_the_locale(client, app, db, smtp):
-    from .marketplace import enter_login_free
-
-    enter_login_free(client, app, UID_REGISTER)
-    submit(client, "/activate/", {"path": "register"})
-    send_code(client, "/register/basic", {"email": REGISTRANT["email"]})
-    chinese = text_of(client.get("/dev/mail/"))
-    english = text_of(client.get("/dev/mail/", headers={"Accept-Language": "en"}))
-    assert re.search(r">\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}</time>", chinese), chinese
-    assert re.search(r">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M</time>", english), english
+def test_mailbox_times_follow_the_locale(customer, browser):
+    customer.arrive(UID_REGISTER)
+    customer.choose("register")
+    customer.send_code(REGISTRANT["email"], javascript=False)
+    chinese = browser.get("/dev/mail/").texts_of("time")
+    english = browser.get("/dev/mail/", headers={"Accept-Language": "en"}).texts_of("time")
+    assert chinese and all(re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}", when) for when in chinese)
+    assert english and all(
+        re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M", when) for when in english
+    ), english
 
 
 # ---- Values put into messages are escaped ----

@@ -68,9 +68,9 @@ def test_a_renewal_never_moves_the_expiry_backwards(client, app, db, instance_id
     assert last_outcome(db) == "stale"
 
 
-def test_an_expiry_replayed_after_a_renewal_changes_nothing(client, app, db, smtp, frozen_clock):
+def test_an_expiry_replayed_after_a_renewal_changes_nothing(client, app, customer, db, smtp, frozen_clock):
     add_billing_account()
-    instance_id = activate_by_binding(client, app, smtp)
+    instance_id = activate_by_binding(customer)
     expiry = {"action": "expiredInstance", "instanceId": instance_id}
     send(client, app, expiry)
     send(client, app, renewal(instance_id, "renew-1", days=365))
@@ -82,9 +82,9 @@ def test_an_expiry_replayed_after_a_renewal_changes_nothing(client, app, db, smt
     assert smtp.messages() == []
 
 
-def test_an_expiry_applies_once(client, app, db, smtp, frozen_clock):
+def test_an_expiry_applies_once(client, app, customer, db, smtp, frozen_clock):
     add_billing_account()
-    instance_id = activate_by_binding(client, app, smtp)
+    instance_id = activate_by_binding(customer)
     smtp.clear()
     for _ in range(3):
         assert send(client, app, {"action": "expiredInstance", "instanceId": instance_id}) == {"success": True}

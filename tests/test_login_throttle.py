@@ -8,29 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 
 import pytest
-from werkzeug.security import generate_password_hash
 
-from wizard.models import GuanceAccount
+from devtools.customer import Browser, Page
+from devtools.factories import PASSWORD, GuanceAccountFactory
 from wizard.services import login_throttle
 
 from .conftest import BOTH_STORES
-from .helpers import csrf_token, text_of
 
-PASSWORD = "Correct-Horse-Battery-42"
 _addresses = count(1)
 
 
 @pytest.fixture
 def owner(db):
-    db.session.add(
-        GuanceAccount(
-            site="cn1",
-            username="guessed",
-            email="guessed@acme.example",
-            password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),
-        )
-    )
-    db.session.commit()
+    GuanceAccountFactory(username="guessed", email="guessed@acme.example")
 
 
 class Guesser:
@@ -38,7 +28,7 @@ class Guesser:
 
     def __init__(self, client, username="guessed") -> None:
         self.client, self.username = client, username
-        self.token = csrf_token(client.get("/login/pwd").data)
+        self.token = Browser.of(client).get("/login/pwd").csrf_token
 
     def try_password(self, password="wrong-password-123"):
         address = f"10.{next(_addresses) // 65536 % 256}.{next(_addresses) // 256 % 256}.{next(_addresses) % 256}"
@@ -48,8 +38,8 @@ class Guesser:
 
 def answer(response) -> tuple[int, str]:
     """The status and the message next to the password field."""
-    found = re.search(r'id="password-error"[^>]*>(.*?)</', text_of(response), re.S)
-    return response.status_code, found.group(1).strip() if found else ""
+    page = Page.of(response)
+    return page.status, page.error("password")
 
 
 @BOTH_STORES

@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.customer import Browser, Customer
 from devtools.ports import free_port
-
-from .helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = re.compile(r"(\S+)\.1 started \(pid=(\d+)\)")
@@ -77,22 +76,17 @@ def test_make_run_serves_both_applications_delivers_codes_and_stops_on_ctrl_c(ma
     assert f'href="{guance}/"' in httpx.get(f"{market}/").text
     assert httpx.get(f"{guance}/market/").status_code == 404
 
-    with httpx.Client(base_url=market) as buyer, httpx.Client(base_url=guance) as browser:
-        buyer.get("/?aliUid=1380000000000002")
-        buyer.post("/activate", data={"csrf_token": csrf_token(buyer.get("/activate").text), "agreement": "y"})
-        login_free = re.search(r'href="(/instances/\d+/login-free)"', buyer.get("/instances").text).group(1)
-        entry = buyer.get(login_free).headers["Location"]
-        assert entry.startswith(f"{guance}/spi?action=verify")
-        assert browser.get(entry).headers["Location"] == "/activate/"
-        browser.post("/activate/", data={"csrf_token": csrf_token(browser.get("/activate/").text), "path": "bind"})
-        token = csrf_token(browser.get("/bind/billing").text)
-        sent = browser.post("/codes/send", data={"purpose": "bind_billing", "identifier": "demo_billing"},
-                            headers={"X-CSRFToken": token})  # fmt: skip
-        assert sent.json()["ok"] is True
-        deadline = time.monotonic() + 30  # the worker mails it
-        while "billing@demo.guance.example" not in browser.get("/dev/mail/").text:
-            assert time.monotonic() < deadline, "the worker never delivered the code"
-            time.sleep(0.5)
+    customer = Customer(Browser.of(guance), market=Browser.of(market))
+    customer.arrive("1380000000000002")  # bought in the simulator, 免登 across to the Guance side: G1
+    assert customer.login_free_link.startswith(f"{guance}/spi?action=verify")
+    customer.choose("bind")
+    customer.send_code("demo_billing")  # as app.js does; the worker mails it
+    deadline = time.monotonic() + 30
+    while "billing@demo.guance.example" not in customer.browser.get("/dev/mail/").text:
+        assert time.monotonic() < deadline, "the worker never delivered the code"
+        time.sleep(0.5)
+    for browser in (customer.browser, customer.market):
+        browser.close()
 
     # Operations: the counts of both gunicorn workers and the queue's worker add up at /metrics (multiprocess
     # mode), the health checks answer, and the demo operator's credentials were printed.

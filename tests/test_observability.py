@@ -9,10 +9,11 @@ import re
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from devtools.customer import Browser, Customer
 from wizard import create_app
 from wizard.observability import metrics
 
-from .activation import PASSWORD, add_billing_account, bind_billing, bind_workspace, workspace_id
+from .activation import ACME, PASSWORD, add_billing_account, workspace_id
 from .conftest import settings_for_tests
 from .helpers import csrf_token, submit, text_of
 from .marketplace import call_spi, create_instance, login_free_url
@@ -76,9 +77,9 @@ def test_no_password_code_token_or_session_ever_reaches_the_log(app, client, db,
     client.get(link)
     client.get("/activate/")
     submit(client, "/activate/", {"path": "bind"})
-    bind_billing(client, smtp)
+    Customer(Browser.of(client), smtp).bind_billing(*ACME)
     code = smtp.last_code("billing@acme.example")
-    bind_workspace(client, workspace_id("生产环境"))
+    Customer(Browser.of(client), smtp).bind_workspace(workspace_id("生产环境"))
     csrf = csrf_token(client.get("/login/pwd").data)
     client.post("/login/pwd", data={"csrf_token": csrf, "site": "cn1", "username": "acme_owner", "password": PASSWORD})
     client.post("/login/pwd", data={"csrf_token": csrf, "site": "cn1", "username": "acme_owner", "password": "Wrong-1"})
@@ -137,7 +138,7 @@ def test_metrics_count_spi_calls_login_free_codes_funnel_steps_and_requests(app,
     client.get(login_free_url(app, "nope"))
     call_spi(client, app, action="noSuchAction", instanceId=instance_id)
     submit(client, "/activate/", {"path": "bind"})
-    bind_billing(client, smtp)
+    Customer(Browser.of(client), smtp).bind_billing(*ACME)
     after = scrape(client)
 
     def grew(name, **labels) -> float:

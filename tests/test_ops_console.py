@@ -15,7 +15,7 @@ from wizard.ops_models import Operator, OperatorAudit
 from wizard.services.ops import operators
 
 from .activation import PASSWORD, activate_by_binding, add_billing_account
-from .conftest import BOTH_DATABASES
+from .conftest import BOTH_DATABASES, customer_of
 from .helpers import submit, text_of
 from .marketplace import call_spi, create_instance, enter_login_free, login_free_url
 from .metering import add_metered_workspace
@@ -155,7 +155,7 @@ def test_a_disabled_operator_is_signed_out(app, client, db):
 @BOTH_DATABASES
 def test_instances_are_found_by_any_field_and_status_one_page_at_a_time(app, client, db, smtp):
     add_billing_account()
-    bound = activate_by_binding(client, app, smtp, "1380000000000007")
+    bound = activate_by_binding(customer_of(app, smtp, client), "1380000000000007")
     waiting = [create_instance(app.test_client(), app, f"13800000000001{n:02d}") for n in range(5)]
     add_operator(app)
     operator = app.test_client()
@@ -183,7 +183,7 @@ def test_instances_are_found_by_any_field_and_status_one_page_at_a_time(app, cli
 
 def test_the_timeline_tells_an_instance_s_story_in_time_order_without_its_tokens(app, client, db, smtp):
     add_billing_account()
-    instance_id = activate_by_binding(client, app, smtp)
+    instance_id = activate_by_binding(customer_of(app, smtp, client))
     call_spi(app.test_client(), app, action="expiredInstance", instanceId=instance_id)
     add_operator(app)
     operator = app.test_client()
@@ -303,7 +303,7 @@ def test_a_failed_task_is_retried_from_the_console(app, client, db, smtp):
 
 def test_every_console_page_answers_in_both_languages_and_needs_an_operator(app, client, db, smtp):
     add_billing_account()
-    instance_id = activate_by_binding(client, app, smtp)
+    instance_id = activate_by_binding(customer_of(app, smtp, client))
     add_operator(app)
     pages = ["/ops/", f"/ops/instances/{instance_id}", "/ops/spi", "/ops/stuck", "/ops/funnel", "/ops/metering",
              "/ops/tasks", "/ops/webhooks", "/ops/audit"]  # fmt: skip

@@ -1,13 +1,12 @@
 """Per-IP limits are shared by every worker and instance: counted in the database (database://) or Redis."""
 
-import re
 import threading
 from contextlib import ExitStack
 
-import httpx
 import pytest
 
 from bench.servers import Gunicorn, ServerShape
+from devtools.customer import Browser
 from wizard.rate_limits import DatabaseStorage
 
 from .conftest import BOTH_DATABASES, migrate_database
@@ -51,8 +50,6 @@ def test_the_application_counts_in_the_database_by_default(app):
 
 # ---- Two server instances on one store ----
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
 
 @pytest.fixture(params=["database", "redis"])
 def shared_store(request, tmp_path) -> dict:
@@ -67,12 +64,16 @@ def shared_store(request, tmp_path) -> dict:
 
 def test_two_instances_share_the_login_limit(shared_store, tmp_path):
     env = {**shared_store, "LOGIN_ATTEMPTS_PER_MINUTE": "3"}
-    with ExitStack() as stack, httpx.Client(timeout=10) as browser:
+    with ExitStack() as stack:
         first, second = (Gunicorn("wsgi:app", env, ServerShape(1, 2), tmp_path) for _ in range(2))
         for server in (first, second):
             stack.callback(server.stop)
             server.start("/login/pwd")
-        token = CSRF.search(browser.get(f"{first.url}/login/pwd").text).group(1)
-        wrong = {"site": "cn1", "username": "someone", "password": "not-the-password", "csrf_token": token}
-        statuses = [browser.post(f"{server.url}/login/pwd", data=wrong).status_code for server in (first, second) * 2]
+        browser = Browser.of(first.url)  # one browser: its session cookie travels to both instances
+        stack.callback(browser.close)
+        page = browser.get("/login/pwd")
+        wrong = {"site": "cn1", "username": "someone", "password": "not-the-password"}
+        statuses = [
+            browser.submit(page, wrong, action=f"{server.url}/login/pwd").status for server in (first, second) * 2
+        ]
     assert statuses == [200, 200, 200, 429]  # with a count per instance, each would have allowed two more

@@ -4,34 +4,23 @@ Each runs on both stores: the database (default) and Redis (REDIS_URL).
 """
 
 import pytest
-from werkzeug.security import generate_password_hash
 
-from wizard.models import GuanceAccount, WebSession
+from devtools.customer import Browser
+from devtools.factories import PASSWORD, GuanceAccountFactory
+from wizard.models import WebSession
 
 from .conftest import BOTH_STORES
-from .helpers import submit
-from .marketplace import enter_login_free
 
-PASSWORD = "Correct-Horse-Battery-42"
 LOGIN = {"site": "cn1", "username": "session_owner", "password": PASSWORD}
 
 
 @pytest.fixture
 def account(db):
-    db.session.add(
-        GuanceAccount(
-            site="cn1",
-            username="session_owner",
-            email="owner@session.example",
-            password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),
-        )
-    )
-    db.session.commit()
+    GuanceAccountFactory(username="session_owner", email="owner@session.example")
 
 
 def log_in(client):
-    response = submit(client, "/login/pwd", LOGIN)
-    assert response.headers["Location"] == "/console/"
+    assert Browser.of(client).submit("/login/pwd", LOGIN).location == "/console/"
 
 
 def session_id(client) -> str:
@@ -54,7 +43,7 @@ def test_logout_ends_every_copy_of_the_session(app, client, account):
     log_in(client)
     sid, stolen = session_id(client), copy_of(app, client)
     assert opens_console(stolen)
-    submit(client, "/console/", action="/logout")
+    Browser.of(client).submit("/console/", action="/logout")
     assert not opens_console(client) and not opens_console(stolen)
     with app.app_context():
         assert app.session_interface.stored(sid) is None
@@ -80,10 +69,10 @@ def test_login_moves_the_session_to_a_new_id(app, client, account):
 
 
 @BOTH_STORES
-def test_login_free_moves_the_session_to_a_new_id(app, client):
-    enter_login_free(client, app)
+def test_login_free_moves_the_session_to_a_new_id(app, client, customer):
+    customer.arrive("1380000000000001")
     before = session_id(client)
-    enter_login_free(client, app)
+    customer.arrive("1380000000000001")
     assert session_id(client) != before
     with app.app_context():
         assert app.session_interface.stored(before) is None
@@ -117,7 +106,7 @@ def test_the_idle_timeout_is_a_setting(app, client, account, frozen_clock):
 
 def test_an_expired_session_is_deleted_and_pruned(app, client, account, db, frozen_clock):
     log_in(client)
-    submit(copy_of(app, client), "/login/pwd", LOGIN)  # a second session, left to expire
+    log_in(copy_of(app, client))  # a second session, left to expire
     frozen_clock.advance(31 * 60)
     assert not opens_console(client)  # presented: deleted at once
     assert db.session.query(WebSession).count() == 2  # the other one and this browser's new anonymous one

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from devtools.customer import Browser
 from marketplace import create_app as create_marketplace
 from marketplace.extensions import db as market_db
 from marketplace.models import Buyer, MarketOrder
@@ -20,7 +21,6 @@ from wizard.extensions import db as guance_db
 from wizard.models import MarketplaceInstance
 
 from .conftest import marketplace_settings
-from .helpers import submit, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 BUYER = "1380000000000007"
@@ -34,9 +34,8 @@ def sign_in(client, ali_uid: str = BUYER) -> str:
 
 
 def buy(client):
-    response = submit(client, "/activate", {"agreement": "y"})
-    assert response.status_code == 302, text_of(response)
-    return response
+    """立即开通 with the agreement ticked: the redirect to the order's page."""
+    return Browser.of(client).submit("/activate", {"agreement": "y"}).expect(302)
 
 
 def orders(market) -> list[MarketOrder]:
@@ -62,54 +61,55 @@ def buyer(market_client):
 def test_aliuid_in_the_url_signs_in_and_creates_the_account(market, market_client, buyer):
     with market.app_context():
         assert market_db.session.scalar(select(Buyer.ali_uid)) == BUYER
-    assert f"当前阿里云账号 ID：{BUYER}" in text_of(market_client.get("/"))
+    assert f"当前阿里云账号 ID：{BUYER}" in Browser.of(market_client).get("/").text
 
 
 def test_aliuid_signs_in_on_any_page_and_the_page_shows_that_account(market_client):
     response = market_client.get(f"/instances?aliUid={BUYER}")
     assert response.headers["Location"] == "/instances"
-    assert f"阿里云账号 ID：{BUYER}" in text_of(market_client.get("/instances"))
+    assert f"阿里云账号 ID：{BUYER}" in Browser.of(market_client).get("/instances").text
 
 
 def test_a_malformed_aliuid_is_refused_with_a_message(market, market_client):
-    response = market_client.get("/?aliUid=12ab", follow_redirects=True)
-    assert "阿里云账号 ID 只能由数字组成" in text_of(response)
+    response = Browser.of(market_client).get("/?aliUid=12ab", follow=True)
+    assert "阿里云账号 ID 只能由数字组成" in response.flashed("error")
     with market.app_context():
         assert market_db.session.scalar(select(Buyer)) is None
 
 
 def test_the_picker_signs_in_as_a_typed_account_and_returns_where_it_was(market_client):
-    response = submit(market_client, "/signin?next=/instances", {"ali_uid": BUYER, "next": "/instances"})
+    response = Browser.of(market_client).submit("/signin?next=/instances", {"ali_uid": BUYER, "next": "/instances"})
     assert response.headers["Location"] == "/instances"
-    assert f"阿里云账号 ID：{BUYER}" in text_of(market_client.get("/instances"))
-    refused = submit(market_client, "/signin", {"ali_uid": "0123"})
-    assert refused.status_code == 400 and "只能由数字组成" in text_of(refused)
-    escaped = submit(market_client, "/signin", {"ali_uid": BUYER, "next": "//evil.example/"})
+    assert f"阿里云账号 ID：{BUYER}" in Browser.of(market_client).get("/instances").text
+    refused = Browser.of(market_client).submit("/signin", {"ali_uid": "0123"})
+    assert refused.status == 400 and "只能由数字组成" in refused.error("ali_uid")
+    escaped = Browser.of(market_client).submit("/signin", {"ali_uid": BUYER, "next": "//evil.example/"})
     assert escaped.headers["Location"] == "/"
 
 
 def test_signing_out_leaves_no_buyer(market_client, buyer):
-    submit(market_client, "/", action="/signout")
+    Browser.of(market_client).submit("/", action="/signout")
     assert market_client.get("/instances").status_code == 302
 
 
 def test_product_page_and_dialogs_use_the_documented_labels(market_client, buyer):
-    assert "立即开通" in text_of(market_client.get("/"))
-    dialog = text_of(market_client.get("/activate"))
-    assert "开通按量服务" in dialog and "按量付费" in dialog and 'value="开通"' in dialog
+    assert "立即开通" in Browser.of(market_client).get("/").text
+    dialog = Browser.of(market_client).get("/activate")
+    assert "开通按量服务" in dialog.text and "按量付费" in dialog.text
+    assert dialog.find("[role=dialog] form input[type=submit][value=开通]")
 
 
 def test_the_front_page_links_to_the_guance_side(market_client):
-    assert 'href="http://localhost/"' in text_of(market_client.get("/"))
+    assert "http://localhost/" in Browser.of(market_client).get("/").links()
 
 
 # ---- Buying and 免登 ----
 
 
 def test_without_the_agreement_there_is_a_message_and_no_order(market, market_client, buyer):
-    response = submit(market_client, "/activate", {})
-    assert response.status_code == 400
-    assert "请先阅读并同意服务协议" in text_of(response)
+    response = Browser.of(market_client).submit("/activate", {})
+    assert response.status == 400
+    assert "请先阅读并同意服务协议" in response.error("agreement")
     assert the_order(market) is None
 
 
@@ -117,7 +117,7 @@ def test_buying_creates_the_order_and_the_instance_on_the_guance_side(market, ma
     response = buy(market_client)
     order = the_order(market)
     assert response.headers["Location"] == f"/orders/{order.order_id}/submitted"
-    assert "开通申请已提交" in text_of(market_client.get(response.headers["Location"]))
+    assert "开通申请已提交" in Browser.of(market_client).get(response.headers["Location"]).text
     assert order.status == "active" and order.instance_id == order.order_biz_id
     instance = db.session.scalar(select(MarketplaceInstance))
     assert (instance.instance_id, instance.ali_uid) == (order.instance_id, BUYER)
@@ -125,7 +125,7 @@ def test_buying_creates_the_order_and_the_instance_on_the_guance_side(market, ma
 
 def test_purchased_services_lists_the_instance_with_login_free_and_close(market, market_client, buyer):
     buy(market_client)
-    page = text_of(market_client.get("/instances"))
+    page = Browser.of(market_client).get("/instances").text
     assert the_order(market).instance_id in page and "已开通" in page and "免登" in page and "关闭" in page
 
 
@@ -147,18 +147,18 @@ def test_another_account_cannot_use_my_instance(market, market_client, buyer):
     order = the_order(market)
     sign_in(market_client, "1380000000000008")
     assert market_client.get(f"/instances/{order.order_id}/login-free").status_code == 404
-    assert submit(market_client, "/instances", action=f"/instances/{order.order_id}/expire").status_code == 404
+    assert Browser.of(market_client).submit("/instances", action=f"/instances/{order.order_id}/expire").status == 404
 
 
 def test_close_asks_for_confirmation_then_releases(market, market_client, db, buyer):
     buy(market_client)
     order = the_order(market)
-    dialog = text_of(market_client.get(f"/instances?release={order.order_id}"))
+    dialog = Browser.of(market_client).get(f"/instances?release={order.order_id}").text
     assert "确定关闭实例" in dialog
-    submit(market_client, "/instances", action=f"/instances/{order.order_id}/release")
+    Browser.of(market_client).submit("/instances", action=f"/instances/{order.order_id}/release")
     assert the_order(market).status == "released"
     assert db.session.scalar(select(MarketplaceInstance.status)) == "released"
-    assert "已关闭" in text_of(market_client.get("/instances"))
+    assert "已关闭" in Browser.of(market_client).get("/instances").text
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_the_simulation_menu_drives_the_lifecycle(market, market_client, db, buy
                                                   instance_status):  # fmt: skip
     buy(market_client)
     before = the_order(market)
-    submit(market_client, "/instances", action=f"/instances/{before.order_id}/{operation}")
+    Browser.of(market_client).submit("/instances", action=f"/instances/{before.order_id}/{operation}")
     order = the_order(market)
     db.session.expire_all()
     instance = db.session.scalar(select(MarketplaceInstance))
@@ -183,16 +183,16 @@ def test_the_simulation_menu_drives_the_lifecycle(market, market_client, db, buy
 def test_the_isvs_renewal_link_points_at_the_instance_to_renew(market, market_client, db, buyer):
     buy(market_client)
     order = the_order(market)
-    submit(market_client, "/instances", action=f"/instances/{order.order_id}/expire")
-    page = text_of(market_client.get(f"/instances?instanceId={order.instance_id}"))
-    assert f"续费实例 {order.instance_id}" in page and "续费成功后，工作空间立即解锁" in page
-    assert f'<tr data-order="{order.order_id}" class="row-target">' in page
-    submit(market_client, "/instances", action=f"/instances/{order.order_id}/renew")
+    Browser.of(market_client).submit("/instances", action=f"/instances/{order.order_id}/expire")
+    page = Browser.of(market_client).get(f"/instances?instanceId={order.instance_id}")
+    assert f"续费实例 {order.instance_id}" in page.text and "续费成功后，工作空间立即解锁" in page.text
+    assert page.find(f"tr.row-target[data-order='{order.order_id}']")
+    Browser.of(market_client).submit("/instances", action=f"/instances/{order.order_id}/renew")
     db.session.expire_all()
     assert db.session.scalar(select(MarketplaceInstance.status)) == "active"
     # Another buyer's instance, or none, points at nothing.
     sign_in(market_client, "1380000000000008")
-    assert "续费实例" not in text_of(market_client.get(f"/instances?instanceId={order.instance_id}"))
+    assert "续费实例" not in Browser.of(market_client).get(f"/instances?instanceId={order.instance_id}").text
 
 
 def test_an_early_expiry_is_simulated_only_before_a_renewal(market, market_client, db, buyer):
@@ -200,12 +200,10 @@ def test_an_early_expiry_is_simulated_only_before_a_renewal(market, market_clien
     (it could be a replay), so the simulator does not offer one."""
     buy(market_client)
     order = the_order(market)
-    submit(market_client, "/instances", action=f"/instances/{order.order_id}/renew")
-    assert "已续费：到期时间后自动到期" in text_of(market_client.get("/instances"))
-    page = text_of(
-        submit(market_client, "/instances", action=f"/instances/{order.order_id}/expire", follow_redirects=True)
-    )
-    assert "不能再模拟提前到期" in page
+    Browser.of(market_client).submit("/instances", action=f"/instances/{order.order_id}/renew")
+    assert "已续费：到期时间后自动到期" in Browser.of(market_client).get("/instances").text
+    page = Browser.of(market_client).submit("/instances", action=f"/instances/{order.order_id}/expire", follow=True)
+    assert "不能再模拟提前到期" in page.flashed()
     assert the_order(market).status == "active"
     db.session.expire_all()
     assert db.session.scalar(select(MarketplaceInstance.status)) == "active"
@@ -241,7 +239,7 @@ def test_an_unreachable_spi_leaves_the_order_pending_and_the_worker_retries_it(m
     buy(market_client)
     order = the_order(market)
     assert order.status == "pending" and order.instance_id is None and "unreachable" in order.last_error
-    page = text_of(market_client.get("/instances"))
+    page = Browser.of(market_client).get("/instances").text
     assert "开通中" in page and "免登" not in page and "重试开通" in page and "自动重试" in page
     with app.app_context():
         assert guance_db.session.scalar(select(MarketplaceInstance)) is None
@@ -250,7 +248,7 @@ def test_an_unreachable_spi_leaves_the_order_pending_and_the_worker_retries_it(m
     assert retry_due(market) == "Retried 0 orders.\n"  # not yet due: the first retry waits 30 s
     market_clock[0] += timedelta(seconds=30)
     assert retry_due(market) == "Retried 1 orders.\n"
-    assert the_order(market).status == "active" and "已开通" in text_of(market_client.get("/instances"))
+    assert the_order(market).status == "active" and "已开通" in Browser.of(market_client).get("/instances").text
 
 
 def test_the_retry_button_provisions_a_pending_order(market, market_client, app, buyer):
@@ -258,7 +256,7 @@ def test_the_retry_button_provisions_a_pending_order(market, market_client, app,
     buy(market_client)
     order = the_order(market)
     market.config["SPI_TRANSPORT"], market.config["SPI_URL"] = httpx.WSGITransport(app=app), "http://localhost/spi"
-    submit(market_client, "/", action=f"/orders/{order.order_id}/retry")
+    Browser.of(market_client).submit("/", action=f"/orders/{order.order_id}/retry")
     assert the_order(market).status == "active"
 
 
@@ -278,7 +276,7 @@ def test_retries_back_off_and_an_order_never_answered_fails_with_the_reason(mark
     order = the_order(market)
     assert order.status == "failed" and order.provision_attempts == PROVISION_ATTEMPTS
     assert f"no answer after {PROVISION_ATTEMPTS} attempts" in order.last_error
-    page = text_of(market_client.get("/instances"))
+    page = Browser.of(market_client).get("/instances").text
     assert "开通失败" in page and "SPI unreachable" in page and "免登" not in page and "重试开通" not in page
 
 

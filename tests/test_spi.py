@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from wizard import clock
 from wizard.models import MarketplaceInstance, SpiCall
 
 from .conftest import BOTH_DATABASES
-from .marketplace import SHANGHAI, call_spi, create_instance, order_params, signed_query, spi_time
+from .marketplace import call_spi, create_instance, order_params, signed_query, spi_time
 
 
 def instance_count(db) -> int:
@@ -28,7 +29,7 @@ def test_create_instance_answers_instance_id_and_app_info(client, app, db):
     assert body["appInfo"]["frontEndUrl"] == "http://localhost/login/pwd"
     instance = db.session.scalar(select(MarketplaceInstance))
     assert (instance.ali_uid, instance.order_id, instance.status) == (params["aliUid"], params["orderId"], "active")
-    expected = datetime.strptime(params["expiredOn"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+    expected = datetime.strptime(params["expiredOn"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     assert instance.expires_at == expected
 
 

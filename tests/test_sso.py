@@ -7,20 +7,20 @@ import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
+from devtools.customer import Browser
 from wizard import clock
 from wizard.models import BillingAccount, CloudAccountBinding, MarketplaceInstance, SpiCall, SsoNonce
 from wizard.services.sso import MarketplaceLogin, issue_marketplace_login, read_marketplace_login
 
-from .helpers import csrf_token, text_of
 from .marketplace import call_spi, create_instance, login_free_url, spi_time
 
 BACK_TO_MARKET = "请返回阿里云云市场的「已购买的服务」，重新点击「免登」。"
 
 
-def refused(response, reason_text: str, status: int = 400):
-    page = text_of(response)
-    assert response.status_code == status
-    assert reason_text in page
+def refused(page, reason_text: str, status: int = 400):
+    """The refusal page (免登失败 and why), once it has the status and says why."""
+    assert page.status == status
+    assert reason_text in page.text
     return page
 
 
@@ -47,14 +47,14 @@ def test_an_account_already_bound_lands_on_bind_workspaces(client, app, db):
 
 def test_the_chooser_page_greets_the_aliyun_account(client, app):
     instance_id = create_instance(client, app)
-    page = text_of(client.get(login_free_url(app, instance_id), follow_redirects=True))
+    page = Browser.of(client).get(login_free_url(app, instance_id), follow=True).text
     assert "1380000000000001" in page and "没有费用中心账号" in page and "有费用中心账号" in page
 
 
 def test_a_replayed_link_is_refused(client, app):
     url = login_free_url(app, create_instance(client, app))
     assert client.get(url).status_code == 302
-    refused(app.test_client().get(url), "此免登链接已经使用过")  # another browser: an attacker's replay
+    refused(Browser.of(app.test_client()).get(url), "此免登链接已经使用过")  # another browser: an attacker's replay
 
 
 def test_a_double_click_in_the_same_browser_lands_where_the_first_click_did(client, app):
@@ -64,12 +64,12 @@ def test_a_double_click_in_the_same_browser_lands_where_the_first_click_did(clie
     assert second.status_code == 302 and second.headers["Location"] == first.headers["Location"]
 
 
-def test_a_replay_for_another_instance_is_refused_even_with_a_session(client, app):
+def test_a_replay_for_another_instance_is_refused_even_with_a_session(browser, client, app):
     mine = create_instance(client, app, "1380000000000001")
     theirs_url = login_free_url(app, create_instance(client, app, "1380000000000002"))
     assert app.test_client().get(theirs_url).status_code == 302  # used by its owner
     client.get(login_free_url(app, mine))
-    refused(client.get(theirs_url), "此免登链接已经使用过")
+    refused(browser.get(theirs_url), "此免登链接已经使用过")
 
 
 @pytest.mark.parametrize("seconds", [-300, 300])
@@ -79,18 +79,18 @@ def test_timestamps_just_inside_the_window_are_accepted(client, app, seconds):
 
 
 @pytest.mark.parametrize("seconds", [-302, 302, -86400])
-def test_timestamps_just_outside_the_window_are_refused(client, app, seconds):
+def test_timestamps_just_outside_the_window_are_refused(browser, client, app, seconds):
     instance_id = create_instance(client, app)
     page = refused(
-        client.get(login_free_url(app, instance_id, clock.now() + timedelta(seconds=seconds))), "免登链接已过期"
+        browser.get(login_free_url(app, instance_id, clock.now() + timedelta(seconds=seconds))), "免登链接已过期"
     )
-    assert BACK_TO_MARKET in page
+    assert BACK_TO_MARKET in page.text
 
 
-def test_the_window_follows_the_setting(client, app):
+def test_the_window_follows_the_setting(browser, client, app):
     app.config["SSO_WINDOW_SECONDS"] = 30
     instance_id = create_instance(client, app)
-    refused(client.get(login_free_url(app, instance_id, clock.now() - timedelta(seconds=60))), "免登链接已过期")
+    refused(browser.get(login_free_url(app, instance_id, clock.now() - timedelta(seconds=60))), "免登链接已过期")
 
 
 @pytest.mark.parametrize("name", ["action", "instanceId", "timeStamp", "token"])
@@ -107,51 +107,54 @@ def test_each_parameter_tampered_is_refused(client, app, name):
         assert "market_login" not in session
 
 
-def test_a_forged_token_for_another_instance_is_refused(client, app):
+def test_a_forged_token_for_another_instance_is_refused(browser, client, app):
     mine = create_instance(client, app, "1380000000000001")
     theirs = create_instance(client, app, "1380000000000002")
     url = login_free_url(app, mine).replace(mine, theirs)
-    refused(client.get(url), "免登链接的签名无效")
+    refused(browser.get(url), "免登链接的签名无效")
 
 
-def test_a_malformed_timestamp_is_refused(client, app):
+def test_a_malformed_timestamp_is_refused(browser, client, app):
     instance_id = create_instance(client, app)
     url = login_free_url(app, instance_id).split("?")[0]
     from .marketplace import signed_query
 
     refused(
-        client.get(f"{url}?{signed_query(app, action='verify', instanceId=instance_id, timeStamp='tomorrow')}"),
+        browser.get(f"{url}?{signed_query(app, action='verify', instanceId=instance_id, timeStamp='tomorrow')}"),
         "时间格式不正确",
     )
 
 
-def test_an_unknown_instance_is_refused(client, app):
-    refused(client.get(login_free_url(app, "no-such-instance")), "找不到该商品实例")
+def test_an_unknown_instance_is_refused(browser, client, app):
+    refused(browser.get(login_free_url(app, "no-such-instance")), "找不到该商品实例")
 
 
-def test_a_released_instance_is_refused(client, app):
+def test_a_released_instance_is_refused(browser, client, app):
     instance_id = create_instance(client, app)
     call_spi(client, app, action="releaseInstance", instanceId=instance_id, isRefund="false")
-    refused(client.get(login_free_url(app, instance_id)), "该商品实例已关闭")
+    refused(browser.get(login_free_url(app, instance_id)), "该商品实例已关闭")
 
 
 EXPIRED_UNBOUND = "该商品实例已过期，尚未绑定工作空间"
 
 
-def test_an_expired_instance_without_a_workspace_says_to_renew(client, app):
+def test_an_expired_instance_without_a_workspace_says_to_renew(browser, client, app):
     """Nothing to lock: the page says the instance expired and that a renewal lets the activation go on.
     (An expired instance with a workspace enters, to the lock page: tests/test_lifecycle.py.)"""
     instance_id = create_instance(client, app)
     call_spi(client, app, action="expiredInstance", instanceId=instance_id)
-    page = refused(client.get(login_free_url(app, instance_id)), EXPIRED_UNBOUND, status=403)
-    assert "续费" in page
+    page = refused(browser.get(login_free_url(app, instance_id)), EXPIRED_UNBOUND, status=403)
+    assert "续费" in page.text
 
 
-def test_an_instance_past_its_expiry_date_is_expired_even_if_expired_instance_never_came(client, app, db, frozen_clock):
+def test_an_instance_past_its_expiry_date_is_expired_even_if_expired_instance_never_came(
+    browser, client, app, db, frozen_clock
+):
     instance_id = create_instance(client, app, expiredOn=spi_time(frozen_clock.now() + timedelta(days=1)))
     frozen_clock.advance(24 * 3600 + 1)
-    page = refused(client.get(login_free_url(app, instance_id, frozen_clock.now())), EXPIRED_UNBOUND, status=403)
-    assert "续费" in page
+    page = browser.get(login_free_url(app, instance_id, frozen_clock.now()))
+    refused(page, EXPIRED_UNBOUND, status=403)
+    assert "续费" in page.text
     assert db.session.scalar(select(MarketplaceInstance.status)) == "expired"
 
 
@@ -172,9 +175,9 @@ def test_used_tokens_are_pruned_once_past_the_window(client, app, db, monkeypatc
 
 
 def test_wizard_pages_without_a_marketplace_login_explain_the_way_in(client):
-    response = client.get("/activate/")
-    assert response.status_code == 401
-    assert BACK_TO_MARKET in text_of(response)
+    page = Browser.of(client).get("/activate/")
+    assert page.status == 401
+    assert BACK_TO_MARKET in page.text
 
 
 def test_an_expired_or_forged_marketplace_login_is_worthless(app):
@@ -184,7 +187,7 @@ def test_an_expired_or_forged_marketplace_login_is_worthless(app):
     assert read_marketplace_login(token, app.config["SECRET_KEY"], -1) is None
 
 
-def test_the_same_link_again_after_the_instance_expired_says_it_expired(client, app, frozen_clock):
+def test_the_same_link_again_after_the_instance_expired_says_it_expired(browser, client, app, frozen_clock):
     """Two 免登 links within one second carry the same token: the second is a replay. In the browser that
     used the first, a replay used to go to the wizard's entry, which for an expired instance is the
     "enter from the marketplace" page (seen as a flaky e2e test); it must say that the instance expired."""
@@ -192,8 +195,8 @@ def test_the_same_link_again_after_the_instance_expired_says_it_expired(client, 
     link = login_free_url(app, instance_id, frozen_clock.now())
     assert client.get(link).headers["Location"] == "/activate/"
     call_spi(client, app, action="expiredInstance", instanceId=instance_id)
-    page = refused(client.get(link), EXPIRED_UNBOUND, status=403)
-    assert "实例已过期" in page
+    page = refused(browser.get(link), EXPIRED_UNBOUND, status=403)
+    assert page.title == "实例已过期"
 
 
 # ---- 免登 of another Aliyun account while one is mid-flow (login CSRF) ----
@@ -213,23 +216,30 @@ def current_uid(client, app) -> str:
         return read_marketplace_login(session.get("market_login"), app.config["SECRET_KEY"], 3600).ali_uid
 
 
-def choose(client, button: str, token: str | None = None):
-    page = text_of(client.get("/activate/"))
-    data = {"csrf_token": token or csrf_token(page), button: "1"}
-    return client.post("/login-free/switch", data=data)
+def choose(client, button: str, page=None):
+    """继续 or 取消 on the confirmation, with the CSRF token of `page` (default: the wizard's page now)."""
+    browser = Browser.of(client)
+    return browser.submit(page or browser.get("/activate/"), {button: "1"}, action="/login-free/switch")
 
 
 def test_a_login_free_of_another_account_asks_before_replacing_the_session(client, app, mid_flow):
-    page = text_of(client.get(mid_flow))
-    assert "当前阿里云账号" in page and VICTIM in page and "新的阿里云账号" in page and ATTACKER in page
-    assert "继续" in page and "取消" in page
+    browser = Browser.of(client)
+    page = browser.get(mid_flow)
+    assert (
+        "当前阿里云账号" in page.text
+        and VICTIM in page.text
+        and "新的阿里云账号" in page.text
+        and ATTACKER in page.text
+    )
+    buttons = page.form("form[action='/login-free/switch']").submit_buttons()
+    assert [(button["name"], button["value"]) for button in buttons] == [("proceed", "继续"), ("cancel", "取消")]
     assert current_uid(client, app) == VICTIM
-    assert "没有费用中心账号" in text_of(client.get("/activate/"))  # the customer's own flow goes on
+    assert "没有费用中心账号" in browser.get("/activate/").text  # the customer's own flow goes on
 
 
 def test_cancel_keeps_the_current_account_and_continue_then_does_nothing(client, app, mid_flow):
     client.get(mid_flow)
-    assert choose(client, "cancel").headers["Location"] == "/activate/"
+    assert choose(client, "cancel").location == "/activate/"
     assert current_uid(client, app) == VICTIM
     choose(client, "proceed")  # the held login was dropped with 取消: nothing to continue
     assert current_uid(client, app) == VICTIM
@@ -237,11 +247,11 @@ def test_cancel_keeps_the_current_account_and_continue_then_does_nothing(client,
 
 def test_continue_switches_once(client, app, mid_flow):
     client.get(mid_flow)
-    assert choose(client, "proceed").headers["Location"] == "/activate/"
+    assert choose(client, "proceed").location == "/activate/"
     assert current_uid(client, app) == ATTACKER
     client.get(login_free_url(app, create_instance(client, app, VICTIM)))  # held again, for the other way
     choose(client, "cancel")
-    assert choose(client, "proceed").status_code == 302 and current_uid(client, app) == ATTACKER
+    assert choose(client, "proceed").status == 302 and current_uid(client, app) == ATTACKER
 
 
 def test_continue_cannot_be_forged_from_another_site(client, app, mid_flow):
@@ -253,12 +263,12 @@ def test_continue_cannot_be_forged_from_another_site(client, app, mid_flow):
 
 def test_the_held_login_free_expires(client, app, mid_flow, monkeypatch):
     client.get(mid_flow)
-    token = csrf_token(text_of(client.get("/activate/")))
+    page = Browser.of(client).get("/activate/")
     later = int(time.time()) + app.config["LOGIN_FREE_CONFIRM_SECONDS"] + 1
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: later)
-    response = choose(client, "proceed", token)
+    response = choose(client, "proceed", page)
     assert current_uid(client, app) == VICTIM
-    assert "确认已超时" in text_of(client.get(response.headers["Location"]))
+    assert "确认已超时" in Browser.of(client).follow(response).flashed()
 
 
 def test_a_login_free_of_the_same_account_proceeds_at_once(client, app, mid_flow):

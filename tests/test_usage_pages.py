@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from devtools.customer import Browser
 from marketplace.extensions import db as market_db
 from marketplace.models import MeteringRecord
 from wizard import clock
@@ -16,7 +17,6 @@ from wizard.services.market_api import MarketApi, MarketApiSettings
 from wizard.services.metering import MeteringSettings, push_due, reconcile
 from wizard.services.usage import simulate
 
-from .helpers import submit, text_of
 from .metering import OWNER_PASSWORD, START, add_market_order, add_metered_workspace
 
 BUYER, INSTANCE = "1380000000000055", "51380000000000055000001"
@@ -29,9 +29,11 @@ def push(app):
         return push_due(clock.now(), MeteringSettings.from_config(app.config), api)
 
 
-def log_in(client, username: str = OWNER, password: str = OWNER_PASSWORD):
-    response = submit(client, "/login/pwd", {"site": "cn1", "username": username, "password": password})
-    assert response.status_code == 302, text_of(response)
+def log_in(client, username: str = OWNER, password: str = OWNER_PASSWORD) -> Browser:
+    """A browser on `client`, logged in to the console."""
+    browser = Browser.of(client)
+    browser.submit("/login/pwd", {"site": "cn1", "username": username, "password": password}).expect(302)
+    return browser
 
 
 def metered_console(guance, simulator, live_market, metering_clock):
@@ -48,21 +50,23 @@ def metered_console(guance, simulator, live_market, metering_clock):
 def test_the_console_shows_this_months_usage_and_each_hours_push_status(guance, simulator, live_market, metering_clock):
     workspace_id = metered_console(guance, simulator, live_market, metering_clock)
     client = guance.test_client()
-    log_in(client)
-    page = text_of(client.get("/console/"))
-    assert "本月用量（2026-11-01 起）" in page and "数据点（个）" in page and "API 调用（次）" in page
-    assert "已推送 1 · 待推送 1 · 推送失败 2" in page
-    assert page.count('data-status="failed"') == 2 and "超过推送期限" in page
-    assert 'data-status="pushed"' in page and 'data-status="pending"' in page
-    assert 'role="region"' in page and 'tabindex="0"' in page  # the table scrolls, by keyboard too
+    browser = log_in(client)
+    page = browser.get("/console/")
+    usage = page.text_of("section.usage")
+    assert "本月用量（2026-11-01 起）" in usage and "数据点（个）" in usage and "API 调用（次）" in usage
+    assert "已推送 1 · 待推送 1 · 推送失败 2" in usage
+    statuses = [row["data-status"] for row in page.find_all("section.usage tr[data-status]")]
+    assert sorted(statuses) == ["failed", "failed", "pending", "pushed"]
+    assert all("超过推送期限" in text for text in page.texts_of("section.usage tr[data-status=failed]"))
+    assert page.find("section.usage .table-wrap[role=region][tabindex='0']")  # the table scrolls, by keyboard too
 
     client.set_cookie("lang", "en")
-    english = text_of(client.get("/console/"))
+    english = browser.get("/console/").text_of("section.usage")
     assert "Usage this month" in english and "Pushed 1 · Pending 1 · Failed 2" in english
     assert "Past the push deadline" in english
 
-    full = client.get(f"/console/workspaces/{workspace_id}/usage")
-    assert full.status_code == 200 and text_of(full).count("<tr data-status=") == 4
+    full = browser.get(f"/console/workspaces/{workspace_id}/usage")
+    assert full.status == 200 and len(full.find_all("tr[data-status]")) == 4
 
 
 def test_only_members_see_a_workspaces_usage(guance, simulator, live_market, metering_clock):
@@ -80,23 +84,26 @@ def test_only_members_see_a_workspaces_usage(guance, simulator, live_market, met
 def test_the_bill_lists_each_hour_and_entity_with_the_months_total(guance, simulator, live_market, metering_clock):
     metered_console(guance, simulator, live_market, metering_clock)
     client = simulator.test_client()
-    client.get(f"/?aliUid={BUYER}")
-    instances = text_of(client.get("/instances"))
+    buyer = Browser.of(client)
+    buyer.get(f"/?aliUid={BUYER}")
     bill_url = f"/instances/2{INSTANCE}/bill"
-    assert f'href="{bill_url}"' in instances and "费用账单" in instances
-    page = text_of(client.get(bill_url))
+    assert buyer.get("/instances").text_of(f"a[href='{bill_url}']") == "费用账单"
+    page = buyer.get(bill_url)
     with simulator.app_context():
         lines = list(market_db.session.scalars(select(MeteringRecord)))
     total = sum(line.amount_fen for line in lines)
-    assert len(lines) == 2 and f"¥{total / 100:.2f}" in page
-    assert "2026 年 11 月" in page and "2026-11-26 09:00" in page and "数据点（个）" in page and "0.000002" in page
-    assert 'rel="next"' not in page  # no month after this one yet
+    assert len(lines) == 2 and page.text_of("#bill-total") == f"¥{total / 100:.2f}"
+    assert "2026 年 11 月" in page.text
+    hour = "2026-11-26 09:00 – 10:00"
+    assert [row[:2] for row in page.rows("table.bill-lines")] == [[hour, "API 调用（次）"], [hour, "数据点（个）"]]
+    assert "0.000002" in page.text_of("table.bill-lines")
+    assert not page.find_all("[rel=next]")  # no month after this one yet
 
-    october = text_of(client.get(f"{bill_url}?month=2026-10"))
-    assert "本月暂无账单" in october and "¥0.00" in october
+    october = buyer.get(f"{bill_url}?month=2026-10")
+    assert "本月暂无账单" in october.text and october.text_of("#bill-total") == "¥0.00"
 
     client.set_cookie("aliyun_market_lang", "en")
-    english = text_of(client.get(bill_url))
+    english = buyer.get(bill_url).text
     assert "Bill" in english and "Data points" in english and "Total this month" in english
 
     stranger = simulator.test_client()
@@ -122,12 +129,13 @@ def test_the_bill_pages_its_lines(simulator, metering_clock):
                 request_id="T", received_at=START,
             ))  # fmt: skip
         market_db.session.commit()
-    client = simulator.test_client()
-    client.get(f"/?aliUid={BUYER}")
-    first = text_of(client.get(f"/instances/2{INSTANCE}/bill"))
-    assert "第 1 / 2 页" in first and first.count("<tr>") >= LINES_PER_PAGE
-    second = text_of(client.get(f"/instances/2{INSTANCE}/bill?page=2"))
-    assert "第 2 / 2 页" in second and "¥0.00" in second  # ¥0.005 an hour rounds to 0
+    buyer = Browser.of(simulator.test_client())
+    buyer.get(f"/?aliUid={BUYER}")
+    first = buyer.get(f"/instances/2{INSTANCE}/bill")
+    assert first.text_of(".pagination span") == "第 1 / 2 页" and len(first.rows("table.bill-lines")) == LINES_PER_PAGE
+    second = buyer.get(f"/instances/2{INSTANCE}/bill?page=2")
+    assert second.text_of(".pagination span") == "第 2 / 2 页" and len(second.rows("table.bill-lines")) == 2
+    assert {row[4] for row in second.rows("table.bill-lines")} == {"¥0.00"}  # ¥0.005 an hour rounds to 0
 
 
 def test_the_demo_seeds_agree_and_bills_show_right_after_make_run(guance, simulator, live_market, metering_clock):
@@ -141,15 +149,13 @@ def test_the_demo_seeds_agree_and_bills_show_right_after_make_run(guance, simula
         assert reconcile(clock.now() - timedelta(days=35), clock.now(), api) == []
     assert statuses == {"pushed"} and report.pushed > 70 and report.failed == 0
 
-    client = simulator.test_client()
-    client.get("/?aliUid=1380000000000004")
-    bill = text_of(client.get("/instances/21380000000000004000001/bill"))
-    assert "2026 年 11 月" in bill and "账单明细" in bill
+    buyer = Browser.of(simulator.test_client())
+    buyer.get("/?aliUid=1380000000000004")
+    bill = buyer.get("/instances/21380000000000004000001/bill")
+    assert "2026 年 11 月" in bill.text and "账单明细" in bill.headings and bill.rows("table.bill-lines")
 
-    console = guance.test_client()
-    log_in(console, "demo_owner", "Guance-Demo-2026")
-    page = text_of(console.get("/console/"))
-    assert "计量演示" in page and "推送失败 0" in page
+    page = log_in(guance.test_client(), "demo_owner", "Guance-Demo-2026").get("/console/")
+    assert "计量演示" in page.text and "推送失败 0" in page.text_of("section.usage")
 
     # Seeding again changes nothing on either side.
     assert simulator.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0

@@ -18,6 +18,7 @@ from wizard.ops_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from wizard.services.ops import webhooks
 
 from .activation import activate_by_binding, add_billing_account
+from .conftest import customer_of
 from .helpers import csrf_token, text_of
 from .marketplace import call_spi, create_instance
 from .ops_support import Receiver, add_operator, post_button, sign_in
@@ -82,7 +83,7 @@ def test_instance_events_reach_the_endpoints_that_want_them(app, client, operato
     add_webhook(operator, receiver.url, ["instance.created", "instance.activated", "instance.expired",
                                         "instance.released"])  # fmt: skip
     add_billing_account()
-    instance_id = activate_by_binding(client, app, smtp)
+    instance_id = activate_by_binding(customer_of(app, smtp, client))
     call_spi(client, app, action="expiredInstance", instanceId=instance_id)
     call_spi(client, app, action="releaseInstance", instanceId=instance_id, isRefund="false")
     events = [json.loads(body) for _headers, body, _path in receiver.received]

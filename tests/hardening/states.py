@@ -1,37 +1,33 @@
 """Bring a browser (a test client) to any state of the flow, as a customer would: through the pages.
 
-Every arrangement uses a new Aliyun account and new names, so many states can share one database.
+The walking is the customer driver's (devtools/customer.py), the arranged rows the factories'
+(devtools/factories.py). Every arrangement uses a new Aliyun account and new names, so many states
+can share one database.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from itertools import count
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from wizard.extensions import db as _db
-from wizard.models import (
-    BillingAccount,
-    CloudAccountBinding,
-    GuanceAccount,
-    MarketplaceInstance,
-    Workspace,
-    WorkspaceMember,
+from devtools.alibaba import Alibaba
+from devtools.customer import Browser, Customer, NewAccount
+from devtools.factories import (
+    PASSWORD,
+    CloudAccountBindingFactory,
+    GuanceAccountFactory,
+    billing_account_with_workspaces,
 )
+from wizard.extensions import db as _db
+from wizard.models import BillingAccount, MarketplaceInstance, Workspace
 
-from ..activation import PASSWORD
-from ..helpers import csrf_token, submit
-from ..marketplace import call_spi, enter_login_free
 from .support import snapshot_cookies
 
 _serial = count(1)
 NEW_PASSWORD = "Blue-Harbor-Lantern-7"
-# Accounts arranged for a test need a real hash, not a slow one (the product's own stay scrypt).
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 # Where each state's forms live, and which page gives its CSRF token.
 STATE_PAGES = {
@@ -60,6 +56,10 @@ class Arranged:
     instance_id: str | None = None
     context: dict = field(default_factory=dict)
 
+    @property
+    def browser(self) -> Browser:
+        return Browser.of(self.client)
+
     def reset(self) -> None:
         """Back to the cookies the state was arranged with (a form may have changed the session)."""
         self.client._cookies = dict(self.cookies)
@@ -77,10 +77,25 @@ class Flow:
     def uid(self) -> str:
         return f"139{self.serial():013d}"
 
-    def finish(self, name: str, client, **values) -> Arranged:
-        page = client.get(STATE_PAGES[name])
-        assert page.status_code == 200, (name, page.status_code, page.headers.get("Location"))
-        return Arranged(name, client, snapshot_cookies(client), csrf_token(page.data), **values)
+    def customer(self, client: FlaskClient | None = None) -> Customer:
+        """A customer at `client` (default: a new browser), arriving as Alibaba Cloud sends them."""
+        alibaba = Alibaba(self.app.config["ISV_KEY"], Browser.of(self.app.test_client()))
+        return Customer(Browser.of(client or self.app.test_client()), self.sink, alibaba)
+
+    def finish(self, name: str, client: FlaskClient, **values) -> Arranged:
+        page = Browser.of(client).get(STATE_PAGES[name]).expect(200)
+        return Arranged(name, client, snapshot_cookies(client), page.csrf_token, **values)
+
+    def done(self, name: str, customer: Customer, **values) -> Arranged:
+        """The customer's browser arranged at `name`, with its Aliyun account and instance."""
+        values = {"ali_uid": customer.ali_uid, "instance_id": customer.instance_id, **values}
+        return self.finish(name, customer.browser.client, **values)
+
+    def arriving(self) -> Customer:
+        """A customer who bought an instance and came in through 免登 (G1)."""
+        customer = self.customer()
+        customer.arrive(self.uid())
+        return customer
 
     # ---- The states ----
 
@@ -89,140 +104,97 @@ class Flow:
 
     def arrive(self) -> tuple[FlaskClient, str, str]:
         """Bought an instance, came in through 免登: (client, aliUid, instanceId)."""
-        client, uid = self.app.test_client(), self.uid()
-        return client, uid, enter_login_free(client, self.app, uid)
+        customer = self.arriving()
+        return customer.browser.client, customer.ali_uid, customer.instance_id
 
     def unbound(self) -> Arranged:
-        client, uid, instance_id = self.arrive()
-        return self.finish("unbound", client, ali_uid=uid, instance_id=instance_id)
+        return self.done("unbound", self.arriving())
 
-    def code_for(self, client, page: str, source: str, identifier: str, recipient: str, **data) -> str:
-        """获取验证码 on a page (without JavaScript), then the code from the mailbox."""
-        response = submit(client, page, {**data, source: identifier, "send_code": "1"})
-        assert response.status_code == 200 and "code-status-ok" in response.get_data(as_text=True), page
-        return self.sink.last_code(recipient)
+    def code_for(self, client: FlaskClient, page: str, identifier: str, recipient: str, **typed) -> str:
+        """获取验证码 on a page without JavaScript (its own form, with what was `typed`); the code mailed."""
+        customer = self.customer(client)
+        customer.on(page)
+        return customer.send_code(identifier, recipient, javascript=False, **typed)
 
     def basic_info(self, n: int) -> dict:
-        return {
-            "site": "cn1",
-            "username": f"corp{n}",
-            "password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-            "email": f"ops{n}@corp.example",
-            "phone": "13800138000",
-        }
+        return self.new_account(n).basic_info()
+
+    def new_account(self, n: int) -> NewAccount:
+        return NewAccount(f"corp{n}", f"ops{n}@corp.example", NEW_PASSWORD)
+
+    def registering(self) -> tuple[Customer, dict]:
+        """Through R1 with a new account: at R2 企业信息; the customer and R1's fields."""
+        customer, account = self.arriving(), self.new_account(self.serial())
+        customer.register_basic(account)
+        return customer, account.basic_info()
 
     def register_company(self) -> Arranged:
-        client, uid, instance_id = self.arrive()
-        n = self.serial()
-        basic = self.basic_info(n)
-        code = self.code_for(client, "/register/basic", "email", basic["email"], basic["email"])
-        response = submit(client, "/register/basic", {**basic, "code": code})
-        assert response.headers.get("Location") == "/register/company", response.status_code
-        return self.finish("register_company", client, ali_uid=uid, instance_id=instance_id, context=basic)
+        customer, basic = self.registering()
+        return self.done("register_company", customer, context=basic)
 
     def register_activation(self) -> Arranged:
-        arranged = self.register_company()
-        response = submit(arranged.client, "/register/company", {"company_name": "测试公司", "agreement": "y"})
-        assert response.headers.get("Location") == "/register/activation"
-        return self.finish(
-            "register_activation",
-            arranged.client,
-            ali_uid=arranged.ali_uid,
-            instance_id=arranged.instance_id,
-            context=arranged.context,
-        )
+        customer, basic = self.registering()
+        customer.register_company("测试公司")
+        return self.done("register_activation", customer, context=basic)
 
     def billing_account(self, workspaces=("生产环境", "测试环境")) -> dict:
-        """A billing-center account with `workspaces`, all owned by one Guance account on cn1."""
+        """A billing-center account with `workspaces` (names, numbered), all owned by one Guance account on cn1."""
         n = self.serial()
         names = {"username": f"billing{n}", "email": f"billing{n}@acme.example", "owner": f"owner{n}"}
         with self.app.app_context():
-            billing = BillingAccount(username=names["username"], email=names["email"], password_hash=QUICK_HASH)
-            owner = GuanceAccount(
-                site="cn1", username=names["owner"], email=f"{names['owner']}@acme.example", password_hash=QUICK_HASH
-            )
-            for name in workspaces:
-                workspace = Workspace(
-                    name=f"{name}{n}", language="zh", style="ops", site="cn1", owner=owner, billing_account=billing
-                )
-                workspace.members.append(WorkspaceMember(account=owner))
-                _db.session.add(workspace)
-            _db.session.add_all([billing, owner])
-            _db.session.commit()
+            named = tuple(f"{name}{n}" for name in workspaces)
+            billing = billing_account_with_workspaces(names["username"], names["email"], named, owner=names["owner"])
             names["id"] = billing.id
-            names["workspaces"] = list(
-                _db.session.scalars(
-                    select(Workspace.id).filter_by(billing_account_id=billing.id).order_by(Workspace.id)
-                )
-            )
+            ids = select(Workspace.id).filter_by(billing_account_id=billing.id).order_by(Workspace.id)
+            names["workspaces"] = list(_db.session.scalars(ids))
             _db.session.remove()
         return names
 
     def bind_directly(self, ali_uid: str, billing: dict) -> None:
         """The Aliyun account bound to the billing-center account, as if B1 had been done elsewhere."""
         with self.app.app_context():
-            _db.session.add(CloudAccountBinding(ali_uid=ali_uid, billing_account_id=billing["id"]))
-            _db.session.commit()
+            CloudAccountBindingFactory(ali_uid=ali_uid, billing_account=_db.session.get(BillingAccount, billing["id"]))
             _db.session.remove()
 
-    def bind_billing(self, client, billing: dict):
-        code = self.code_for(client, "/bind/billing", "username", billing["username"], billing["email"])
-        return submit(client, "/bind/billing", {"username": billing["username"], "code": code})
-
     def bound(self, workspaces=("生产环境", "测试环境")) -> Arranged:
-        client, uid, instance_id = self.arrive()
-        billing = self.billing_account(workspaces)
-        assert self.bind_billing(client, billing).headers.get("Location") == "/bind/workspaces"
-        return self.finish("bound", client, ali_uid=uid, instance_id=instance_id, context=billing)
+        customer, billing = self.arriving(), self.billing_account(workspaces)
+        customer.bind_billing(billing["username"], billing["email"])
+        return self.done("bound", customer, context=billing)
 
     def activated(self) -> Arranged:
-        arranged = self.bound()
-        workspace = arranged.context["workspaces"][0]
-        response = arranged.client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": arranged.token})
-        assert response.status_code == 302
-        return self.finish(
-            "activated",
-            arranged.client,
-            ali_uid=arranged.ali_uid,
-            instance_id=arranged.instance_id,
-            context=arranged.context,
-        )
+        customer, billing = self.arriving(), self.billing_account()
+        customer.bind_billing(billing["username"], billing["email"])
+        customer.bind_workspace(billing["workspaces"][0])
+        return self.done("activated", customer, context=billing)
 
     def guance_account(self, site="cn1") -> dict:
         n = self.serial()
         account = {"site": site, "username": f"user{n}", "email": f"user{n}@acme.example", "password": PASSWORD}
         with self.app.app_context():
-            _db.session.add(
-                GuanceAccount(site=site, username=account["username"], email=account["email"], password_hash=QUICK_HASH)
-            )
-            _db.session.commit()
+            GuanceAccountFactory(site=site, username=account["username"], email=account["email"])
             _db.session.remove()
         return account
 
     def logged_in(self) -> Arranged:
-        client, account = self.app.test_client(), self.guance_account()
-        response = submit(client, "/login/pwd", {k: account[k] for k in ("site", "username", "password")})
-        assert response.headers.get("Location") == "/console/"
-        return self.finish("logged_in", client, context=account)
+        customer, account = self.customer(), self.guance_account()
+        customer.log_in(account["username"], account["password"], account["site"])
+        return self.finish("logged_in", customer.browser.client, context=account)
 
     def owner(self) -> Arranged:
         """Logged in as the owner of a billing-center account's two workspaces (解散 is theirs to do)."""
-        billing, client = self.billing_account(), self.app.test_client()
-        login = {"site": "cn1", "username": billing["owner"], "password": PASSWORD}
-        assert submit(client, "/login/pwd", login).headers.get("Location") == "/console/"
-        return self.finish("owner", client, context=billing)
+        customer, billing = self.customer(), self.billing_account()
+        customer.log_in(billing["owner"], PASSWORD)
+        return self.finish("owner", customer.browser.client, context=billing)
 
     def unlocking(self) -> Arranged:
         """Activated, the instance expired (the workspace counts down), 立即解锁 opened: the unlock choices."""
-        arranged = self.activated()
-        call_spi(arranged.client, self.app, action="expiredInstance", instanceId=arranged.instance_id)
-        link = re.search(r'href="(/unlock/[^"/]+)"', arranged.client.get("/lock").get_data(as_text=True)).group(1)
-        assert arranged.client.get(link).headers.get("Location") == "/unlock/"
-        return self.finish(
-            "unlocking", arranged.client, ali_uid=arranged.ali_uid, instance_id=arranged.instance_id,
-            context=arranged.context,
-        )  # fmt: skip
+        customer, billing = self.arriving(), self.billing_account()
+        customer.bind_billing(billing["username"], billing["email"])
+        customer.bind_workspace(billing["workspaces"][0])
+        customer.alibaba.call(action="expiredInstance", instanceId=customer.instance_id).expect(200)
+        unlock = customer.browser.get("/lock").expect(200).link("a[href^='/unlock/']")
+        customer.browser.get(unlock).expect(302, at="/unlock/")
+        return self.done("unlocking", customer, context=billing)
 
     def operator(self) -> Arranged:
         """Signed in to the operators' console, with a failed task and a webhook to act on."""

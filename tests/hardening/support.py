@@ -9,6 +9,7 @@ from urllib.parse import quote_from_bytes, urljoin, urlsplit
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
+from devtools.pages import Page
 from marketplace.extensions import db as _market_db
 from wizard.extensions import db as _db
 from wizard.security import SECURITY_HEADERS
@@ -107,22 +108,24 @@ def assert_consistent(app, market=None) -> None:
 
 # ---- Answers ----
 
-LEAKS = re.compile(
-    r"Traceback \(most recent call last\)|File \"/|sqlalchemy\.|psycopg\.|werkzeug\.exceptions|"
-    r"Werkzeug Debugger|DataError|OperationalError|IntegrityError"
-)
+# What only the internals say: a stack trace, a source path, a driver's or an ORM's exception.
+LEAKS = (
+    "Traceback (most recent call last)", 'File "/', "sqlalchemy.", "psycopg.", "werkzeug.exceptions",
+    "Werkzeug Debugger", "DataError", "OperationalError", "IntegrityError",
+)  # fmt: skip
 
 
 def assert_clean(response, *, allowed_statuses=None) -> str:
-    """Never a 500 (a 503 only where allowed) and never a stack trace; returns the body as text."""
-    body = response.get_data(as_text=True)
+    """Never a 500 (a 503 only where allowed) and never a stack trace; returns the body as text.
+    `response`: the test client's, or a Page."""
+    page = Page.of(response)
     if allowed_statuses is None:
-        assert response.status_code < 500, (response.status_code, body[:400])
+        assert page.status < 500, (page.status, page.text[:400])
     else:
-        assert response.status_code in allowed_statuses, (response.status_code, body[:400])
-    leak = LEAKS.search(body)
-    assert leak is None, f"the answer shows internals: {leak.group(0)!r}"
-    return body
+        assert page.status in allowed_statuses, (page.status, page.text[:400])
+    leaks = [leak for leak in LEAKS if leak in page.text]
+    assert not leaks, f"the answer shows internals: {leaks[0]!r}"
+    return page.text
 
 
 def assert_security_headers(response) -> None:
@@ -130,15 +133,12 @@ def assert_security_headers(response) -> None:
         assert response.headers.get(name) == value, (name, response.headers.get(name))
 
 
-def error_title(body: str) -> str | None:
-    match = re.search(r'<h1 id="error-title">(.*?)</h1>', body)
-    return match.group(1) if match else None
-
-
 def assert_styled_error(response, status: int, title: str) -> str:
-    body = assert_clean(response, allowed_statuses={status})
-    assert error_title(body) == title, (status, body[:400])
-    assert '<link rel="stylesheet" href="/static/css/app.css">' in body
+    """The product's own error page: `title` in its heading, the stylesheet, the security headers."""
+    page = Page.of(response)
+    body = assert_clean(page, allowed_statuses={status})
+    assert page.text_of("h1#error-title") == title, (status, body[:400])
+    assert "/static/css/app.css" in page.links("link[rel=stylesheet]"), body[:400]
     assert_security_headers(response)
     return body
 

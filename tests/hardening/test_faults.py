@@ -7,7 +7,6 @@ fault is gone.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from devtools.customer import Browser
 from devtools.pgcluster import PostgresCluster
 from devtools.ports import free_port
 from marketplace.extensions import db as _market_db
@@ -24,7 +24,6 @@ from wizard.models import MarketplaceInstance
 from wizard.services import registration
 
 from ..conftest import migrate_database, start_postgres
-from ..helpers import submit, text_of
 from ..marketplace import login_free_url, order_params, signed_query
 from ..queue_support import break_queue, run_scheduled
 from .conftest import build_app, build_market, dispose
@@ -42,18 +41,6 @@ from .tally import TALLY
 pytestmark = pytest.mark.hardening
 CATEGORY = "faults"
 SEND_FAILED = "验证码发送失败，请稍后重试"
-
-
-def value_of(page: str, field: str) -> str | None:
-    match = re.search(rf'<input[^>]*\bid="{field}"[^>]*>', page)
-    value = re.search(r'value="([^"]*)"', match.group(0)) if match else None
-    return value.group(1) if value else None
-
-
-def code_status(page: str) -> str:
-    match = re.search(r'<p class="code-status ([^"]*)"[^>]*>(.*?)</p>', page, re.S)
-    assert match, "the page has no code status"
-    return f"{match.group(1)}: {match.group(2).strip()}"
 
 
 # ---- SMTP down, SMTP silent: 获取验证码 on the real pages ----
@@ -119,13 +106,13 @@ def test_mail_down_or_silent_the_page_says_sent_keeps_the_input_and_the_code_arr
             mail_app.config["MAIL_TIMEOUT"] = 0.5
             sent = len(sink.messages())
             started = time.monotonic()
-            response = submit(arranged.client, page, {**typed, source: identifier, "send_code": "1"})
+            answer = arranged.browser.submit(page, {**typed, source: identifier, "send_code": "1"})
             assert time.monotonic() - started < 5, "a silent server must not hang the page"
-            body = assert_clean(response, allowed_statuses={200})
-            assert code_status(body).startswith("code-status-ok: "), page
+            assert_clean(answer, allowed_statuses={200})
+            assert answer.code_status.state == "ok", (page, answer.code_status)
             for name in kept:
-                assert value_of(body, name) == {**typed, source: identifier}[name], (page, name)
-            assert not value_of(body, "password") and not value_of(body, "code")
+                assert answer.value(name) == {**typed, source: identifier}[name], (page, name)
+            assert not answer.value("password") and not answer.value("code")
             assert len(sink.messages()) == sent
             # The server is back: the retry mails the code, once (nothing for an unknown username).
             mail.port, mail_app.config["MAIL_TIMEOUT"] = sink.port, 5.0
@@ -257,10 +244,10 @@ def test_postgresql_stopped_mid_flow_gives_503_and_the_customer_carries_on(outag
         own_cluster.pg_ctl("start")
     with TALLY.case(CATEGORY):  # nothing was written meanwhile, and the same browser finishes the activation
         assert row_counts(outage_app) == before
-        response = submit(client, "/register/company", {"company_name": "测试公司", "agreement": "y"})
-        assert response.headers["Location"] == "/register/activation"
-        response = submit(
-            client,
+        browser = Browser.of(client)
+        response = browser.submit("/register/company", {"company_name": "测试公司", "agreement": "y"})
+        assert response.location == "/register/activation"
+        response = browser.submit(
             "/register/activation",
             {
                 "method": "aliyun",
@@ -271,13 +258,11 @@ def test_postgresql_stopped_mid_flow_gives_503_and_the_customer_carries_on(outag
                 "agreement": "y",
             },
         )
-        assert response.headers["Location"] == "/activate/success"
-        assert "开通成功" in text_of(client.get("/activate/success"))
-        login = submit(
-            client, "/login/pwd", {"site": "cn1", "username": arranged.context["username"], "password": NEW_PASSWORD}
-        )
-        assert login.headers["Location"] == "/console/"
-        assert "生产环境" in text_of(client.get("/console/"))
+        assert response.location == "/activate/success"
+        assert browser.get("/activate/success").title == "开通成功"
+        login = {"site": "cn1", "username": arranged.context["username"], "password": NEW_PASSWORD}
+        assert browser.submit("/login/pwd", login).location == "/console/"
+        assert "生产环境" in browser.get("/console/").text
         assert_consistent(outage_app)
 
 
@@ -305,14 +290,14 @@ def test_postgresql_stopped_inside_a_step_leaves_nothing_of_it(outage_app, own_c
     monkeypatch.setattr(registration, "add_workspace", add_workspace_then_stop)
     try:
         with TALLY.case(CATEGORY):
-            response = submit(arranged.client, "/register/activation", data)
+            response = arranged.browser.submit("/register/activation", data).raw
             check_outage_answer("R3 cut short", response, {503})
     finally:
         monkeypatch.undo()
         own_cluster.pg_ctl("start")
     with TALLY.case(CATEGORY):
         assert row_counts(outage_app) == before  # no account, binding or workspace half-made
-        assert submit(arranged.client, "/register/activation", data).headers["Location"] == "/activate/success"
+        assert arranged.browser.submit("/register/activation", data).location == "/activate/success"
         assert_consistent(outage_app)
 
 
@@ -378,20 +363,21 @@ def test_an_unreachable_spi_leaves_the_order_opening_and_it_is_retried_until_it_
     else:
         market.config["SPI_TRANSPORT"] = failing_transports(app)[failure]
     client = market.test_client()
-    client.get("/?aliUid=1380000000000066")
+    buyer = Browser.of(client)
+    buyer.get("/?aliUid=1380000000000066")
     with TALLY.case(CATEGORY):
         started = time.monotonic()
-        bought = submit(client, "/activate", {"agreement": "y"})
+        bought = buyer.submit("/activate", {"agreement": "y"})
         assert time.monotonic() - started < 5
-        assert bought.status_code == 302
-        order_id = bought.headers["Location"].split("/")[-2]
-        assert "开通申请已提交" in assert_clean(client.get(bought.headers["Location"]))
+        assert bought.status == 302
+        order_id = bought.location.split("/")[-2]
+        assert "开通申请已提交" in assert_clean(client.get(bought.location))
         page = assert_clean(client.get("/instances"))
         assert "开通中" in page and "重试开通" in page and "自动重试" in page
         order = order_of(market, order_id)
         assert order.status == "pending" and order.instance_id is None and order.last_error
-        retried = submit(client, "/instances", action=f"/orders/{order_id}/retry")
-        assert "观测云暂时无法受理开通请求" in text_of(client.get(retried.headers["Location"]))
+        retried = buyer.submit("/instances", action=f"/orders/{order_id}/retry")
+        assert "观测云暂时无法受理开通请求" in buyer.follow(retried).flashed()
         assert order_of(market, order_id).status == "pending"
     with TALLY.case(CATEGORY):  # the Guance side answers again: the worker's next retry opens it, once
         market.config.update(SPI_TRANSPORT=working, SPI_URL="http://localhost/spi", SPI_TIMEOUT=5.0)
@@ -416,9 +402,10 @@ def test_an_answer_without_an_instance_fails_the_order_for_good_with_its_reason(
     app, market = market_pair
     market.config["SPI_TRANSPORT"] = httpx.MockTransport(lambda r: httpx.Response(200, json={"appInfo": {}}))
     client = market.test_client()
-    client.get("/?aliUid=1380000000000064")
+    buyer = Browser.of(client)
+    buyer.get("/?aliUid=1380000000000064")
     with TALLY.case(CATEGORY):
-        order_id = submit(client, "/activate", {"agreement": "y"}).headers["Location"].split("/")[-2]
+        order_id = buyer.submit("/activate", {"agreement": "y"}).location.split("/")[-2]
         page = assert_clean(client.get("/instances"))
         order = order_of(market, order_id)
         assert order.status == "failed" and order.provision_attempts == 1 and "instanceId" in order.last_error
@@ -428,19 +415,19 @@ def test_an_answer_without_an_instance_fails_the_order_for_good_with_its_reason(
 
 def test_lifecycle_calls_the_guance_side_cannot_take_change_nothing(market_pair, sink):
     app, market = market_pair
-    client = market.test_client()
-    client.get("/?aliUid=1380000000000065")
-    order_id = submit(client, "/activate", {"agreement": "y"}).headers["Location"].split("/")[-2]
+    buyer = Browser.of(market.test_client())
+    buyer.get("/?aliUid=1380000000000065")
+    order_id = buyer.submit("/activate", {"agreement": "y"}).location.split("/")[-2]
     working = market.config["SPI_TRANSPORT"]
     market.config["SPI_TRANSPORT"] = failing_transports(app)["connection refused"]
     for operation in ("release", "renew", "upgrade", "expire"):
         with TALLY.case(CATEGORY):
             before = order_of(market, order_id)
-            response = submit(client, "/instances", action=f"/instances/{order_id}/{operation}")
-            assert "观测云暂时无法处理该请求" in text_of(client.get(response.headers["Location"]))
+            response = buyer.submit("/instances", action=f"/instances/{order_id}/{operation}")
+            assert "观测云暂时无法处理该请求" in buyer.follow(response).flashed()
             after = order_of(market, order_id)
             assert (after.status, after.sku_id, after.expires_at) == (before.status, before.sku_id, before.expires_at)
     market.config["SPI_TRANSPORT"] = working
     with TALLY.case(CATEGORY):
-        submit(client, "/instances", action=f"/instances/{order_id}/release")
+        buyer.submit("/instances", action=f"/instances/{order_id}/release")
         assert order_of(market, order_id).status == "released"

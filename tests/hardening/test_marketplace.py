@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
+from devtools.customer import Browser
 from marketplace import create_app as create_marketplace
 from marketplace import orders as market_orders
 from marketplace.buyers import buyer_for
@@ -26,7 +27,6 @@ from marketplace.extensions import db as market_db
 from marketplace.models import MarketOrder
 
 from ..conftest import marketplace_settings
-from ..helpers import csrf_token, submit, text_of
 from .conftest import build_app, build_market, dispose
 from .strategies import hostile_text, hostile_url_text
 from .support import FORM, assert_clean, assert_consistent, encode, form_body, fuzz_settings
@@ -51,9 +51,7 @@ def sign_in(client, ali_uid: str) -> None:
 
 
 def buy(client) -> str:
-    response = submit(client, "/activate", {"agreement": "y"})
-    assert response.status_code == 302, text_of(response)
-    return response.headers["Location"].split("/")[-2]
+    return Browser.of(client).submit("/activate", {"agreement": "y"}).expect(302).location.split("/")[-2]
 
 
 def order(market, order_id: str) -> MarketOrder | None:
@@ -87,8 +85,8 @@ def test_no_login_free_link_for_an_instance_the_buyer_does_not_own(pair):
             assert assert_clean(attacker.get(path)) and attacker.get(path).status_code == 404
     for operation in ("release", "renew", "expire", "upgrade"):
         with TALLY.case(CATEGORY):
-            response = submit(attacker, "/instances", action=f"/instances/{victims_order}/{operation}")
-            assert response.status_code == 404
+            response = Browser.of(attacker).submit("/instances", action=f"/instances/{victims_order}/{operation}")
+            assert response.status == 404
             assert order(market, victims_order).status == "active"
 
 
@@ -104,7 +102,7 @@ def test_a_visitor_without_the_simulators_cookie_is_nobody(pair):
         with TALLY.case(CATEGORY):
             assert stranger.get(path).headers["Location"].startswith("/signin?next=")
     with TALLY.case(CATEGORY):
-        token = csrf_token(stranger.get("/signin").data)
+        token = Browser.of(stranger).get("/signin").csrf_token
         refused = stranger.post("/activate", data={"csrf_token": token, "agreement": "y"})
         assert refused.status_code == 302 and refused.headers["Location"].startswith("/signin")
         assert order_count(market) == 0
@@ -265,7 +263,7 @@ def test_simulator_forms_answer_hostile_input_without_a_500_or_a_stray_order(pai
     client = market.test_client()
     sign_in(client, VICTIM)
     own = buy(client)
-    token = csrf_token(client.get("/instances").data)
+    token = Browser.of(client).get("/instances").csrf_token
 
     @fuzz_settings(60)
     @given(
@@ -418,9 +416,8 @@ def test_every_simulator_cookie_is_httponly_lax_and_secure_outside_development(t
     headers = client.get("/?aliUid=1380000000000203").headers.getlist("Set-Cookie")
     page = client.get("/activate")
     headers += page.headers.getlist("Set-Cookie")
-    headers += submit(client, "/activate", {"lang": "en", "next": "/"}, action="/language").headers.getlist(
-        "Set-Cookie"
-    )
+    switched = Browser.of(client).submit("/activate", {"lang": "en", "next": "/"}, action="/language")
+    headers += switched.headers.getlist("Set-Cookie")
     names = set()
     for header in headers:
         with TALLY.case(CATEGORY):

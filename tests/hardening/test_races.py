@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import func, select
 
+from devtools.customer import Browser, Page
 from wizard.blueprints.workspace import views as workspace_views
 from wizard.extensions import db as _db
 from wizard.models import (
@@ -28,7 +29,6 @@ from wizard.models import (
 )
 from wizard.services import billing, codes, registration, spi, workspaces
 
-from ..helpers import csrf_token, text_of
 from ..marketplace import order_params, signed_query
 from .conftest import UNLIMITED, build_app, dispose
 from .states import NEW_PASSWORD, Flow
@@ -192,7 +192,7 @@ def test_twenty_binds_of_one_workspace_by_two_aliyun_accounts_bind_it_once(race_
         ]
         assert sorted(bound, key=str) == sorted([target, None], key=str), bound
         # The other account's tabs share one server-side session, as a browser's tabs do: the page says why.
-        pages = [text_of(tab.get("/bind/workspaces")) for tab in opened[bound.index(None)]]
+        pages = [Browser.of(tab).get("/bind/workspaces").text for tab in opened[bound.index(None)]]
         assert any("已通过其他阿里云商品实例结算" in page for page in pages)
         assert_consistent(race_app)
 
@@ -205,8 +205,8 @@ def test_twenty_binds_of_one_workspace_by_two_aliyun_accounts_bind_it_once(race_
 def two_tabs_same_code(flow, arranged, page: str, source: str, identifier: str, recipient: str, data: dict):
     """Both tabs hold the page and the one code the mailbox got; they submit it at the same moment."""
     first, second = tabs(flow.app, arranged, 2)
-    code = flow.code_for(first, page, source, identifier, recipient, **data)
-    token = csrf_token(first.get(page).data)
+    code = flow.code_for(first, page, identifier, recipient, **data)
+    token = Browser.of(first).get(page).csrf_token
     return [
         lambda tab=tab: tab.post(page, data={**data, source: identifier, "code": code, "csrf_token": token})
         for tab in (first, second)
@@ -228,7 +228,7 @@ def test_two_tabs_creating_a_workspace_with_an_existing_account_create_one(race_
         with lined_up(monkeypatch, codes, "_matches", 2):  # both read the live code before either uses it
             answers = together(calls)
         one_success(answers, "/bind/workspaces")
-        assert "验证码无效或已过期" in text_of(next(a for a in answers if a.status_code == 200))
+        assert "验证码无效或已过期" in Page.of(next(a for a in answers if a.status_code == 200)).text
         assert_one_workspace_bound(race_app, arranged)
 
     repeated(race)
@@ -255,7 +255,7 @@ def test_two_tabs_both_past_the_code_still_create_one_workspace(race_app, flow, 
             answers = together([lambda tab=tab: tab.post(page, data=data) for tab in tabs(race_app, arranged, 2)])
         monkeypatch.undo()
         one_success(answers, "/bind/workspaces")
-        assert "该商品实例已绑定工作空间" in text_of(next(a for a in answers if a.status_code == 200))
+        assert "该商品实例已绑定工作空间" in Page.of(next(a for a in answers if a.status_code == 200)).text
         assert_one_workspace_bound(race_app, arranged)
 
     repeated(race)
@@ -349,13 +349,13 @@ def test_two_tabs_binding_two_billing_accounts_bind_one(race_app, flow, monkeypa
         calls = []
         for tab in (first, second):
             account = flow.billing_account(workspaces=())
-            code = flow.code_for(tab, "/bind/billing", "username", account["username"], account["email"])
+            code = flow.code_for(tab, "/bind/billing", account["username"], account["email"])
             data = {"username": account["username"], "code": code, "csrf_token": arranged.token}
             calls.append(lambda tab=tab, data=data: tab.post("/bind/billing", data=data))
         with lined_up(monkeypatch, billing, "bind_cloud_account", 2):  # both codes used up, both see no binding
             answers = together(calls)
         one_success(answers, "/bind/workspaces")
-        assert "该阿里云账号已绑定其他费用中心账号" in text_of(next(a for a in answers if a.status_code == 200))
+        assert "该阿里云账号已绑定其他费用中心账号" in Page.of(next(a for a in answers if a.status_code == 200)).text
         uid = arranged.ali_uid
         assert count_of(race_app, CloudAccountBinding, CloudAccountBinding.ali_uid == uid) == 1
         assert_consistent(race_app)
@@ -387,13 +387,13 @@ def test_ten_tabs_verifying_one_code_at_once_give_one_success(race_app, flow, mo
         arranged = flow.unbound()
         basic = flow.basic_info(flow.serial())
         everything = tabs(race_app, arranged, 10)
-        code = flow.code_for(everything[0], "/register/basic", "email", basic["email"], basic["email"])
-        token = csrf_token(everything[0].get("/register/basic").data)
+        code = flow.code_for(everything[0], "/register/basic", basic["email"], basic["email"])
+        token = Browser.of(everything[0]).get("/register/basic").csrf_token
         data = {**basic, "code": code, "csrf_token": token}
         with lined_up(monkeypatch, codes, "_matches", 10):
             answers = together([lambda tab=tab: tab.post("/register/basic", data=data) for tab in everything])
         one_success(answers, "/register/company")
-        assert sum("验证码无效或已过期" in text_of(a) for a in answers if a.status_code == 200) == 9
+        assert sum("验证码无效或已过期" in Page.of(a).text for a in answers if a.status_code == 200) == 9
         drafts = count_of(race_app, RegistrationDraft, RegistrationDraft.ali_uid == arranged.ali_uid)
         assert drafts == 1
         assert_consistent(race_app)

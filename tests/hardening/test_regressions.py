@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from devtools.customer import Browser, Page
 from wizard import clock
 from wizard.models import SpiCall
 from wizard.services import codes, sso
 
-from ..conftest import BOTH_DATABASES
-from ..helpers import csrf_token, text_of
-from ..marketplace import create_instance, enter_login_free, signed_query, spi_time
+from ..conftest import BOTH_DATABASES, customer_of
+from ..marketplace import create_instance, signed_query, spi_time
 from .states import Flow
 from .support import FORM, assert_styled_error, form_body, query_string
 from .tally import TALLY
@@ -41,8 +41,8 @@ def last_call(db) -> SpiCall:
 
 def test_a_file_sent_where_text_is_expected_is_refused_not_a_500(client, app):
     """Flask-WTF handed the upload to the text field's validators: TypeError, a 500."""
-    enter_login_free(client, app)
-    token = csrf_token(client.get("/register/basic").data)
+    customer_of(app, None, client).arrive("1380000000000001")
+    token = Browser.of(client).get("/register/basic").csrf_token
     with TALLY.case(CATEGORY):
         response = client.post(
             "/register/basic",
@@ -64,7 +64,7 @@ def test_a_multipart_field_without_a_usable_name_is_refused_not_a_500(client, ap
 @BOTH_DATABASES
 def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
     """PostgreSQL cannot store or even compare a NUL: each of these was a 500 there (DataError)."""
-    token = csrf_token(client.get("/login/pwd").data)
+    token = Browser.of(client).get("/login/pwd").csrf_token
     with TALLY.case(CATEGORY):
         response = client.post(
             "/login/pwd",
@@ -72,8 +72,8 @@ def test_nul_in_any_input_is_refused_not_a_500(client, app, smtp):
             content_type=FORM,
         )
         assert_styled_error(response, 400, "请求无效")
-    enter_login_free(client, app)
-    token = csrf_token(client.get("/bind/billing").data)
+    customer_of(app, None, client).arrive("1380000000000001")
+    token = Browser.of(client).get("/bind/billing").csrf_token
     with TALLY.case(CATEGORY):
         response = client.post(
             "/bind/billing",
@@ -100,7 +100,7 @@ def test_a_workspace_number_beyond_the_database_integers_is_not_found_not_a_500(
         with TALLY.case(CATEGORY):
             response = arranged.client.post(f"/bind/workspaces/{number}", data={"csrf_token": arranged.token})
             assert response.headers["Location"] == "/bind/workspaces"
-            assert "找不到该工作空间" in text_of(arranged.client.get("/bind/workspaces"))
+            assert "找不到该工作空间" in arranged.browser.get("/bind/workspaces").text
 
 
 # ---- The SPI: every input answered in its own protocol, and audited ----
@@ -126,7 +126,7 @@ def test_a_signed_login_free_link_to_a_malformed_instance_is_refused_not_a_500(c
     query = signed_query(app, action="verify", instanceId="biz\x00", timeStamp=spi_time(clock.now()))
     with TALLY.case(CATEGORY):
         response = client.get(f"/spi?{query}")
-        assert response.status_code == 400 and "找不到该商品实例" in text_of(response)
+        assert response.status_code == 400 and "找不到该商品实例" in Page.of(response).text
         assert last_call(db).outcome == "unknown_instance"
 
 
@@ -136,8 +136,8 @@ def test_a_login_free_link_with_a_repeated_parameter_gets_the_page(client, app, 
     query = signed_query(app, action="verify", instanceId=instance_id, timeStamp=spi_time(clock.now()))
     with TALLY.case("tampering"):
         response = client.get(f"/spi?{query}&instanceId={instance_id}")
-        assert response.status_code == 400 and "免登链接的签名无效" in text_of(response)
-        assert "请返回阿里云云市场的「已购买的服务」" in text_of(response)
+        assert response.status_code == 400 and "免登链接的签名无效" in Page.of(response).text
+        assert "请返回阿里云云市场的「已购买的服务」" in Page.of(response).text
         assert (last_call(db).action, last_call(db).outcome) == ("verify", "invalid_token")
         with client.session_transaction() as session:
             assert "market_login" not in session
@@ -162,7 +162,7 @@ def test_a_login_free_link_replayed_in_the_last_second_of_its_window_is_refused(
     monkeypatch.setattr(clock, "now", lambda: stamp + timedelta(seconds=300, microseconds=500_000))
     with TALLY.case("tampering"):
         replay = app.test_client().get(f"/spi?{query}")
-        assert replay.status_code == 400 and "此免登链接已经使用过" in text_of(replay)
+        assert replay.status_code == 400 and "此免登链接已经使用过" in Page.of(replay).text
 
 
 def test_a_failure_on_the_login_free_entry_is_logged(client, app, monkeypatch, caplog):
@@ -189,8 +189,8 @@ def database_gone(*_args, **_kwargs):
 
 def test_getting_a_code_answers_json_when_the_database_is_down(client, app, monkeypatch):
     """app.js reads JSON: the 503 used to be the HTML page."""
-    enter_login_free(client, app)  # only a customer in the wizard may ask for a code
-    token = csrf_token(client.get("/activate/").data)
+    customer_of(app, None, client).arrive("1380000000000001")  # only a customer in the wizard may ask for a code
+    token = Browser.of(client).get("/activate/").csrf_token
     monkeypatch.setattr(codes, "request_code", database_gone)
     with TALLY.case("faults"):
         response = client.post(

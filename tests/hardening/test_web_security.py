@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from sqlalchemy.exc import OperationalError
 
+from devtools.customer import Browser, Page
 from wizard.services import accounts
 
-from ..conftest import IsolatedClient
-from ..helpers import csrf_token, submit, text_of
-from ..marketplace import enter_login_free, login_free_url
+from ..conftest import IsolatedClient, customer_of
+from ..marketplace import login_free_url
 from .conftest import UNLIMITED, build_app, dispose
 from .states import PASSWORD, Flow
 from .strategies import hostile_url_text
@@ -81,7 +81,7 @@ def forged_tokens(app, arranged, foreign) -> dict:
     with pytest.MonkeyPatch.context() as patch:  # a token made two hours ago (WTF_CSRF_TIME_LIMIT: one hour)
         patch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 7200)
         arranged.reset()
-        signer_expired = csrf_token(arranged.client.get("/").data)
+        signer_expired = Browser.of(arranged.client).get("/").csrf_token
     return {
         "missing": None,
         "empty": "",
@@ -124,7 +124,7 @@ def test_over_https_a_valid_token_from_another_site_is_refused(web_app, flow):
     """Flask-WTF's strict referrer check: a form posted from another origin fails even with a token."""
     client = web_app.test_client()
     page = client.get("/", base_url="https://localhost")
-    token = csrf_token(page.data)
+    token = Page.of(page).csrf_token
     for referrer, status in (("https://evil.example/page", 400), (None, 400), ("https://localhost/", 302)):
         with TALLY.case(CATEGORY):
             headers = {"Referer": referrer} if referrer else {}
@@ -206,7 +206,7 @@ def redirect_parameters(app, flow) -> dict:
     def login(target):
         client = app.test_client()
         page = client.get("/login/pwd")
-        body = form_body([*credentials.items(), ("csrf_token", csrf_token(page.data))])
+        body = form_body([*credentials.items(), ("csrf_token", Page.of(page).csrf_token)])
         return client.post("/login/pwd?next=" + quote(encode(target), safe=""), data=body, content_type=FORM)
 
     return {
@@ -300,12 +300,10 @@ def cookie_flags(header: str) -> tuple[str, set[str], str | None]:
 def walk_everything(app, flow) -> None:
     """Every cookie the application sets: 免登, language, guide, R1-R3, login, logout."""
     client = app.test_client()
-    enter_login_free(client, app, "1380000000000055")
-    submit(client, "/activate/", {"lang": "en", "next": "/activate/"}, action="/language")
-    submit(client, "/activate/", {"next": "/bind/billing"}, action="/bind/guide")
-    flow_client = flow.register_activation().client
-    response = submit(
-        flow_client,
+    customer_of(app, None, client).arrive("1380000000000055")
+    Browser.of(client).submit("/activate/", {"lang": "en", "next": "/activate/"}, action="/language")
+    Browser.of(client).submit("/activate/", {"next": "/bind/billing"}, action="/bind/guide")
+    response = flow.register_activation().browser.submit(
         "/register/activation",
         {
             "method": "aliyun",
@@ -318,8 +316,8 @@ def walk_everything(app, flow) -> None:
     )
     assert response.headers["Location"] == "/activate/success"
     account = flow.guance_account()
-    submit(client, "/login/pwd", {k: account[k] for k in ("site", "username", "password")})
-    submit(client, "/console/", action="/logout")
+    Browser.of(client).submit("/login/pwd", {k: account[k] for k in ("site", "username", "password")})
+    Browser.of(client).submit("/console/", action="/logout")
 
 
 @pytest.mark.parametrize("profile", ["testing", "production", "development"])
@@ -421,7 +419,7 @@ def failing_app(web_app, monkeypatch):
 def test_error_pages_carry_the_headers_and_no_detail(failing_app):
     client = failing_app.test_client()
     page = client.get("/login/pwd")
-    token = csrf_token(page.data)
+    token = Page.of(page).csrf_token
     login = {"site": "cn1", "username": "someone", "password": PASSWORD, "csrf_token": token}
     for label, response, status, title in (
         ("500", client.get("/hardening/boom"), 500, "服务出错了"),
@@ -453,7 +451,7 @@ def test_the_session_is_rotated_at_login_and_a_planted_one_gains_nothing(web_app
         with victim.session_transaction() as session:
             session["planted"] = "by the attacker"
         before = session_of(victim)
-        response = submit(victim, "/login/pwd", credentials)
+        response = Browser.of(victim).submit("/login/pwd", credentials)
         assert response.headers["Location"] == "/console/"
         after = session_of(victim)
         assert "planted" not in after and "market_login" not in after and after["_user_id"]
@@ -471,8 +469,8 @@ def test_the_session_is_rotated_at_login_and_a_planted_one_gains_nothing(web_app
             session["planted"] = "by the attacker"
         _client, _uid, instance_id = flow.arrive()
         asked = victim.get(login_free_url(web_app, instance_id))  # another Aliyun account was mid-flow
-        assert "新的阿里云账号" in text_of(asked)
-        submit(victim, "/activate/", {"proceed": "1"}, action="/login-free/switch")
+        assert "新的阿里云账号" in Page.of(asked).text
+        Browser.of(victim).submit("/activate/", {"proceed": "1"}, action="/login-free/switch")
         fresh = session_of(victim)
         assert "planted" not in fresh and fresh["market_login"] != planted_login
         assert "market_login" not in session_of(arranged.client)  # the planted id itself was deleted
@@ -518,15 +516,15 @@ def test_password_logins_are_limited_with_the_styled_429(limited_app, sink):
     wrong = {"site": "cn1", "username": account["username"], "password": "Wrong1234"}
     # Ten usernames: the per-account throttle (tests/test_login_throttle.py) is not what is tested here.
     guesses = [{**wrong, "username": f"guess{n}"} for n in range(10)]
-    statuses = [submit(client, "/login/pwd", guess).status_code for guess in guesses]
+    statuses = [Browser.of(client).submit("/login/pwd", guess).status for guess in guesses]
     with TALLY.case(CATEGORY):
         assert statuses == [200] * 10
-        limited = submit(client, "/login/pwd", {**wrong, "password": account["password"]})
+        limited = Browser.of(client).submit("/login/pwd", {**wrong, "password": account["password"]})
         assert_styled_error(limited, 429, "操作过于频繁")
         assert "Retry-After" in limited.headers
     with TALLY.case(CATEGORY):  # a forged X-Forwarded-For does not buy more tries (PROXY_COUNT=0)
-        spoofed = submit(client, "/login/pwd", wrong, headers={"X-Forwarded-For": "203.0.113.9"})
-        assert spoofed.status_code == 429
+        spoofed = Browser.of(client).submit("/login/pwd", wrong, headers={"X-Forwarded-For": "203.0.113.9"})
+        assert spoofed.status == 429
 
 
 def test_sending_codes_is_limited_per_ip_with_the_styled_page_and_json(limited_app, sink):
@@ -534,14 +532,14 @@ def test_sending_codes_is_limited_per_ip_with_the_styled_page_and_json(limited_a
     arranged = flow.unbound()
     client = arranged.client
     for n in range(10):
-        submit(client, "/register/basic", {"email": f"page{n}@corp.example", "send_code": "1"})
+        Browser.of(client).submit("/register/basic", {"email": f"page{n}@corp.example", "send_code": "1"})
         client.post(
             "/codes/send",
             data={"purpose": "register", "identifier": f"json{n}@corp.example"},
             headers={"X-CSRFToken": arranged.token, "X-Forwarded-For": f"203.0.113.{n}"},
         )
     with TALLY.case(CATEGORY):  # the 21st, from the page: the styled 429
-        page = submit(client, "/register/basic", {"email": "page-last@corp.example", "send_code": "1"})
+        page = Browser.of(client).submit("/register/basic", {"email": "page-last@corp.example", "send_code": "1"})
         assert_styled_error(page, 429, "操作过于频繁")
     with TALLY.case(CATEGORY):  # and from the script: JSON with how long to wait
         answer = client.post(
@@ -554,4 +552,4 @@ def test_sending_codes_is_limited_per_ip_with_the_styled_page_and_json(limited_a
         assert body["ok"] is False and body["retry_after"] > 0 and "操作过于频繁" in body["message"]
         assert_security_headers(answer)
     with TALLY.case(CATEGORY):  # submitting the form itself is not a send, so it still works
-        assert submit(client, "/register/basic", {"email": "x@corp.example"}).status_code == 200
+        assert Browser.of(client).submit("/register/basic", {"email": "x@corp.example"}).status == 200
