@@ -206,6 +206,8 @@ PAGE_LIST: tuple[Page, ...] = (
         Guard("unlock-link", (), _l("打开了立即解锁链接的浏览器")), screenshots=("x3-unlock-choices",),
         methods=("GET", "POST"),
     ),
+    Page("terms", _l("观测云用户协议"), "/agreements/user", "home.terms", "home/agreement.html", documented=False),
+    Page("privacy", _l("隐私政策"), "/agreements/privacy", "home.privacy", "home/agreement.html", documented=False),
     Page("devmail", _l("开发邮箱"), "/dev/mail/", "devmail.inbox", "devmail/inbox.html", documented=False),
 )  # fmt: skip
 
