@@ -220,6 +220,68 @@ def test_english_text_has_no_chinese_left(catalog):
     assert not leftovers, leftovers
 
 
+# ---- The glossary (README.md, "English terms"): one English term per thing ----
+
+
+@dataclass(frozen=True)
+class Term:
+    chinese: str
+    english: str  # what an English message says where its Chinese uses the term ("" when it depends)
+    ruled_out: tuple[str, ...]  # never in English (all lower case: in any case; else exactly that)
+
+
+def glossary() -> list[Term]:
+    """The README's glossary table; a row "A / B | C / D" pairs A with C and B with D."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- glossary:start -->")[1].split("<!-- glossary:end -->")[0]
+    terms = []
+    for row in table.strip().splitlines()[2:]:
+        chinese, english, ruled_out = (cell.strip() for cell in row.strip("|").split("|"))
+        chinese = re.sub(r"\s*\(.*\)", "", chinese)
+        ruled = tuple(word.strip() for word in ruled_out.split(",") if word.strip())
+        pairs = (
+            zip(chinese.split(" / "), english.split(" / "), strict=False) if " / " in chinese else [(chinese, english)]
+        )
+        for zh, en in pairs:
+            plain = "" if re.search(r"[(/;]", en) else en
+            terms.append(Term(zh, plain, ruled))
+    return terms
+
+
+def said_otherwise(term: Term, chinese: str, english: str) -> bool:
+    """The message is the term (a label), or names it as a label (「已购买的服务」), and its English does not."""
+    named = chinese == term.chinese or f"「{term.chinese}」" in chinese
+    return named and bool(term.english) and term.english.lower() not in english.lower()
+
+
+def ruled_out_in(term: Term, english: str) -> list[str]:
+    found = []
+    for word in term.ruled_out:
+        flags = re.IGNORECASE if word == word.lower() else 0
+        if re.search(rf"\b{re.escape(word)}\b", english, flags):
+            found.append(word)
+    return found
+
+
+def test_the_glossary_is_read_from_the_readme():
+    terms = {term.chinese: term for term in glossary()}
+    assert terms["知道了"] == Term("知道了", "Got it", ("Got It",))
+    assert terms["不可绑定"].english == "Unavailable" and terms["结算"].english == ""
+    assert ruled_out_in(terms["结算"], "Settled through the account") == ["settled"]
+    assert not ruled_out_in(terms["知道了"], "Got it") and ruled_out_in(terms["知道了"], "Got It")
+
+
+def test_english_follows_the_glossary(catalog):
+    terms = glossary()
+    off = []
+    for msgid, message in entries(catalog).items():
+        chinese = msgid if isinstance(msgid, str) else msgid[0]
+        for form in forms_of(message):
+            off += [(chinese, form, f"not {word}") for term in terms for word in ruled_out_in(term, form)]
+            off += [(chinese, form, term.english) for term in terms if said_otherwise(term, chinese, form)]
+    assert not off, "English that leaves the README's glossary (message, English, term):\n" + "\n".join(map(str, off))
+
+
 def test_the_compiled_catalog_is_the_one_in_git(application, catalog):
     """The application reads the .mo that `make translations` compiles from the .po in git."""
     compiled = application.catalog_path.with_suffix(".mo")

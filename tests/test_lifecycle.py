@@ -159,7 +159,7 @@ def test_members_keep_read_access_and_see_the_banner(client, app, db, bound):
     assert log_in(client, "acme_dev").headers["Location"] == f"/console/workspaces/{workspace_id('生产环境')}/lock"
     console = text_of(client.get("/console/"))
     assert "工作空间「生产环境」将于 14 天后锁定" in console and "锁定倒计时：14 天" in console
-    assert "从安装 DataKit 开始" in console  # still readable
+    assert "从安装 DataKit 开始" in console and 'href="/console/datakit"' not in console  # readable, takes no data
     lock = client.get(f"/console/workspaces/{workspace_id('生产环境')}/lock")
     assert lock.status_code == 200 and "立即解锁" in text_of(lock)
 
@@ -170,6 +170,28 @@ def test_the_lock_page_is_for_members_only(client, app, db, bound):
     log_in(client, "stranger")
     assert client.get(f"/console/workspaces/{workspace_id('生产环境')}/lock").status_code == 404
     assert client.get(f"/console/workspaces/{2**40}/lock").status_code == 404
+
+
+def datakit_button(console: str) -> str:
+    """生产环境's start button: a link when the workspace takes data, a disabled button otherwise."""
+    card = console.split(f'id="workspace-{workspace_id("生产环境")}"')[1].split("</article>")[0]
+    return re.findall(r"<(?:a|button)[^>]*>从安装 DataKit 开始", card)[0]
+
+
+def test_the_console_makes_a_frozen_or_locked_workspace_unmistakable(client, app, db, bound, frozen_clock):
+    log_in(client)
+    active = text_of(client.get("/console/"))
+    assert 'href="/console/datakit"' in datakit_button(active) and "workspace-state" not in active
+    expire(client, app, bound)
+    frozen = text_of(client.get("/console/"))
+    assert 'data-state="locking"' in frozen and "工作空间已冻结：只能查看，不能写入" in frozen
+    assert "14 天后工作空间将被锁定" in frozen and "disabled" in datakit_button(frozen) and "解锁后可用" in frozen
+    frozen_clock.advance(14 * DAY)
+    lifecycle.run_periodic()
+    log_in(client)  # 14 days later: a new session
+    locked = text_of(client.get("/console/"))
+    assert 'data-state="locked"' in locked and "工作空间已锁定：不能使用" in locked
+    assert "disabled" in datakit_button(locked)
 
 
 # ---- The countdown's end ----
