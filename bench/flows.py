@@ -151,6 +151,7 @@ def register_workspace(browser: Browser, customer: Customer, market: Marketplace
     """B2c: register a Guance account and its workspace, then log in with it."""
     reach_b2(browser, customer, market)
     fields = {"username": customer.new_username, "password": PASSWORD, "confirm": PASSWORD, "phone": "13800138000"}
+    fields["style"] = "default"
     b3 = create_workspace(browser, "register", "register_workspace", customer.new_email, market, fields)
     finish(browser, b3)
     log_in(browser, customer.new_username)

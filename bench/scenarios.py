@@ -130,6 +130,7 @@ SEGMENTS = {
                     password=PASSWORD,
                     confirm=PASSWORD,
                     phone="13800138000",
+                    style="default",
                 ),
                 *LOG_IN,
             ]

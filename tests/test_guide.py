@@ -30,6 +30,11 @@ DOCUMENTED = {
     "x1-lock-page",
     "x1-lock-banner",
     "x3-unlock-choices",
+    # At phone size (issue 21): 已购买的服务 (M4), G1, B2 and the console, 390 px wide.
+    "phone-instances",
+    "phone-choose",
+    "phone-workspaces",
+    "phone-console",
 }
 
 
