@@ -32,6 +32,7 @@ MEASURE = """() => {
 
 
 def assert_fits(page: Page, where: str) -> None:
+    page.wait_for_load_state()  # the page a click led to, loaded
     page.evaluate("document.fonts.ready.then(() => true)")
     found = page.evaluate(MEASURE)
     assert found["scrollWidth"] <= found["width"], f"{where} scrolls sideways: {found}"
@@ -67,6 +68,7 @@ def test_every_page_of_the_flow_fits_a_phone(phone: Page, ali_uid, market_url, l
     steps.buy(page, market_url, ali_uid)
     assert_fits(page, "M4")
     page.locator("tbody tr").first.locator("details.sim-menu summary").click()
+    expect(page.locator("tbody tr").first.locator(".sim-menu-body")).to_be_visible()
     assert_fits(page, "M4 with 模拟操作 open")
     page.goto(f"{market_url}/agreements/marketplace")
     assert_fits(page, "the marketplace's agreement")
@@ -74,12 +76,14 @@ def test_every_page_of_the_flow_fits_a_phone(phone: Page, ali_uid, market_url, l
     steps.login_free(page, market_url)
     assert_fits(page, "G1")
     steps.choose(page, "register")
+    expect(page).to_have_url(re.compile(r"/register/basic$"))
     assert_fits(page, "R1")
     page.goto("/activate/")
     steps.choose(page, "bind")
     expect(page.get_by_role("dialog")).to_be_visible()
     assert_fits(page, "B0")
     steps.dismiss_guide(page)
+    expect(page.locator("#username")).to_be_visible()
     assert_fits(page, "B1")
     steps.bind_billing(page, live_smtp, username, email)
     assert_fits(page, "B2")
@@ -88,6 +92,7 @@ def test_every_page_of_the_flow_fits_a_phone(phone: Page, ali_uid, market_url, l
         assert_fits(page, f"B2a ({tab})")
     page.goto("/bind/workspaces")
     page.get_by_role("row").filter(has_text=f"手机空间 {ali_uid[-3:]}").locator("a[href*='confirm=']").click()
+    expect(page.get_by_role("alertdialog")).to_be_visible()
     assert_fits(page, "B2's confirmation")
     steps.submit(page, page.get_by_role("alertdialog"))
     expect(page.locator("a[href='/activate/success']")).to_be_visible()
@@ -104,6 +109,7 @@ def test_every_page_of_the_flow_fits_a_phone(phone: Page, ali_uid, market_url, l
     page.locator("#password").fill(OWNER_PASSWORD)
     steps.submit(page)
     expect(page).to_have_url(re.compile(r"/console/$"))
+    expect(page.locator("#console-title")).to_be_visible()
     assert_fits(page, "the console")
     page.goto("/no-such-page")
     assert_fits(page, "an error page")
