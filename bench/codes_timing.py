@@ -25,7 +25,7 @@ from statistics import median
 
 from sqlalchemy import create_engine, text
 
-from .browser import Browser, csrf_token
+from .browser import Browser
 from .customers import DOMAIN, Pool
 from .flows import Marketplace, arrive
 from .stats import percentile
@@ -74,8 +74,7 @@ def _one_try(base: str, try_: int, customer, account, market: Marketplace, engin
     """(purpose, "account" or "nobody", seconds) for one customer's four codes, the order swapped on odd tries."""
     browser = Browser([base])
     try:
-        g1 = arrive(browser, customer, market)
-        token = csrf_token(g1.text)
+        token = arrive(browser, customer, market).page.csrf_token
         for purpose, (kind, identifier_of) in PURPOSES.items():
             sides = [("account", identifier_of(account)), ("nobody", nobody(kind, try_ + WARMUP_TRIES))]
             for side, identifier in sides[:: 1 if try_ % 2 == 0 else -1]:
@@ -100,13 +99,12 @@ def _send(browser: Browser, token: str, purpose: str, identifier: str) -> float:
     started = time.perf_counter()
     answer = browser.post(
         "/codes/send",
-        expect=200,
         data={"purpose": purpose, "identifier": identifier},
         headers={"X-CSRFToken": token, "Accept": "application/json"},
-    )
+    ).expect(200)
     seconds = time.perf_counter() - started
-    if not answer.json().get("ok"):
-        raise AssertionError(f"获取验证码 for {identifier} refused: {answer.json()}")
+    if not answer.json.get("ok"):
+        raise AssertionError(f"获取验证码 for {identifier} refused: {answer.json}")
     return seconds
 
 

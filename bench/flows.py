@@ -87,7 +87,7 @@ def register_workspace(browser: Browser, customer: Customer, market: Marketplace
     """B2c: register a Guance account and its workspace, then log in with it."""
     walking, account = reach_b2(browser, customer, market), new_account(customer)
     fields = {"username": account.username, "password": PASSWORD, "confirm": PASSWORD, "phone": account.phone}
-    walking.create_workspace("register", account.email, WORKSPACE_NAME, **fields)
+    walking.create_workspace("register", account.email, WORKSPACE_NAME, style="default", **fields)
     walking.finish()
     log_in(walking, account.username)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import sys
 import time
 from contextlib import ExitStack
@@ -31,7 +30,7 @@ from pathlib import Path
 import psycopg
 import pyotp
 
-from .browser import Browser, location
+from .browser import Browser
 from .cpu import CpuMeter
 from .pages import Load, Page, session
 from .servers import Gunicorn, Secrets, ServerShape, postgres_cluster, product_env, workdir
@@ -40,7 +39,6 @@ from .wrk import Wrk, write_data
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_P95_MS = 100.0
 OPERATOR, PASSWORD, SECRET = "bench_ops", "Night-Shift-Harbour-47", "BENCHOPSBENCHOPSBENCHOPSBENCHOPS"
-_NEXT = re.compile(r'rel="next" href="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -213,9 +211,10 @@ def _settings(url: str, keys: Secrets) -> dict:
 def sign_in(base: str) -> Browser:
     """Password, then the TOTP code (the first one enrols the operator); the browser holds the session."""
     browser = Browser([base])
-    asked = browser.submit(browser.get("/ops/login"), "/ops/login", {"username": OPERATOR, "password": PASSWORD})
-    second = browser.follow(asked)
-    browser.follow(browser.submit(second, location(asked), {"code": pyotp.TOTP(SECRET).now()}))
+    second = browser.submit("/ops/login", {"username": OPERATOR, "password": PASSWORD}).expect(
+        302, at="/ops/login/totp"
+    )
+    browser.submit(second.location, {"code": pyotp.TOTP(SECRET).now()}).expect(302)
     return browser
 
 
@@ -261,10 +260,10 @@ def pages(browser: Browser, sizes: Sizes) -> list[tuple[Page, str]]:
 
 def _follow_next(browser: Browser, path: str, times: int) -> str | None:
     for _ in range(times):
-        found = _NEXT.search(browser.get(path).text)
+        found = browser.get(path).expect(200).find("a[rel=next][href]")
         if found is None:
             return None
-        path = found.group(1).replace("&amp;", "&")
+        path = found["href"]
     return path
 
 
@@ -328,7 +327,7 @@ def measure(stack: ExitStack, cluster, database: str, options: Options, log=prin
     meter = CpuMeter({"server": [server.pid]})
     listed = pages(browser, options.sizes)
     for _page, path in listed:
-        browser.get(path)  # a 200, or FlowError: a broken page is not measured
+        browser.get(path).expect(200)  # or FlowError: a broken page is not measured
     results = []
     for page, path in listed:
         if hammered is None or page.name in hammered:

@@ -131,6 +131,7 @@ SEGMENTS = {
                     password=PASSWORD,
                     confirm=PASSWORD,
                     phone="13800138000",
+                    style="default",
                 ),
                 *LOG_IN,
             ]

@@ -62,70 +62,70 @@ GUIDE = Guide(
     summary={
         "zh": "在阿里云云市场购买观测云商业版之后，从「已购买的服务」免登进入观测云，注册或绑定费用中心账号，"
         "绑定或创建工作空间，几分钟即可开始使用观测云。",
-        "en": "After buying Guance Commercial Edition on Alibaba Cloud Marketplace, go from **Purchased Services** "
-        "to Guance with Login-free, register or bind a Billing Center Account, bind or create a workspace, and "
+        "en": "After buying Guance Commercial Edition on Alibaba Cloud Marketplace, click **Open Guance** in **Purchased services** "
+        "to go to Guance, register or bind a Billing Center account, bind or create a workspace, and "
         "start using Guance within minutes.",
     },
     steps=[
         text(
             "在阿里云云市场购买观测云之后，按下面的步骤开通观测云商业版：从云市场免登进入观测云，注册或绑定费用中心账号，"
             "绑定或创建工作空间，最后用观测云账号登录。以下截图来自本项目的云市场模拟器和观测云开通向导。",
-            "After buying Guance on Alibaba Cloud Marketplace, activate the Commercial Edition as follows: go from "
-            "the marketplace to Guance with Login-free, register or bind a Billing Center Account, bind or create a "
+            "After buying Guance on Alibaba Cloud Marketplace, activate the Commercial Edition as follows: click "
+            "**Open Guance** on the marketplace, register or bind a Billing Center account, bind or create a "
             "workspace, then log in with your Guance account. The screenshots come from this project's marketplace "
             "simulator and Guance activation wizard.",
         ),
         h(2, "purchase", "第一步：购买观测云", "Step 1: Buy Guance"),
         Step(
             "打开云市场的观测云商品页，点击「立即开通」。",
-            "Open the Guance product page on the marketplace and click **Activate Now**.",
+            "Open the Guance product page on the marketplace and click **Activate now**.",
             "2-commercial-1107",
             ("云市场的观测云商品页", "The Guance product page on the marketplace"),
         ),
         Step(
             "在「开通按量服务」对话框中阅读并勾选服务协议，点击「开通」。不勾选协议无法开通。",
-            "In the **Activate Pay-as-you-go Service** dialog, read and accept the agreement, then click "
+            "In the **Activate pay-as-you-go service** dialog, read and accept the agreement, then click "
             "**Activate**. Without the agreement nothing is ordered.",
             "3-commercial-1107",
-            ("「开通按量服务」对话框", "The Activate Pay-as-you-go Service dialog"),
+            ("「开通按量服务」对话框", "The Activate pay-as-you-go service dialog"),
         ),
         Step(
             "对话框提示「开通申请已提交」。点击「确认」前往「已购买的服务」。",
-            "The dialog confirms **Activation Request Submitted**. Click **Confirm** to go to **Purchased Services**.",
+            "The dialog confirms **Activation request submitted**. Click **Confirm** to go to **Purchased services**.",
             "4-commercial-1107",
-            ("「开通申请已提交」对话框", "The Activation Request Submitted dialog"),
+            ("「开通申请已提交」对话框", "The Activation request submitted dialog"),
         ),
         Step(
             "「已购买的服务」列出新的观测云实例及其实例 ID。点击实例右侧的「免登」直接进入观测云，无需再次登录。",
-            "**Purchased Services** lists the new Guance instance with its instance ID. Click **Login-free** on its "
+            "**Purchased services** lists the new Guance instance with its instance ID. Click **Open Guance** on its "
             "row to go straight to Guance without signing in again.",
             "10.aliyun_market_1",
-            ("云市场「已购买的服务」列表", "The marketplace's Purchased Services list"),
+            ("云市场「已购买的服务」列表", "The marketplace's Purchased services list"),
         ),
         h(2, "choose", "第二步：选择开通方式", "Step 2: Choose how to activate"),
         Step(
             "如果这个阿里云账号还没有绑定观测云费用中心账号，观测云会请您选择：没有费用中心账号时先[注册](#register)，"
             "已有费用中心账号时直接[绑定](#bind)。",
-            "If this Alibaba Cloud account is not yet bound to a Guance Billing Center Account, Guance asks you to "
-            "choose: [register](#register) if you have no Billing Center Account, or [bind](#bind) the one you have.",
+            "If this Alibaba Cloud account is not yet bound to a Guance Billing Center account, Guance asks you to "
+            "choose: [register](#register) if you have no Billing Center account, or [bind](#bind) the one you have.",
             "10.aliyun_market_2",
-            ("选择是否已有费用中心账号", "Choosing whether you have a Billing Center Account"),
+            ("选择是否已有费用中心账号", "Choosing whether you have a Billing Center account"),
         ),
         callout(
             "note",
-            ("什么是费用中心账号？", "What Is a Billing Center Account?"),
+            ("什么是费用中心账号？", "What is a Billing Center account?"),
             "费用中心账号是观测云用来管理商业版计费的独立账号，一个费用中心账号可以为多个工作空间结算。整体流程如下：",
-            "A Billing Center Account is the separate account Guance uses for Commercial Edition billing; one "
-            "Billing Center Account can pay for many workspaces. The whole process:",
+            "A Billing Center account is the separate account Guance uses for Commercial Edition billing; one "
+            "Billing Center account can pay for many workspaces. The whole process:",
             image="17.process_1",
             alt=("开通流程图", "The activation process diagram"),
         ),
-        h(3, "register", "没有费用中心账号：注册", "No Billing Center Account: register"),
+        h(3, "register", "没有费用中心账号：注册", "No Billing Center account: register"),
         Step(
             "选择「没有费用中心账号」并点击「下一步」，填写基本信息：站点、用户名、登录密码、邮箱（点击「获取验证码」后填入"
             "邮件中的验证码）和手机号，点击「下一步」。",
-            "Choose **No Billing Center Account** and click **Next**. Fill in the basic information: site, "
-            "username, password, email (click **Get Code** and type the code from the email) and mobile number, "
+            "Choose **I don't have a Billing Center account** and click **Next**. Fill in the basic information: site, "
+            "username, password, email (click **Get code** and type the code from the email) and mobile number, "
             "then click **Next**.",
             "10.aliyun_market_3",
             ("注册第一步：基本信息", "Registration step 1: basic information"),
@@ -139,52 +139,52 @@ GUIDE = Guide(
         ),
         Step(
             "填写企业信息（「更多信息」选填），同意协议后点击「注册」即创建观测云账号。",
-            "Enter your company information (**More Information** is optional), accept the agreement and click "
+            "Enter your company information (**More information** is optional), accept the agreement and click "
             "**Register**: your Guance account is created.",
         ),
         Step(
             "最后一步选择「阿里云市场开通」，填写工作空间名称、语言和风格；账号 ID 和商品实例 ID 已自动带入。保持勾选"
             "「同步创建费用中心账号」并点击「开通」：费用中心账号、阿里云账号绑定、工作空间和实例绑定一次完成。",
             "In the last step, **Activate via Alibaba Cloud Marketplace** is selected; enter the workspace name, "
-            "language and style — the account ID and instance ID are filled in for you. Keep **Create a Billing "
-            "Center Account at the Same Time** ticked and click **Activate**: the Billing Center Account, the "
+            "language and style — the account ID and instance ID are filled in for you. Keep **Also create a "
+            "Billing Center account** ticked and click **Activate**: the Billing Center account, the "
             "binding of your Alibaba Cloud account, the workspace and the instance binding are all done at once.",
         ),
         callout(
             "note",
-            ("费用中心账号与观测云账号", "Billing Center Account and Guance account"),
+            ("费用中心账号与观测云账号", "Billing Center account and Guance account"),
             "同步创建的费用中心账号与观测云账号使用相同的用户名和密码；创建之后两者相互独立。",
-            "The Billing Center Account created at the same time starts with the same username and password as your "
+            "The Billing Center account created at the same time starts with the same username and password as your "
             "Guance account; afterwards the two are independent.",
         ),
-        h(3, "bind", "已有费用中心账号：绑定", "With a Billing Center Account: bind"),
+        h(3, "bind", "已有费用中心账号：绑定", "With a Billing Center account: bind"),
         Step(
             "选择「有费用中心账号」并点击「下一步」，进入「绑定观测云工作空间」。第一次进入时会显示如何快速绑定的说明，"
             "点击「知道了」关闭。",
-            "Choose **Have a Billing Center Account** and click **Next** to open **Bind Guance Workspace**. On the "
-            "first visit a short guide explains the steps; close it with **Got It**.",
+            "Choose **I have a Billing Center account** and click **Next** to open **Bind Guance workspace**. On the "
+            "first visit a short guide explains the steps; close it with **Got it**.",
             "15.aliyun_register_1",
-            ("「绑定观测云工作空间」和首次进入的说明", "Bind Guance Workspace with its first-visit guide"),
+            ("「绑定观测云工作空间」和首次进入的说明", "Bind Guance workspace with its first-visit guide"),
         ),
         callout(
             "warning",
             ("注意", "Note"),
             "右上角的站点与绑定费用中心账号无关，只决定之后新建的工作空间所在的站点。",
-            "The site at the top right has nothing to do with binding the Billing Center Account: it only decides "
+            "The site at the top right has nothing to do with binding the Billing Center account: it only decides "
             "where workspaces you create next will live.",
         ),
         h(
             4,
             "bind-billing",
             ":material-numeric-1-circle: 绑定费用中心账号",
-            ":material-numeric-1-circle: Bind the Billing Center Account",
+            ":material-numeric-1-circle: Bind the Billing Center account",
         ),
         Step(
             "输入费用中心账号的用户名，点击「获取验证码」，验证码会发送到该账号的邮箱。填入验证码后点击「绑定」。",
-            "Enter the Billing Center Account's username and click **Get Code**; the code goes to that account's "
+            "Enter the Billing Center account's username and click **Get code**; the code goes to that account's "
             "email. Type it and click **Bind**.",
             "10.market_aliyun_1",
-            ("绑定费用中心账号", "Binding the Billing Center Account"),
+            ("绑定费用中心账号", "Binding the Billing Center account"),
         ),
         h(
             4,
@@ -195,35 +195,35 @@ GUIDE = Guide(
         Step(
             "页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击后在确认框中点击「确定」。"
             "没有可绑定的工作空间时，请[创建工作空间](#create-workspace)。",
-            "The page lists the Billing Center Account's workspaces. Click **Bind** on a bindable one, then "
-            "**Confirm** in the confirmation. With no bindable workspace, [create a workspace](#create-workspace).",
+            "The page lists the Billing Center account's workspaces. Click **Bind** on an available one, then "
+            "**Confirm** in the confirmation. With no available workspace, [create a workspace](#create-workspace).",
             "15.aliyun_register_6.1",
-            ("费用中心账号下的工作空间列表", "The Billing Center Account's workspaces"),
+            ("费用中心账号下的工作空间列表", "The Billing Center account's workspaces"),
         ),
         callout(
             "warning",
             ("注意", "Note"),
             "已通过其他阿里云实例结算的工作空间不能再绑定。",
-            "A workspace already settled through another Alibaba Cloud instance cannot be bound again.",
+            "A workspace already billed to another Alibaba Cloud instance cannot be bound again.",
         ),
         Step(
             "回到「绑定观测云工作空间」，工作空间显示「已绑定」。点击「确定」。",
-            "Back on **Bind Guance Workspace**, the workspace shows **Bound**. Click **Confirm**.",
+            "Back on **Bind Guance workspace**, the workspace shows **Bound**. Click **Confirm**.",
             "15.aliyun_register_6",
             ("工作空间显示「已绑定」", "The workspace shows Bound"),
         ),
         h(4, "create-workspace", "创建工作空间", "Create a workspace"),
         text(
             "没有可绑定的工作空间时，点击「立即创建工作空间」，再按您是否已有观测云账号选择。",
-            "With no bindable workspace, click **Create Workspace Now**, then choose whether you already have a "
+            "With no available workspace, click **Create workspace now**, then choose whether you already have a "
             "Guance account.",
         ),
-        h(5, "with-guance-account", "有观测云账号", "Have a Guance Account"),
+        h(5, "with-guance-account", "有观测云账号", "I have a Guance account"),
         Step(
             "选择「有观测云账号」。",
-            "Choose **Have a Guance Account**.",
+            "Choose **I have a Guance account**.",
             "1-1-commercial-aliyun",
-            ("创建工作空间：有观测云账号", "Create a workspace: Have a Guance Account"),
+            ("创建工作空间：有观测云账号", "Create a workspace: I have a Guance account"),
         ),
         Step(
             "填写工作空间名称，选择语言和风格，输入注册观测云账号时使用的邮箱，获取并填入验证码，同意协议后点击「创建」。"
@@ -234,26 +234,26 @@ GUIDE = Guide(
             "15.aliyun_register_5",
             ("填写好的创建工作空间表单", "The filled-in workspace form"),
         ),
-        h(5, "without-guance-account", "没有观测云账号", "No Guance Account"),
+        h(5, "without-guance-account", "没有观测云账号", "I don't have a Guance account"),
         Step(
             "还没有观测云账号时选择「没有观测云账号」。",
-            "If you have no Guance account yet, choose **No Guance Account**.",
+            "If you have no Guance account yet, choose **I don't have a Guance account**.",
             "1-2-commercial-aliyun",
-            ("创建工作空间：没有观测云账号", "Create a workspace: No Guance Account"),
+            ("创建工作空间：没有观测云账号", "Create a workspace: I don't have a Guance account"),
         ),
         Step(
-            "填写工作空间名称和语言，以及新观测云账号的用户名、密码、邮箱和验证码（手机号选填），同意协议后点击"
-            "「注册并创建工作空间」。账号和工作空间一次创建完成，并绑定到实例。",
-            "Enter the workspace name and language and the new account's username, password, email and code "
-            "(mobile number optional), accept the agreement and click **Register and Create Workspace**. The "
-            "account and the workspace are created together and bound to the instance.",
+            "填写工作空间名称、语言和风格，以及新观测云账号的用户名、密码、邮箱、验证码和手机号（与注册观测云账号时相同），"
+            "同意协议后点击「注册并创建工作空间」。账号和工作空间一次创建完成，并绑定到实例。",
+            "Enter the workspace name, language and style, and the new account's username, password, email, code "
+            "and mobile number (as when registering a Guance account), accept the agreement and click **Register "
+            "and create workspace**. The account and the workspace are created together and bound to the instance.",
             "15.aliyun_register_3",
             ("填写好的注册并创建工作空间表单", "The filled-in registration and workspace form"),
         ),
         h(2, "activated", "第三步：开通成功", "Step 3: Activated"),
         Step(
             "点击「确定」后显示「开通成功」，列出工作空间、费用中心账号、阿里云账号 ID 和商品实例 ID。",
-            "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center Account, the "
+            "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center account, the "
             "Alibaba Cloud account ID and the instance ID.",
             "15.aliyun_register_7",
             ("「开通成功」页面", "The Activated successfully page"),
@@ -262,8 +262,8 @@ GUIDE = Guide(
             "再点击「确定」前往观测云登录页（/login/pwd），选择站点并用观测云账号登录。首页显示工作空间、商业版、"
             "阿里云账号结算信息，以及「从安装 DataKit 开始」。",
             "Click **Confirm** again to go to the Guance login page (/login/pwd); choose the site and log in with your "
-            "Guance account. The first page shows the workspace, Commercial Edition, the Alibaba Cloud settlement "
-            "and **Start with Installing DataKit**.",
+            "Guance account. The first page shows the workspace, Commercial Edition, that it is billed to your "
+            "Alibaba Cloud account, and **Start with installing DataKit**.",
             "1-free-start-1109",
             ("登录后的观测云首页", "The Guance start page after logging in"),
         ),
@@ -271,7 +271,7 @@ GUIDE = Guide(
             "tip",
             ("再次进入", "Coming back"),
             "之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
-            "Later, **Login-free** from **Purchased Services** goes straight to the success page.",
+            "Later, **Open Guance** in **Purchased services** goes straight to the success page.",
         ),
         h(2, "pay-as-you-go", "按量付费：用量与费用账单", "Pay-as-you-go: usage and the bill"),
         Step(
@@ -287,7 +287,7 @@ GUIDE = Guide(
         Step(
             "在云市场的「已购买的服务」中点击实例的「费用账单」，可以看到每个小时、每个计量项的用量、单价和金额，以及本月合计；"
             "不足 ¥0.01 的明细按 0 计。同一小时的用量只计费一次，重复推送不会重复计费。",
-            "In **Purchased Services** on the marketplace, click **Bill** on the instance: each hour and metering item "
+            "In **Purchased services** on the marketplace, click **Bill** on the instance: each hour and metering item "
             "with its quantity, unit price and amount, and the month's total; a line under ¥0.01 counts as 0. An hour's "
             "usage is billed once, however often it is pushed.",
             "metering-bill",
@@ -303,9 +303,9 @@ GUIDE = Guide(
             "阿里云商品实例到期后，通过它结算的工作空间进入 14 天的锁定倒计时，工作空间所有者和费用中心账号会收到邮件，"
             "到期前 7 天和 1 天还会再次提醒。此时从「已购买的服务」点击「免登」，会看到锁定页面：剩余天数、锁定时间，"
             "以及倒计时结束后会发生什么——工作空间被锁定，其数据被删除且无法恢复。",
-            "When the Alibaba Cloud instance expires, the workspace settled through it enters a 14-day lock countdown: "
-            "the workspace owner and the Billing Center Account are emailed, and reminded 7 days and 1 day before the "
-            "end. **Login-free** from **Purchased Services** now shows the lock page: the days left, the lock time, and "
+            "When the Alibaba Cloud instance expires, the workspace billed through it enters a 14-day lock countdown: "
+            "the workspace owner and the Billing Center account are emailed, and reminded 7 days and 1 day before the "
+            "end. **Open Guance** in **Purchased services** now shows the lock page: the days left, the lock time, and "
             "what happens at the end — the workspace is locked and its data deleted for good.",
             "x1-lock-page",
             ("锁定倒计时页面", "The lock countdown page"),
@@ -313,7 +313,7 @@ GUIDE = Guide(
         Step(
             "倒计时期间，成员仍可登录观测云查看工作空间的历史数据；控制台顶部的横幅提示剩余天数，并提供「立即解锁」。",
             "During the countdown, members can still log in to Guance and view the workspace's history; a banner at "
-            "the top of the console shows the days left and offers **Unlock Now**.",
+            "the top of the console shows the days left and offers **Unlock now**.",
             "x1-lock-banner",
             ("控制台顶部的锁定倒计时横幅", "The lock countdown banner at the top of the console"),
         ),
@@ -321,8 +321,8 @@ GUIDE = Guide(
             "「立即解锁」打开解锁页面（一次性链接，无需再次登录）：在阿里云云市场为实例续费，或改为费用中心账号结算"
             "（费用中心账号通过邮件验证码确认）。任一方式完成后，工作空间立即解锁。不再需要工作空间时，所有者可以在锁定页面"
             "输入工作空间名称将其「解散」。",
-            "**Unlock Now** opens the unlock page (a single-use link, no second login): renew the instance on Alibaba "
-            "Cloud Marketplace, or switch to Billing Center Account settlement (the Billing Center Account confirms "
+            "**Unlock now** opens the unlock page (a single-use link, no second login): renew the instance on Alibaba "
+            "Cloud Marketplace, or have it paid through the Billing Center account instead (the Billing Center account confirms "
             "with an emailed code). Either way, the workspace unlocks at once. If the workspace is no longer needed, "
             "its owner can **Dissolve** it from the lock page by typing its name.",
             "x3-unlock-choices",
@@ -331,9 +331,38 @@ GUIDE = Guide(
         Step(
             "在「已购买的服务」中「关闭」实例后，通过它结算的工作空间转为费用中心账号结算（锁定倒计时随之结束），"
             "工作空间所有者会收到邮件；数据和成员不受影响。",
-            "When the instance is closed under **Purchased Services**, the workspace settled through it falls back to "
-            "Billing Center Account settlement (ending any lock countdown) and its owner is emailed; its data and "
+            "When the instance is released in **Purchased services**, the workspace billed through it is paid "
+            "through the Billing Center account again (ending any lock countdown) and its owner is emailed; its data and "
             "members are not affected.",
+        ),
+        h(2, "phone", "在手机上开通", "On a phone"),
+        Step(
+            "在手机上同样可以完成整个开通流程：页面不会左右滚动，每个按钮都在屏幕内。「已购买的服务」中的每个实例显示为一张卡片，"
+            "「免登」「费用账单」「续费」「关闭」和「模拟操作」都在卡片里。",
+            "The whole activation works on a phone too: no page scrolls sideways, and every button stays on the "
+            "screen. In **Purchased services** each instance is a card, with **Open Guance**, **Bill**, **Renew**, "
+            "**Release** and **Simulate** on it.",
+            "phone-instances",
+            ("手机上的「已购买的服务」", "Purchased services on a phone"),
+        ),
+        Step(
+            "选择开通方式时，两个选项和开通流程图上下排列。",
+            "When you choose how to activate, the two options and the process diagram stack up.",
+            "phone-choose",
+            ("手机上的选择开通方式", "Choosing how to activate on a phone"),
+        ),
+        Step(
+            "绑定工作空间时，每个工作空间也是一张卡片，状态和「绑定」都在卡片里。",
+            "When you bind a workspace, each workspace is a card too, with its state and **Bind** on it.",
+            "phone-workspaces",
+            ("手机上的绑定工作空间", "Binding a workspace on a phone"),
+        ),
+        Step(
+            "登录后的控制台在手机上同样可读；每小时用量这样的宽表格在自己的区域内左右滑动，并有提示。",
+            "The console after logging in reads well on a phone; a wide table such as the hourly usage scrolls "
+            "sideways inside its own box, and says so.",
+            "phone-console",
+            ("手机上的观测云控制台", "The Guance console on a phone"),
         ),
     ],
 )

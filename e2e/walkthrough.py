@@ -109,6 +109,25 @@ def page(browser, walkthrough):
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def shoot_phone(page: Page, shoot):
+    """The page as a phone shows it (390 px wide): the page fits (e2e/test_phone.py asserts it for every
+    page), then a documented screenshot; the desktop size comes back after."""
+
+    def save(name: str) -> None:
+        page.set_viewport_size(PHONE)
+        try:
+            assert fits_a_phone(page), f"{name}: the page scrolls sideways at 390 px"
+            shoot(name)
+        finally:
+            page.set_viewport_size(VIEWPORT)
+
+    return save
+
+
 @pytest.fixture
 def shoot(page: Page, walkthrough: Walkthrough):
     """Take a documented screenshot in the walkthrough's language, audit the page (in Chinese), and compare
@@ -147,13 +166,15 @@ def audit(axe: Axe, page: Page, where: str, found: list[str]) -> None:
             found.append(f"{where} ({page.url}): {violation['id']} {violation['help']} {targets}")
 
 
-def test_purchase_and_the_registration_path(page: Page, shoot, walkthrough, live_smtp):
+def test_purchase_and_the_registration_path(page: Page, shoot, shoot_phone, walkthrough, live_smtp):
     market = walkthrough.server.market_url
     steps.buy(page, market, "1380000000000001", shoot)
+    shoot_phone("phone-instances")
     steps.login_free(page, market)
     expect(page.locator("#process-diagram")).to_be_visible()
     shoot("10.aliyun_market_2")
     shoot("17.process_1", target=page.locator("#process-diagram"))
+    shoot_phone("phone-choose")
     steps.choose(page, "register")
     page.locator("#username").fill("acme_ops")
     page.locator("#password").fill("Acme-Ops-Lantern-26")
@@ -175,18 +196,20 @@ def test_purchase_and_the_registration_path(page: Page, shoot, walkthrough, live
     expect(page.get_by_text("Acme Production").first).to_be_visible()
 
 
-def test_bind_an_existing_workspace(page: Page, shoot, walkthrough, live_smtp):
+def test_bind_an_existing_workspace(page: Page, shoot, shoot_phone, walkthrough, live_smtp):
     steps.buy_and_enter(page, walkthrough.server.market_url, "1380000000000002")
     steps.choose(page, "bind")
     shoot("15.aliyun_register_1")
     steps.dismiss_guide(page)
     steps.bind_billing(page, live_smtp, "demo_billing", "billing@demo.guance.example", shoot)
     shoot("15.aliyun_register_6.1")
+    shoot_phone("phone-workspaces")
     steps.bind_workspace(page, "生产环境监控")
     expect(page.locator("a[href='/activate/success']")).to_be_visible()
     shoot("15.aliyun_register_6")
     steps.finish_and_log_in(page, "demo_owner", DEMO_PASSWORD, shoot)
     shoot("1-free-start-1109")
+    shoot_phone("phone-console")
     page.locator("a[href='/console/datakit']").first.click()
     expect(page.locator("pre.command")).to_be_visible()
 

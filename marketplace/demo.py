@@ -19,7 +19,7 @@ from . import clock
 from .billing import amount_in_fen
 from .extensions import db
 from .models import Buyer, MarketOrder, MeteringRecord, OrderStatus
-from .orders import PRODUCT_CODE, SKU_PAY_AS_YOU_GO, TERM, order_numbers
+from .orders import PRODUCT_CODE, SKU_PAY_AS_YOU_GO, order_numbers
 
 METERED_BUYER = "1380000000000004"
 DEMO_BUYERS = [
@@ -77,7 +77,7 @@ def _opened_order(order_id: str, instance_id: str, opened_at: datetime) -> Marke
     order = MarketOrder(
         order_id=order_id, order_biz_id=instance_id, ali_uid=METERED_BUYER, product_code=PRODUCT_CODE,
         sku_id=SKU_PAY_AS_YOU_GO, trial=False, status=OrderStatus.ACTIVE, instance_id=instance_id,
-        auth_url=f"{isv}/spi", front_end_url=f"{isv}/login/pwd", expires_at=(clock.now() + TERM).replace(microsecond=0),
+        auth_url=f"{isv}/spi", front_end_url=f"{isv}/login/pwd", expires_at=None,
         provision_attempts=1, created_at=opened_at,
     )  # fmt: skip
     db.session.add(order)

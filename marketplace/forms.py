@@ -14,7 +14,7 @@ class ActivateForm(FlaskForm):
     """M2 开通按量服务: the agreement must be accepted."""
 
     agreement = BooleanField(
-        _l("我已阅读并同意《云市场平台服务协议》和《观测云服务协议》"),
+        _l("我已阅读并同意《云市场平台服务协议》和《观测云用户协议》"),
         validators=[InputRequired(message=_l("请先阅读并同意服务协议"))],
     )
     submit = SubmitField(_l("开通"))

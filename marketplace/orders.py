@@ -77,9 +77,15 @@ def order_numbers(ali_uid: str, sequence: int) -> tuple[str, str]:
 def _new_order(ali_uid: str, sequence: int) -> MarketOrder:
     order_id, order_biz_id = order_numbers(ali_uid, sequence)
     return MarketOrder(
-        order_id=order_id, order_biz_id=order_biz_id, ali_uid=ali_uid, product_code=PRODUCT_CODE,
-        sku_id=SKU_PAY_AS_YOU_GO, trial=False, status=OrderStatus.PENDING, expires_at=_in_one_term(clock.now()),
-    )  # fmt: skip
+        order_id=order_id,
+        order_biz_id=order_biz_id,
+        ali_uid=ali_uid,
+        product_code=PRODUCT_CODE,
+        sku_id=SKU_PAY_AS_YOU_GO,
+        trial=False,
+        status=OrderStatus.PENDING,
+        expires_at=None,
+    )  # fmt: skip  (pay-as-you-go has no term: createInstance carries no expiredOn; a renewal opens one)
 
 
 def place_order(ali_uid: str) -> MarketOrder:
@@ -104,8 +110,9 @@ def provision(order: MarketOrder) -> bool:
     params = {
         "aliUid": order.ali_uid, "orderBizId": order.order_biz_id, "orderId": order.order_id,
         "productCode": order.product_code, "skuId": order.sku_id, "trial": str(order.trial).lower(),
-        "expiredOn": spi_time(order.expires_at),
     }  # fmt: skip
+    if order.expires_at is not None:
+        params["expiredOn"] = spi_time(order.expires_at)
     order.provision_attempts += 1
     try:
         _accept(order, _call("createInstance", **params))

@@ -30,6 +30,7 @@ MARKET_PAGES: tuple[MarketPage, ...] = (
     MarketPage("M4", _l("已购买的服务"), "/instances", "market.instances", ("10.aliyun_market_1",)),
     MarketPage("M5", _l("费用账单"), "/instances/<order_id>/bill", "market.bill", ("metering-bill",)),
     MarketPage("signin", _l("选择阿里云账号"), "/signin", "market.signin"),
+    MarketPage("agreement", _l("云市场平台服务协议"), "/agreements/marketplace", "market.agreement"),
 )
 
 BUYER = _l("云市场的买家")

@@ -41,6 +41,9 @@ def sign_in_from_the_url():
     if not ALI_UID.fullmatch(ali_uid):
         flash(_("阿里云账号 ID 只能由数字组成（不以 0 开头，最多 32 位）。"), "error")
         return redirect(url_for("market.signin"))
+    before = current_buyer()
+    if before is not None and before.ali_uid != ali_uid:  # never a silent switch to another buyer's page
+        flash(_("已切换到阿里云账号 %(uid)s（原账号 %(before)s）。", uid=ali_uid, before=before.ali_uid), "info")
     rest = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "aliUid"])
     return sign_in(redirect(request.path + (f"?{rest}" if rest else "")), buyer_for(ali_uid))
 
@@ -108,6 +111,12 @@ def activate(buyer):
         order = orders.place_order(buyer.ali_uid)
         return redirect(url_for("market.submitted", order_id=order.order_id))
     return render_product(dialog="activate", form=form), 400 if form.errors else 200
+
+
+@bp.get("/agreements/marketplace")
+def agreement():
+    """《云市场平台服务协议》: the short demo text the M2 agreement links to."""
+    return render_page("agreement.html")
 
 
 @bp.get("/orders/<order_id>/submitted")

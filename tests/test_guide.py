@@ -35,6 +35,11 @@ DOCUMENTED = {
     "ops-instances",
     "ops-timeline",
     "ops-funnel",
+    # At phone size (issue 21): 已购买的服务 (M4), G1, B2 and the console, 390 px wide.
+    "phone-instances",
+    "phone-choose",
+    "phone-workspaces",
+    "phone-console",
 }
 
 

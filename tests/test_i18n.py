@@ -220,6 +220,68 @@ def test_english_text_has_no_chinese_left(catalog):
     assert not leftovers, leftovers
 
 
+# ---- The glossary (README.md, "English terms"): one English term per thing ----
+
+
+@dataclass(frozen=True)
+class Term:
+    chinese: str
+    english: str  # what an English message says where its Chinese uses the term ("" when it depends)
+    ruled_out: tuple[str, ...]  # never in English (all lower case: in any case; else exactly that)
+
+
+def glossary() -> list[Term]:
+    """The README's glossary table; a row "A / B | C / D" pairs A with C and B with D."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- glossary:start -->")[1].split("<!-- glossary:end -->")[0]
+    terms = []
+    for row in table.strip().splitlines()[2:]:
+        chinese, english, ruled_out = (cell.strip() for cell in row.strip("|").split("|"))
+        chinese = re.sub(r"\s*\(.*\)", "", chinese)
+        ruled = tuple(word.strip() for word in ruled_out.split(",") if word.strip())
+        pairs = (
+            zip(chinese.split(" / "), english.split(" / "), strict=False) if " / " in chinese else [(chinese, english)]
+        )
+        for zh, en in pairs:
+            plain = "" if re.search(r"[(/;]", en) else en
+            terms.append(Term(zh, plain, ruled))
+    return terms
+
+
+def said_otherwise(term: Term, chinese: str, english: str) -> bool:
+    """The message is the term (a label), or names it as a label (「已购买的服务」), and its English does not."""
+    named = chinese == term.chinese or f"「{term.chinese}」" in chinese
+    return named and bool(term.english) and term.english.lower() not in english.lower()
+
+
+def ruled_out_in(term: Term, english: str) -> list[str]:
+    found = []
+    for word in term.ruled_out:
+        flags = re.IGNORECASE if word == word.lower() else 0
+        if re.search(rf"\b{re.escape(word)}\b", english, flags):
+            found.append(word)
+    return found
+
+
+def test_the_glossary_is_read_from_the_readme():
+    terms = {term.chinese: term for term in glossary()}
+    assert terms["知道了"] == Term("知道了", "Got it", ("Got It",))
+    assert terms["不可绑定"].english == "Unavailable" and terms["结算"].english == ""
+    assert ruled_out_in(terms["结算"], "Settled through the account") == ["settled"]
+    assert not ruled_out_in(terms["知道了"], "Got it") and ruled_out_in(terms["知道了"], "Got It")
+
+
+def test_english_follows_the_glossary(catalog):
+    terms = glossary()
+    off = []
+    for msgid, message in entries(catalog).items():
+        chinese = msgid if isinstance(msgid, str) else msgid[0]
+        for form in forms_of(message):
+            off += [(chinese, form, f"not {word}") for term in terms for word in ruled_out_in(term, form)]
+            off += [(chinese, form, term.english) for term in terms if said_otherwise(term, chinese, form)]
+    assert not off, "English that leaves the README's glossary (message, English, term):\n" + "\n".join(map(str, off))
+
+
 def test_the_compiled_catalog_is_the_one_in_git(application, catalog):
     """The application reads the .mo that `make translations` compiles from the .po in git."""
     compiled = application.catalog_path.with_suffix(".mo")
@@ -606,7 +668,7 @@ def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emai
     assert switched.lang == "en" and "Activate Guance Commercial Edition" in switched.title
 
     page = browser.submit("/activate/", {"path": "register"}, follow=True)
-    assert page.lang == "en" and page.current_step == "Basic Information"
+    assert page.lang == "en" and page.current_step == "Basic information"
     # The countdown's text is rendered for the script, in the page's language.
     button = page.find("[data-code-send]")
     assert button["data-countdown"] == "Resend ({seconds}s)"
@@ -629,7 +691,7 @@ def test_the_switch_on_a_page_keeps_the_language_for_the_whole_flow_and_its_emai
     ):
         page = browser.submit(url, data, follow=True)
         assert page.lang == "en", url
-    assert page.title == "Activated successfully" and "China 1 (Hangzhou)" in page.text
+    assert page.title == "Activated successfully" and "China Region 1 (Hangzhou)" in page.text
 
     back = browser.submit(page, {"lang": "zh", "next": "/activate/success"}, action="/language", follow=True)
     assert back.lang == "zh-CN" and back.title == "开通成功"
@@ -670,13 +732,13 @@ def test_the_page_catalog_follows_flask_babel_through_every_locale_switch(app):
         return gettext(message), flask_babel.gettext(message)
 
     with app.test_request_context("/", headers={"Cookie": "lang=en"}):
-        assert both("登录") == ("Log In", "Log In")
+        assert both("登录") == ("Log in", "Log in")
         with flask_babel.force_locale("zh"):
             assert both("登录") == ("登录", "登录")
             with flask_babel.force_locale("en"):
-                assert both("登录") == ("Log In", "Log In")
+                assert both("登录") == ("Log in", "Log in")
             assert both("登录") == ("登录", "登录")
-        assert both("登录") == ("Log In", "Log In")
+        assert both("登录") == ("Log in", "Log in")
         assert page_translations() is page_translations()  # one lookup per request and locale
     with app.test_request_context("/"):
         assert both("登录") == ("登录", "登录")
@@ -733,9 +795,11 @@ def test_dates_follow_the_locale_in_the_configured_time_zone(client, market_clie
     monkeypatch.setattr(clock, "now", lambda: moment)
     Walk(client, app, market_client).buy(UID_REGISTER)
     buyer = Browser.of(market_client)
+    # Pay-as-you-go has no expiry; a renewal opens a term that ends a year later, on a date.
+    buyer.submit("/instances", action=f"/instances/2{UID_REGISTER}000001/renew")
     chinese = buyer.get("/instances").text_of("main")
     english = buyer.get("/instances", headers={"Accept-Language": "en"}).text_of("main")
-    assert "2027年1月2日" in chinese
+    assert "2027年1月2日" in chinese and "按量付费，无到期时间" not in chinese
     assert "Jan 2, 2027" in english and "2027年" not in english
 
 

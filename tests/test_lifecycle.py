@@ -146,7 +146,9 @@ def test_members_keep_read_access_and_see_the_banner(client, app, browser, db, b
     console = browser.get("/console/")
     assert "工作空间「生产环境」将于 14 天后锁定" in console.text_of(".lock-banner")
     assert "锁定倒计时：14 天" in console.text
-    assert "从安装 DataKit 开始" in console.text  # still readable
+    assert (
+        "从安装 DataKit 开始" in console.text and "/console/datakit" not in console.links()
+    )  # readable, takes no data
     lock = browser.get(f"/console/workspaces/{workspace_id('生产环境')}/lock")
     assert lock.status == 200 and lock.text_of("a[href^='/unlock/']") == "立即解锁"
 
@@ -157,6 +159,30 @@ def test_the_lock_page_is_for_members_only(client, app, browser, db, bound):
     log_in(browser, "stranger")
     assert client.get(f"/console/workspaces/{workspace_id('生产环境')}/lock").status_code == 404
     assert client.get(f"/console/workspaces/{2**40}/lock").status_code == 404
+
+
+def datakit_button(console):
+    """生产环境's start button: a link when the workspace takes data, a disabled button otherwise."""
+    named = console.find(f"#workspace-{workspace_id('生产环境')}")
+    card = named if named.name == "article" else named.find_parent("article")
+    return next(element for element in card.select("a, button") if "从安装 DataKit 开始" in element.get_text())
+
+
+def test_the_console_makes_a_frozen_or_locked_workspace_unmistakable(client, app, browser, db, bound, frozen_clock):
+    log_in(browser)
+    active = browser.get("/console/")
+    assert datakit_button(active).get("href") == "/console/datakit" and active.find(".workspace-state") is None
+    expire(client, app, bound)
+    frozen = browser.get("/console/")
+    assert frozen.find("[data-state=locking]") and "工作空间已冻结：只能查看，不能写入" in frozen.text
+    assert "14 天后工作空间将被锁定" in frozen.text and "解锁后可用" in frozen.text
+    assert datakit_button(frozen).has_attr("disabled")
+    frozen_clock.advance(14 * DAY)
+    lifecycle.run_periodic()
+    log_in(browser)  # 14 days later: a new session
+    locked = browser.get("/console/")
+    assert locked.find("[data-state=locked]") and "工作空间已锁定：不能使用" in locked.text
+    assert datakit_button(locked).has_attr("disabled")
 
 
 # ---- The countdown's end ----

@@ -44,11 +44,12 @@ EXISTING_FORM = {"name": "新空间", "language": "en", "style": "test", "email"
 REGISTER_FORM = {
     "name": "新空间",
     "language": "zh",
+    "style": "dev",
     "username": "newbie",
     "password": "Blue-Harbor-Lantern-7",
     "confirm": "Blue-Harbor-Lantern-7",
     "email": "newbie@acme.example",
-    "phone": "",
+    "phone": "13800138000",
     "agreement": "y",
 }
 
@@ -115,7 +116,7 @@ def test_registering_creates_account_workspace_and_binding_at_once(customer, db,
     workspace = bound_workspace(db, bound[1])
     account = db.session.scalar(select(GuanceAccount).filter_by(username="newbie"))
     assert workspace.owner_account_id == account.id and account.email == "newbie@acme.example"
-    assert workspace.style == "default" and account.phone is None
+    assert workspace.style == "dev" and account.phone == "13800138000"
     assert account.password_hash != "Blue-Harbor-Lantern-7" and account.password_hash.startswith("scrypt:")
 
 
@@ -133,6 +134,8 @@ def test_registering_creates_account_workspace_and_binding_at_once(customer, db,
         ({"confirm": "Passw0rd2"}, "confirm", "两次输入的密码不一致"),
         ({"email": "not-an-email"}, "email", "请输入有效的邮箱地址"),
         ({"phone": "12345"}, "phone", "请输入有效的手机号"),
+        ({"phone": ""}, "phone", "请输入手机号"),  # required, as on R1: the same Guance account
+        ({"style": "space"}, "style", "不是有效的选择"),
         ({"agreement": ""}, "agreement", "请阅读并同意用户协议和隐私政策"),
         ({"language": "fr"}, "language", "不是有效的选择"),
     ],

@@ -22,6 +22,7 @@ from wtforms.validators import (
 
 from .choices import COMPANY_SIZES, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
 from .i18n import lazy_gettext as _l
+from .i18n import page_language
 from .services import passwords
 from .services.codes import PURPOSES
 
@@ -179,11 +180,17 @@ def workspace_name_field() -> StringField:
     )
 
 
+def interface_language() -> str:
+    """A new workspace speaks the language its creator reads the page in, unless they choose otherwise."""
+    language = page_language()
+    return language if language in WORKSPACE_LANGUAGES else "zh"
+
+
 def workspace_language_field() -> RadioField:
     return RadioField(
         _l("工作空间语言"),
         choices=choices(WORKSPACE_LANGUAGES),
-        default="zh",
+        default=interface_language,
         validators=[InputRequired(message=_l("请选择工作空间语言"))],
     )
 
@@ -259,15 +266,18 @@ class ExistingAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
 
 
 class NewAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):
-    """B2c 没有观测云账号: register a Guance account and create the workspace in one step."""
+    """B2c 没有观测云账号: register a Guance account and create the workspace in one step. The account is the
+    one R1 registers, so it asks what R1 asks (手机号 required, as on Guance's own registration page) and the
+    workspace what B2b and R3 ask (工作空间风格)."""
 
     name = workspace_name_field()
     language = workspace_language_field()
+    style = workspace_style_field()
     username = new_username_field()
     password, confirm = new_password_fields()
     email = StringField(_l("邮箱"), filters=[strip], validators=email_validators(), render_kw={"autocomplete": "email"})
     code = placed_here(CodeFieldsMixin.code)
-    phone = phone_field()
+    phone = phone_field(required=True)
     agreement = agreement_field()
     submit = SubmitField(_l("注册并创建工作空间"))
 

@@ -234,6 +234,8 @@ PAGE_LIST: tuple[Page, ...] = (
          "ops/webhook.html", OPERATOR, documented=False),
     Page("O10", _l("运维控制台：操作审计"), "/ops/audit", "ops.audit_log", "ops/audit.html", OPERATOR,
          documented=False),
+    Page("terms", _l("观测云用户协议"), "/agreements/user", "home.terms", "home/agreement.html", documented=False),
+    Page("privacy", _l("隐私政策"), "/agreements/privacy", "home.privacy", "home/agreement.html", documented=False),
     Page("devmail", _l("开发邮箱"), "/dev/mail/", "devmail.inbox", "devmail/inbox.html", documented=False),
 )  # fmt: skip
 

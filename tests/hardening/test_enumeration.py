@@ -17,6 +17,7 @@ from itertools import count
 import pytest
 from sqlalchemy import event
 
+from devtools.factories import QUICK_HASH
 from wizard.extensions import db as _db
 from wizard.models import BillingAccount, GuanceAccount
 from wizard.services.codes import PURPOSES
@@ -24,7 +25,7 @@ from wizard.services.codes import PURPOSES
 from ..conftest import BOTH_DATABASES
 from ..queue_support import queue_of
 from .conftest import UNLIMITED, build_app, dispose
-from .states import QUICK_HASH, Flow
+from .states import Flow
 from .tally import TALLY
 
 pytestmark = pytest.mark.hardening

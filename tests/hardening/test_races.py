@@ -280,7 +280,8 @@ def registering_form(flow) -> dict:
         "password": NEW_PASSWORD,
         "confirm": NEW_PASSWORD,
         "email": f"newbie{n}@acme.example",
-        "phone": "",
+        "phone": "13800138000",
+        "style": "default",
         "agreement": "y",
     }
 

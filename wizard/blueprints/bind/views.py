@@ -3,6 +3,7 @@ from flask import current_app, flash, redirect, request, url_for
 from ... import flow
 from ...flow import Activation, Stage, wizard_page
 from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm
+from ...i18n import gettext as _
 from ...pages import page_url, render_page, route
 from ...services import billing
 from ...services.workspaces import BindingRefused, bind_existing_workspace, workspace_choices
@@ -69,7 +70,9 @@ def bind_workspace(activation: Activation, workspace_id: int):
 @wizard_page(Stage.UNBOUND, Stage.BOUND, Stage.ACTIVATED)
 def site(activation: Activation):
     form = SiteForm()
-    if form.validate_on_submit():
+    if activation.instance.workspace_id is not None:  # the site is the bound workspace's now
+        flash(_("已选择工作空间，站点不能再更改。"), "info")
+    elif form.validate_on_submit():
         flow.choose_site(form.site.data)
     return redirect(next_url(url_for(activation.entry_endpoint)))
 

@@ -1,5 +1,6 @@
 from flask import current_app, redirect, render_template, request, url_for
 
+from ...pages import render_page, route
 from ...templating import next_url
 from . import bp
 
@@ -9,6 +10,18 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 @bp.get("/")
 def index():
     return render_template("home/index.html")
+
+
+@route(bp, "terms")
+def terms():
+    """《观测云用户协议》: the short demo text the forms' agreement links to."""
+    return render_page()
+
+
+@route(bp, "privacy")
+def privacy():
+    """《隐私政策》: what this product keeps about a customer, and why."""
+    return render_page()
 
 
 @bp.post("/language")
