@@ -251,3 +251,22 @@ def test_two_aliyun_accounts_racing_for_one_workspace_one_wins(app, db, smtp):
     assert len(bound) == 1
     assert sum("已通过其他阿里云商品实例结算" in page for page in outcomes) == 1
     assert db.session.scalar(select(func.count()).select_from(Workspace)) == 1
+
+
+def test_a_refused_binding_keeps_the_code(client, db, smtp, arrived, billing, monkeypatch):
+    """A submission refused after the code was found right leaves the code valid for the next one."""
+    from wizard.services import billing as billing_service
+
+    original = billing_service.bind_cloud_account
+
+    def refuse_once(ali_uid, billing_account_id):
+        monkeypatch.setattr(billing_service, "bind_cloud_account", original)
+        raise billing_service.CloudBindingRefused()
+
+    monkeypatch.setattr(billing_service, "bind_cloud_account", refuse_once)
+    send_code(client, "/bind/billing", {"username": "acme_billing"})
+    code = smtp.last_code("billing@acme.example")
+    page = text_of(submit(client, "/bind/billing", {"username": "acme_billing", "code": code}))
+    assert "该阿里云账号已绑定其他费用中心账号" in page and bound_billing_account(db) is None
+    response = submit(client, "/bind/billing", {"username": "acme_billing", "code": code})
+    assert response.headers["Location"] == "/bind/workspaces" and bound_billing_account(db) == billing.id

@@ -309,6 +309,28 @@ def test_switching_to_billing_center_settlement_with_the_accounts_code_unlocks(
     assert "费用中心账号结算（acme_billing）" in text_of(client.get("/console/"))
 
 
+def test_a_refused_switch_keeps_the_code(client, app, db, smtp, bound, frozen_clock, monkeypatch):
+    """A switch refused after the code was found right leaves the code valid for the next try."""
+    from wizard.services import lifecycle
+
+    original = lifecycle.switch_to_billing_center
+
+    def refuse_once(workspace, language):
+        monkeypatch.setattr(lifecycle, "switch_to_billing_center", original)
+        raise lifecycle.LifecycleRefused(lifecycle.NOT_LOCKED)
+
+    expire(client, app, bound)
+    open_unlock_choices(client, app, bound)
+    frozen_clock.advance(61)
+    send_code(client, "/unlock/", {"username": "acme_billing"})
+    monkeypatch.setattr(lifecycle, "switch_to_billing_center", refuse_once)
+    code = smtp.last_code(BILLING_EMAIL)
+    refused = text_of(submit(client, "/unlock/", {"code": code}))
+    assert "无需解锁" in refused and workspace(db).status == "locking"
+    done = submit(client, "/unlock/", {"code": code}, follow_redirects=True)
+    assert "工作空间已解锁，改由费用中心账号结算" in text_of(done) and workspace(db).status == "active"
+
+
 # ---- X2: 解散 ----
 
 

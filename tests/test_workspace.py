@@ -196,3 +196,42 @@ def test_a_second_submit_after_success_creates_nothing_more(client, db, smtp, bo
     again = client.post(EXISTING, data={**EXISTING_FORM, "code": "000000", "csrf_token": token})
     assert again.headers["Location"] == "/activate/success"
     assert count(db, Workspace) == 1
+
+
+# ---- A refused submission leaves the code valid (one rule for every form that takes a code) ----
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"username": "acme_owner"}, "username", "该用户名在此站点已被使用"),
+        ({"name": "   "}, "name", "请输入工作空间名称"),
+    ],
+)
+def test_b2c_refused_for_another_field_keeps_the_code(client, db, smtp, bound, changes, field, message):
+    send_code(client, REGISTER, {"email": REGISTER_FORM["email"]})
+    code = smtp.last_code(REGISTER_FORM["email"])
+    page = text_of(submit(client, REGISTER, {**REGISTER_FORM, **changes, "code": code}))
+    assert message in page and "验证码无效" not in page
+    assert count(db, GuanceAccount) == 1 and count(db, Workspace) == 0
+    response = submit(client, REGISTER, {**REGISTER_FORM, "code": code})
+    assert response.headers["Location"] == "/bind/workspaces"
+    assert bound_workspace(db, bound[1]).name == "新空间"
+
+
+def test_b2b_refused_while_binding_keeps_the_code(client, db, smtp, bound, solo, monkeypatch):
+    from wizard.services import workspaces
+
+    original = workspaces.bind_instance
+
+    def refuse_once(instance, workspace):
+        monkeypatch.setattr(workspaces, "bind_instance", original)
+        raise workspaces.BindingRefused(workspaces.NOT_BINDABLE)
+
+    monkeypatch.setattr(workspaces, "bind_instance", refuse_once)
+    send_code(client, EXISTING, {"email": EXISTING_FORM["email"]})
+    code = smtp.last_code(EXISTING_FORM["email"])
+    page = text_of(submit(client, EXISTING, {**EXISTING_FORM, "code": code}))
+    assert "已通过其他阿里云商品实例结算" in page and count(db, Workspace) == 0
+    response = submit(client, EXISTING, {**EXISTING_FORM, "code": code})
+    assert response.headers["Location"] == "/bind/workspaces" and count(db, Workspace) == 1

@@ -60,6 +60,13 @@ def taken_field(site: str, username: str, email: str) -> str | None:
     return None
 
 
+def ensure_free(site: str, username: str, email: str, fields=("username", "email")) -> None:
+    """Raise AccountConflict for the first of `fields` already used on the site."""
+    field = taken_field(site, username, email)
+    if field in fields:
+        raise AccountConflict(field)
+
+
 def add_guance_account(new: NewAccount, password_hash: str | None = None, **company) -> GuanceAccount:
     """Add (not commit) an account; the caller's transaction decides. Raises AccountConflict."""
     field = taken_field(new.site, new.username, new.email)

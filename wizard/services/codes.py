@@ -41,6 +41,10 @@ The database allows one queued code per key, so two simultaneous sends cannot bo
 code older than the cooldown (its mail still on the way, or lost with its worker or a Redis
 restart) is superseded by the next request. Verification consumes a code with a conditional
 UPDATE, so exactly one of two simultaneous right answers wins.
+
+A form that takes a code checks it first (`check_code`: a wrong one costs a try), then validates
+the rest, then uses it up (`use_up`) in the same transaction as the action the code allows: a
+submission refused for any other reason leaves the code valid (blueprints/codes/pages.py, redeem_code).
 """
 
 from __future__ import annotations
@@ -493,28 +497,32 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
 
 
 def verify_code(purpose: str, identifier: str, code: str) -> None:
-    """Check the code typed for the email or username typed; raises CodeRejected."""
+    """Check the code typed for the email or username typed and use it up at once; raises CodeRejected."""
     verify(key_for(purpose, identifier), purpose, code)
 
 
 def check_code(purpose: str, identifier: str, code: str) -> int:
-    """Like verify_code, without using the code up: its id, for `use` or `spend_try` next."""
+    """Like verify_code, without using the code up: its id, for `use_up` or `spend_try` next."""
     return check(key_for(purpose, identifier), purpose, code)
 
 
 def verify(key: str, purpose: str, code: str) -> None:
     """Return when the code is right, and use it up; a wrong one costs a try. Raises CodeRejected."""
-    use(check(key, purpose, code))
+    code_id = check(key, purpose, code)
+    use_up(code_id)
+    db.session.commit()
 
 
-def use(code_id: int) -> None:
-    """Use up a code `check` found right; raises NoValidCode when another request used it first."""
+def use_up(code_id: int) -> None:
+    """Use up a code `check` found right, in the caller's transaction: it counts as used only when the
+    action it allows commits with it. Raises NoValidCode when another request used it first."""
     _consume(code_id, clock.now())
 
 
 def spend_try(code_id: int) -> None:
-    """A right code on a form refused for a reason that tells something (R1: a username already
-    taken) costs a try like a wrong code, so such answers come no faster than codes can be guessed."""
+    """A right code on a form refused for another reason (a username already taken, an account bound
+    elsewhere) costs a try like a wrong code, so such answers come no faster than codes can be guessed;
+    the code itself stays valid."""
     try:
         _count_wrong_try(code_id, clock.now())
     except CodeRejected:
@@ -551,7 +559,6 @@ def _consume(code_id: int, now: datetime) -> None:
         .values(consumed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if used != 1:
         raise NoValidCode()
 

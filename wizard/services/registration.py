@@ -9,7 +9,6 @@ one transaction: an error anywhere leaves nothing of that step behind.
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, one_transaction
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from . import billing
@@ -73,17 +72,6 @@ class CompanyInfo:
     industry: str | None = None
     company_size: str | None = None
     contact_name: str | None = None
-
-
-@contextmanager
-def one_transaction():
-    """Commit what the block added, or roll all of it back, whatever went wrong."""
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 # ---- R1: the draft ----

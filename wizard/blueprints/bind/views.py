@@ -4,10 +4,10 @@ from ... import flow
 from ...flow import Activation, Stage, wizard_page
 from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm
 from ...pages import page_url, render_page, route
-from ...services import billing
+from ...services import billing, codes
 from ...services.workspaces import BindingRefused, bind_existing_workspace, workspace_choices
 from ...templating import next_url
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ..codes import code_refused, handle_send_code, redeem_code, send_limit
 from . import bp
 
 GUIDE_COOKIE = "bind_guide_seen"
@@ -31,10 +31,13 @@ def billing_account(activation: Activation):
     form = BindBillingForm()
     if handle_send_code(form, "username", "bind_billing"):
         return render_bind_page(activation, form=form)
-    if form.validate_on_submit() and code_is_valid(form, "username", "bind_billing"):
+    if form.validate_on_submit():
+        bind = lambda: billing.bind_by_username(activation.login.ali_uid, form.username.data)  # noqa: E731
         try:
-            billing.bind_by_username(activation.login.ali_uid, form.username.data)
+            redeem_code(form, "username", "bind_billing", bind, refusals=billing.CloudBindingRefused)
             return redirect(page_url("B2"))
+        except codes.CodeRejected as refusal:
+            code_refused(form, refusal)
         except billing.CloudBindingRefused as refusal:
             flash(str(refusal.message), "error")
     return render_bind_page(activation, form=form)

@@ -12,8 +12,8 @@ from ...i18n import gettext as _
 from ...i18n import page_language
 from ...models import MarketplaceInstance, Workspace
 from ...pages import render_page, route
-from ...services import lifecycle, unlock_links
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ...services import codes, lifecycle, unlock_links
+from ..codes import code_refused, handle_send_code, redeem_code, send_limit
 from . import bp
 
 UNLOCK_GRANT_KEY = "unlock_grant"
@@ -109,10 +109,14 @@ def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
         return False
     if handle_send_code(form, "username", "settle_billing"):
         return False
-    if not (form.validate_on_submit() and code_is_valid(form, "username", "settle_billing")):
+    if not form.validate_on_submit():
         return False
+    switch = lambda: lifecycle.switch_to_billing_center(workspace, page_language())  # noqa: E731
     try:
-        lifecycle.switch_to_billing_center(workspace, page_language())
+        redeem_code(form, "username", "settle_billing", switch, refusals=lifecycle.LifecycleRefused)
+    except codes.CodeRejected as refusal:
+        code_refused(form, refusal)
+        return False
     except lifecycle.LifecycleRefused as refusal:
         form.code.errors = [*form.code.errors, refusal.message]
         return False

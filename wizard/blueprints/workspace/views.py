@@ -4,9 +4,9 @@ from ... import flow
 from ...flow import Activation
 from ...forms import ExistingAccountWorkspaceForm, NewAccountWorkspaceForm
 from ...pages import page_url, render_page, route
-from ...services import workspaces
+from ...services import codes, workspaces
 from ...services.accounts import NewAccount
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ..codes import code_refused, handle_send_code, redeem_code, send_limit
 from . import bp
 
 # The two tabs of B2a: which form, which code purpose, and how the workspace comes to be.
@@ -39,12 +39,16 @@ def new(activation: Activation):
     form_class, purpose = TABS[tab]
     form = form_class()
     sending = handle_send_code(form, "email", purpose)
-    if not sending and form.validate_on_submit() and code_is_valid(form, "email", purpose):
+    if not sending and form.validate_on_submit():
+        refusals = (workspaces.WorkspaceRefused, workspaces.BindingRefused)
         try:
-            flow.remember_created_workspace(create(tab, form, activation).id)
+            workspace = redeem_code(form, "email", purpose, lambda: create(tab, form, activation), refusals)
+            flow.remember_created_workspace(workspace.id)
             return redirect(page_url("B2"))
-        except (workspaces.WorkspaceRefused, workspaces.BindingRefused) as refusal:
+        except codes.CodeRejected as refusal:
+            code_refused(form, refusal)
+        except refusals as refusal:
             field = form[getattr(refusal, "field", "name")]
             field.errors = [*field.errors, refusal.message]
-            form.code.data = ""  # it was used up: a new one is needed
+            form.code.data = ""  # typed again on purpose; it is still valid
     return render_page(activation=activation, form=form, tab=tab, site=flow.chosen_site())
