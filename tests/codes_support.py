@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 
 from wizard import flow
-from wizard.blueprints.codes import code_refused, handle_send_code, redeem_code, send_limit
-from wizard.forms import CodeFieldsMixin, email_validators, strip, username_validators
+from wizard.blueprints.codes import handle_send_code, redeem_code, send_limit
+from wizard.forms import CodeFieldsMixin, email_validators, show_refusal, strip, username_validators
 from wizard.services import codes
 
 from .conftest import FrozenClock  # noqa: F401  (used by e2e)
@@ -68,7 +68,7 @@ def redeemed(form, source: str, purpose: str) -> bool:
     try:
         redeem_code(form, source, purpose, lambda: None)
     except codes.CodeRejected as refusal:
-        code_refused(form, refusal)
+        show_refusal(form, refusal)
         return False
     return True
 

@@ -118,12 +118,13 @@ def test_binding_again_to_the_same_account_is_harmless(db, billing, app):
 
 
 def test_binding_to_a_second_account_is_refused_by_the_service(db, billing, app):
-    from wizard.services.billing import CloudBindingRefused, bind_cloud_account
+    from wizard.services.billing import bind_cloud_account
+    from wizard.services.refusals import Refused
 
     other = add_billing_account("other_billing", "other@acme.example", workspaces=())
     with app.test_request_context():
         bind_cloud_account(UID, billing.id)
-        with pytest.raises(CloudBindingRefused):
+        with pytest.raises(Refused):
             bind_cloud_account(UID, other.id)
     assert bound_billing_account(db) == billing.id
 
@@ -261,7 +262,7 @@ def test_a_refused_binding_keeps_the_code(client, db, smtp, arrived, billing, mo
 
     def refuse_once(ali_uid, billing_account_id):
         monkeypatch.setattr(billing_service, "bind_cloud_account", original)
-        raise billing_service.CloudBindingRefused()
+        raise billing_service.Refused(billing_service.BOUND_ELSEWHERE)
 
     monkeypatch.setattr(billing_service, "bind_cloud_account", refuse_once)
     send_code(client, "/bind/billing", {"username": "acme_billing"})

@@ -317,7 +317,7 @@ def test_a_refused_switch_keeps_the_code(client, app, db, smtp, bound, frozen_cl
 
     def refuse_once(workspace, language):
         monkeypatch.setattr(lifecycle, "switch_to_billing_center", original)
-        raise lifecycle.LifecycleRefused(lifecycle.NOT_LOCKED)
+        raise lifecycle.Refused(lifecycle.NOT_LOCKED)
 
     expire(client, app, bound)
     open_unlock_choices(client, app, bound)

@@ -182,7 +182,7 @@ def test_a_failure_while_binding_rolls_back_the_new_account(client, db, smtp, bo
     from wizard.services import workspaces
 
     def refuse(instance, workspace):
-        raise workspaces.BindingRefused(workspaces.NOT_BINDABLE)
+        raise workspaces.Refused(workspaces.NOT_BINDABLE)
 
     monkeypatch.setattr(workspaces, "bind_instance", refuse)
     page = text_of(create_registering(client, smtp))
@@ -226,7 +226,7 @@ def test_b2b_refused_while_binding_keeps_the_code(client, db, smtp, bound, solo,
 
     def refuse_once(instance, workspace):
         monkeypatch.setattr(workspaces, "bind_instance", original)
-        raise workspaces.BindingRefused(workspaces.NOT_BINDABLE)
+        raise workspaces.Refused(workspaces.NOT_BINDABLE)
 
     monkeypatch.setattr(workspaces, "bind_instance", refuse_once)
     send_code(client, EXISTING, {"email": EXISTING_FORM["email"]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -24,6 +25,19 @@ from .choices import COMPANY_SIZES, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORK
 from .i18n import lazy_gettext as _l
 from .services import passwords
 from .services.codes import PURPOSES
+from .services.refusals import Refused
+
+
+def show_refusal(form: FlaskForm | None, refusal: Refused, default_field: str | None = None) -> None:
+    """Every refusal is shown one way: next to its field (or `default_field`) when the form has it,
+    else as the page's error message. A code is never sent back: one is typed again."""
+    name = refusal.field or default_field
+    if form is not None and "code" in form:
+        form["code"].data = ""
+    if form is not None and name in form:
+        form[name].errors = [*form[name].errors, refusal.message]
+    else:
+        flash(str(refusal.message), "error")
 
 
 class ChoosePathForm(FlaskForm):

@@ -71,6 +71,7 @@ from ..models import BillingAccount, GuanceAccount
 from ..models import VerificationCode as Code
 from . import notices
 from .accounts import normalize_email, normalize_username
+from .refusals import Refused
 
 HOUR = timedelta(hours=1)
 
@@ -78,12 +79,11 @@ HOUR = timedelta(hours=1)
 # ---- What the user is told ----
 
 
-class CodeError(Exception):
-    """A refusal to show the user: `message` is translated, `retry_after` is seconds to wait or None."""
+class CodeError(Refused):
+    """A code's refusal, next to the code field: `retry_after` is seconds to wait or None."""
 
     def __init__(self, message, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, "code")
         self.retry_after = retry_after
 
 

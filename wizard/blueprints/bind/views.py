@@ -1,13 +1,14 @@
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
 from ... import flow
 from ...flow import Activation, Stage, wizard_page
-from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm
+from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm, show_refusal
 from ...pages import page_url, render_page, route
-from ...services import billing, codes
-from ...services.workspaces import BindingRefused, bind_existing_workspace, workspace_choices
+from ...services import billing
+from ...services.refusals import Refused
+from ...services.workspaces import bind_existing_workspace, workspace_choices
 from ...templating import next_url
-from ..codes import code_refused, handle_send_code, redeem_code, send_limit
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 GUIDE_COOKIE = "bind_guide_seen"
@@ -34,12 +35,10 @@ def billing_account(activation: Activation):
     if form.validate_on_submit():
         bind = lambda: billing.bind_by_username(activation.login.ali_uid, form.username.data)  # noqa: E731
         try:
-            redeem_code(form, "username", "bind_billing", bind, refusals=billing.CloudBindingRefused)
+            redeem_code(form, "username", "bind_billing", bind)
             return redirect(page_url("B2"))
-        except codes.CodeRejected as refusal:
-            code_refused(form, refusal)
-        except billing.CloudBindingRefused as refusal:
-            flash(str(refusal.message), "error")
+        except Refused as refusal:
+            show_refusal(form, refusal)
     return render_bind_page(activation, form=form)
 
 
@@ -63,8 +62,8 @@ def bind_workspace(activation: Activation, workspace_id: int):
     if BindWorkspaceForm().validate_on_submit():
         try:
             bind_existing_workspace(activation.instance, activation.binding.billing_account_id, workspace_id)
-        except BindingRefused as refusal:
-            flash(str(refusal.message), "error")
+        except Refused as refusal:
+            show_refusal(None, refusal)
     return redirect(page_url("B2"))
 
 

@@ -8,7 +8,7 @@ A page plugs it in with its form, one decorator, two calls in its view and two m
         ...
 
     # the page's view
-    from ..codes import code_refused, handle_send_code, redeem_code, send_limit
+    from ..codes import handle_send_code, redeem_code, send_limit
 
     @bp.route("/basic", methods=["GET", "POST"])
     @send_limit  # 获取验证码 submissions share the per-IP limit with POST /codes/send
@@ -18,12 +18,10 @@ A page plugs it in with its form, one decorator, two calls in its view and two m
             return render_template("register/basic.html", form=form)
         if form.validate_on_submit():
             try:  # the code is used up only if the action commits
-                redeem_code(form, "email", "register", lambda: record(form), refusals=RecordRefused)
+                redeem_code(form, "email", "register", lambda: record(form))
                 return redirect(...)
-            except codes.CodeRejected as refusal:
-                code_refused(form, refusal)
-            except RecordRefused as refusal:
-                ...  # the message next to its field; the code is still valid
+            except Refused as refusal:  # the code's, or the action's (the code then still valid)
+                show_refusal(form, refusal)
         return render_template("register/basic.html", form=form)
 
     {# the page's template #}
@@ -49,4 +47,4 @@ from flask import Blueprint
 bp = Blueprint("codes", __name__, url_prefix="/codes")
 
 from . import views  # noqa: F401
-from .pages import CodeStatus, code_refused, handle_send_code, redeem_code, send_limit  # noqa: F401
+from .pages import CodeStatus, handle_send_code, redeem_code, send_limit  # noqa: F401

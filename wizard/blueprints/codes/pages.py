@@ -13,10 +13,10 @@ from ... import flow
 from ...extensions import limiter, one_transaction
 from ...i18n import page_language
 from ...services import codes
+from ...services.refusals import Refused
 
 SEND_FIELD = "send_code"
 T = TypeVar("T")
-Refusals = type[Exception] | tuple[type[Exception], ...]
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,13 @@ def handle_send_code(form, source: str, purpose: str) -> bool:
     return True
 
 
-def redeem_code(form, source: str, purpose: str, action: Callable[[], T], refusals: Refusals = ()) -> T:
+def redeem_code(form, source: str, purpose: str, action: Callable[[], T]) -> T:
     """The one rule for every form that takes a code: check the code without using it up (a wrong one
     costs a try), then run `action`, which checks the rest and does the work, and use the code up in
     the same transaction: committed together, or neither.
 
-    Raises codes.CodeRejected (wrong, expired, or used by another tab meanwhile) or one of `refusals`
-    (the action's own, the code then still valid). A refusal after a right code costs the code a try
+    Raises Refused: codes.CodeRejected (wrong, expired, or used by another tab meanwhile), or the
+    action's own, the code then still valid. A refusal after a right code costs the code a try
     (services/codes.py, spend_try): what it tells (a username taken) comes no faster than guesses.
     """
     code_id = codes.check_code(purpose, form[source].data, form.code.data)
@@ -101,15 +101,11 @@ def redeem_code(form, source: str, purpose: str, action: Callable[[], T], refusa
         with one_transaction():
             codes.use_up(code_id)
             return action()
-    except refusals:
+    except codes.CodeRejected:
+        raise
+    except Refused:
         codes.spend_try(code_id)
         raise
-
-
-def code_refused(form, refusal: codes.CodeRejected) -> None:
-    """The code's refusal goes next to the code field, which is emptied (a code is typed again)."""
-    form.code.errors = [*form.code.errors, refusal.message]
-    form.code.data = ""
 
 
 def _forget_secrets(form) -> None:

@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from ... import clock, flow
 from ...extensions import db
-from ...forms import SettleBillingForm
+from ...forms import SettleBillingForm, show_refusal
 from ...i18n import gettext as _
 from ...i18n import page_language
 from ...models import MarketplaceInstance, Workspace
 from ...pages import render_page, route
-from ...services import codes, lifecycle, unlock_links
-from ..codes import code_refused, handle_send_code, redeem_code, send_limit
+from ...services import lifecycle, unlock_links
+from ...services.refusals import Refused
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 UNLOCK_GRANT_KEY = "unlock_grant"
@@ -113,11 +114,8 @@ def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
         return False
     switch = lambda: lifecycle.switch_to_billing_center(workspace, page_language())  # noqa: E731
     try:
-        redeem_code(form, "username", "settle_billing", switch, refusals=lifecycle.LifecycleRefused)
-    except codes.CodeRejected as refusal:
-        code_refused(form, refusal)
-        return False
-    except lifecycle.LifecycleRefused as refusal:
-        form.code.errors = [*form.code.errors, refusal.message]
+        redeem_code(form, "username", "settle_billing", switch)
+    except Refused as refusal:
+        show_refusal(form, refusal, default_field="code")
         return False
     return True

@@ -1,14 +1,14 @@
-from flask import flash, redirect, url_for
+from flask import redirect, url_for
 
 from ... import flow
 from ...flow import Activation
-from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm
+from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm, show_refusal
 from ...pages import PAGES, render_page, route
-from ...services import codes
 from ...services import registration as registrations
-from ...services.accounts import AccountConflict, ensure_free
+from ...services.accounts import ensure_free
+from ...services.refusals import Refused
 from ...services.workspaces import NewWorkspace
-from ..codes import code_refused, handle_send_code, redeem_code, send_limit
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 
@@ -25,8 +25,8 @@ def is_free(form: RegisterBasicForm, *fields: str) -> bool:
     """None of `fields` (username, email) is used on the chosen site; else the error goes next to it."""
     try:
         ensure_free(form.site.data, form.username.data, form.email.data, fields)
-    except AccountConflict as conflict:
-        form[conflict.field].errors = [*form[conflict.field].errors, conflict.message]
+    except Refused as refusal:
+        show_refusal(form, refusal)
         return False
     return True
 
@@ -52,11 +52,9 @@ def basic(activation: Activation):
     if not sending and form.validate_on_submit():
         # Only who proved the address learns whether the username or email is taken (the code first).
         try:
-            draft_id = redeem_code(form, "email", "register", lambda: save(form, activation), refusals=AccountConflict)
-        except codes.CodeRejected as refusal:
-            code_refused(form, refusal)
-        except AccountConflict as conflict:
-            form[conflict.field].errors = [*form[conflict.field].errors, conflict.message]
+            draft_id = redeem_code(form, "email", "register", lambda: save(form, activation))
+        except Refused as refusal:
+            show_refusal(form, refusal)
         else:
             flow.remember_draft(draft_id)
             flow.choose_site(form.site.data)
@@ -78,8 +76,8 @@ def company(activation: Activation):
     if form.validate_on_submit():
         try:
             registrations.register_account(activation.login.ali_uid, flow.draft_id(), company_info(form))
-        except registrations.RegistrationRefused as refusal:  # R1 shows the saved answers, the field marked
-            flash(str(refusal.message), "error")
+        except Refused as refusal:  # R1 shows the saved answers, the field marked
+            show_refusal(None, refusal)
             return redirect(url_for(PAGES["R1"].endpoint))
         flow.forget_draft()
         return redirect(url_for(PAGES["R3"].endpoint))
@@ -97,11 +95,10 @@ def choose_method(activation: Activation):
     if form.validate_on_submit():
         try:
             return activate(activation, form)
-        except registrations.RegistrationRefused as refusal:
+        except Refused as refusal:
+            show_refusal(form, refusal)
             if refusal.field is None:  # the flow moved on meanwhile (a second tab): the guard knows where
-                flash(str(refusal.message), "error")
                 return redirect(url_for(PAGES["R3"].endpoint))
-            form[refusal.field].errors = [*form[refusal.field].errors, refusal.message]
     return render_page(activation=activation, form=form, account=activation.registration.account)
 
 
