@@ -240,7 +240,7 @@ DELIVERY_STATES = ("queued", "sent", "failed")
 class VerificationCode(db.Model):
     """An emailed six-digit code (rules in services/codes.py).
 
-    `email` holds the code's key: the lower-cased email, or billing:<username> for B1. The code
+    `recipient_key` is the code's key: the lower-cased email, or billing:<username> (B1, X3). The code
     itself is never stored: it derives from `seed` and SECRET_KEY, so the worker can mail it and
     verification can check it. `delivery` is queued (written, waiting for the worker), sent (the
     SMTP server took it, or there was nobody to send it to: the two look alike on purpose) or
@@ -249,11 +249,11 @@ class VerificationCode(db.Model):
 
     __tablename__ = "verification_code"
     __table_args__ = (
-        Index("ix_verification_code_email_purpose", "email", "purpose", "sent_at"),
+        Index("ix_verification_code_recipient_key_purpose", "recipient_key", "purpose", "sent_at"),
         # One send in flight per key: the database settles two simultaneous 获取验证码.
         Index(
             "uq_verification_code_in_flight",
-            "email",
+            "recipient_key",
             unique=True,
             sqlite_where=text(_IN_FLIGHT),
             postgresql_where=text(_IN_FLIGHT),
@@ -262,7 +262,7 @@ class VerificationCode(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
+    recipient_key: Mapped[str] = mapped_column(String(254))
     purpose: Mapped[str] = mapped_column(String(32))
     seed: Mapped[str] = mapped_column(String(64))
     # The language of the page that asked: the worker writes the email in it.

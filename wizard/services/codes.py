@@ -329,7 +329,7 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
         reservation = db.session.execute(
             insert(Code)
             .values(
-                email=key,
+                recipient_key=key,
                 purpose=purpose,
                 seed=new_seed(),
                 language=language,
@@ -359,7 +359,7 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
 def _previous_undelivered(key: str, now: datetime) -> bool:
     latest = db.session.scalar(
         select(Code.delivery)
-        .where(Code.email == key, Code.sent_at > now - HOUR)
+        .where(Code.recipient_key == key, Code.sent_at > now - HOUR)
         .order_by(Code.sent_at.desc(), Code.id.desc())
         .limit(1)
     )
@@ -374,7 +374,10 @@ def _supersede_waiting(key: str, now: datetime, rules: Limits) -> None:
     db.session.execute(
         update(Code)
         .where(
-            Code.email == key, Code.delivery == "queued", Code.voided_at.is_(None), Code.sent_at <= now - rules.resend
+            Code.recipient_key == key,
+            Code.delivery == "queued",
+            Code.voided_at.is_(None),
+            Code.sent_at <= now - rules.resend,
         )
         .values(voided_at=now)
         .execution_options(synchronize_session=False)
@@ -385,7 +388,7 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
     """Refuse when the key used up its hourly sends, or its last send is within the cooldown."""
     recent = db.session.scalars(
         select(Code.sent_at)
-        .where(Code.email == key, Code.id != reservation, Code.sent_at > now - HOUR)
+        .where(Code.recipient_key == key, Code.id != reservation, Code.sent_at > now - HOUR)
         .order_by(Code.sent_at)
     ).all()
     if len(recent) >= rules.sends_per_hour:
@@ -395,7 +398,7 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
 
 
 def _cooldown_left(key: str, now: datetime, rules: Limits) -> int:
-    last = db.session.scalar(select(func.max(Code.sent_at)).where(Code.email == key))
+    last = db.session.scalar(select(func.max(Code.sent_at)).where(Code.recipient_key == key))
     db.session.rollback()
     if last is None or last + rules.resend <= now:  # the other send was not committed yet
         return _seconds_until(now + rules.resend, now)
@@ -436,7 +439,7 @@ def deliver(code_id: int, ali_uid: str = "", instance_id: str = "") -> None:
         db.session.rollback()
         give_up(code_id)
         return
-    key, purpose, language = code.email, code.purpose, code.language
+    key, purpose, language = code.recipient_key, code.purpose, code.language
     spec = purpose_of(purpose)
     recipient = spec.recipient(key)
     requester = Requester(ali_uid, instance_id) if ali_uid else None
@@ -472,7 +475,7 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
     now = clock.now()
     replaced = db.session.execute(
         update(Code)
-        .where(Code.email == key, Code.purpose == purpose, Code.id != reservation, _open())
+        .where(Code.recipient_key == key, Code.purpose == purpose, Code.id != reservation, _open())
         .values(voided_at=now)
         .returning(Code.attempts, Code.expires_at, Code.delivered_at)
         .execution_options(synchronize_session=False)
@@ -535,7 +538,7 @@ def check(key: str, purpose: str, code: str) -> int:
     now = clock.now()
     live = db.session.execute(
         select(Code.id, Code.seed)
-        .where(Code.email == key, Code.purpose == purpose, _usable(now))
+        .where(Code.recipient_key == key, Code.purpose == purpose, _usable(now))
         .order_by(Code.sent_at.desc(), Code.id.desc())
         .limit(1)
     ).first()
