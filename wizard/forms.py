@@ -21,7 +21,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .choices import COMPANY_SIZES, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
+from .choices import COMPANY_SIZES, DEFAULT_SITE, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
 from .i18n import lazy_gettext as _l
 from .services import passwords
 from .services.codes import PURPOSES
@@ -213,7 +213,10 @@ def workspace_style_field() -> SelectField:
 
 def site_field(label=None) -> SelectField:
     return SelectField(
-        label or _l("站点"), choices=choices(SITES), default="cn1", validators=[InputRequired(message=_l("请选择站点"))]
+        label or _l("站点"),
+        choices=choices(SITES),
+        default=DEFAULT_SITE,
+        validators=[InputRequired(message=_l("请选择站点"))],
     )
 
 

@@ -187,6 +187,11 @@ class MarketplaceInstance(db.Model):
     def state(self) -> InstanceStatus:
         return InstanceStatus(self.status)
 
+    @property
+    def activated(self) -> bool:
+        """开通 is done: the instance settles a workspace (B3, S1; the wizard's last stage)."""
+        return self.workspace_id is not None
+
 
 class SsoNonce(db.Model):
     """A login-free token already used: single use, pruned once past the time window."""

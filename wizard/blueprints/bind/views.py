@@ -1,9 +1,10 @@
-from flask import current_app, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from ... import flow
 from ...flow import Activation, Stage, wizard_page
 from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm, show_refusal
 from ...pages import page_url, render_page, route
+from ...security import set_cookie
 from ...services import billing
 from ...services.refusals import Refused
 from ...services.workspaces import bind_existing_workspace, workspace_choices
@@ -81,12 +82,5 @@ def dismiss_guide():
     """知道了: the guide (B0) is for the first visit only."""
     response = redirect(next_url(page_url("B1")))
     if GuideForm().validate_on_submit():
-        response.set_cookie(
-            GUIDE_COOKIE,
-            "1",
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+        set_cookie(response, GUIDE_COOKIE, "1", max_age=365 * 24 * 3600)
     return response

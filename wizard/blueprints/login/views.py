@@ -2,6 +2,7 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_login import login_user, logout_user
 
 from ... import sessions
+from ...choices import DEFAULT_SITE
 from ...extensions import limiter
 from ...forms import LoginForm, show_refusal
 from ...i18n import gettext as _
@@ -20,7 +21,7 @@ def _login_limit() -> str:
 @route(bp, "L1")
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
-    form = LoginForm(site=request.args.get("site", "cn1"))
+    form = LoginForm(site=request.args.get("site", DEFAULT_SITE))
     if form.validate_on_submit():
         try:
             account = accounts.log_in(form.site.data, form.username.data, form.password.data, page_language())
