@@ -251,7 +251,7 @@ def test_two_tabs_both_past_the_code_still_create_one_workspace(race_app, flow, 
             "code": "123456",
             "csrf_token": arranged.token,
         }
-        monkeypatch.setattr(workspace_views, "redeem_code", past_the_code)
+        monkeypatch.setattr(workspace_views, "redeem_code", action_alone)
         with lined_up(monkeypatch, workspaces, "bind_instance", 2):
             answers = together([lambda tab=tab: tab.post(page, data=data) for tab in tabs(race_app, arranged, 2)])
         monkeypatch.undo()
@@ -262,7 +262,7 @@ def test_two_tabs_both_past_the_code_still_create_one_workspace(race_app, flow, 
     repeated(race)
 
 
-def past_the_code(form, source, purpose, action, refusals=()):
+def action_alone(form, source, purpose, action):
     """Every tab past the code check: only the action, in its own transaction."""
     with one_transaction():
         return action()
@@ -301,7 +301,7 @@ def test_two_tabs_registering_and_creating_make_one_account_and_one_workspace(
         page = "/workspace/new?tab=register"
         data = registering_form(flow)
         if past_the_code:
-            monkeypatch.setattr(workspace_views, "redeem_code", past_the_code)
+            monkeypatch.setattr(workspace_views, "redeem_code", action_alone)
             request = {**data, "code": "123456", "csrf_token": arranged.token}
             calls = [lambda tab=tab: tab.post(page, data=request) for tab in tabs(race_app, arranged, 2)]
             point = (workspaces, "create_with_new_account")  # both see the username free
