@@ -50,12 +50,16 @@ def buyer_for(ali_uid: str) -> Buyer:
     return db.session.scalar(select(Buyer).filter_by(ali_uid=ali_uid))
 
 
-def sign_in(response: Response, buyer: Buyer) -> Response:
-    config = current_app.config
+def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    """Every cookie the simulator sets besides Flask's session (SESSION_COOKIE_*): out of scripts'
+    reach, not sent by other sites' forms, over HTTPS only wherever the session cookie is."""
     response.set_cookie(
-        config["BUYER_COOKIE"], _serializer().dumps(buyer.ali_uid), httponly=True, samesite="Lax",
-        secure=config["SESSION_COOKIE_SECURE"],
-    )  # fmt: skip
+        name, value, max_age=max_age, httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"]
+    )
+
+
+def sign_in(response: Response, buyer: Buyer) -> Response:
+    set_cookie(response, current_app.config["BUYER_COOKIE"], _serializer().dumps(buyer.ali_uid))
     return response
 
 

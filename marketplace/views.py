@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from . import billing, clock, orders
-from .buyers import ALI_UID, buyer_for, current_buyer, known_buyers, sign_in, sign_out
+from .buyers import ALI_UID, buyer_for, current_buyer, known_buyers, set_cookie, sign_in, sign_out
 from .forms import ActionForm, ActivateForm, SignInForm
 from .models import OrderStatus
 from .spi_client import SpiCallFailed
@@ -206,8 +206,5 @@ def set_language():
     language = request.form.get("lang")
     config = current_app.config
     if language in config["LANGUAGES"]:
-        response.set_cookie(
-            config["LANGUAGE_COOKIE"], language, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-            secure=config["SESSION_COOKIE_SECURE"],
-        )  # fmt: skip
+        set_cookie(response, config["LANGUAGE_COOKIE"], language, max_age=365 * 24 * 3600)
     return response

@@ -14,8 +14,9 @@ from wtforms import PasswordField, StringField, SubmitField
 
 from devtools.customer import Browser
 from wizard import flow
-from wizard.blueprints.codes import code_is_valid, handle_send_code, send_limit
-from wizard.forms import CodeFieldsMixin, email_validators, strip, username_validators
+from wizard.blueprints.codes import handle_send_code, redeem_code, send_limit
+from wizard.forms import CodeFieldsMixin, email_validators, show_refusal, strip, username_validators
+from wizard.services import codes
 
 from .conftest import FrozenClock  # noqa: F401  (used by e2e)
 
@@ -61,6 +62,16 @@ def in_the_wizard():
         flow.start_marketplace_session(flow.MarketplaceLogin(ali_uid, f"test-{ali_uid}"))
 
 
+def redeemed(form, source: str, purpose: str) -> bool:
+    """The code right, and used up (a page whose action is nothing else)."""
+    try:
+        redeem_code(form, source, purpose, lambda: None)
+    except codes.CodeRejected as refusal:
+        show_refusal(form, refusal)
+        return False
+    return True
+
+
 def _page(form, fields, source, purpose):
     return render_template_string(PAGE, form=form, fields=fields, identifier=source, purpose=purpose)
 
@@ -73,7 +84,7 @@ def email_page():
     fields = ("nickname", "email", "password")
     if handle_send_code(form, "email", "register"):
         return _page(form, fields, "email", "register")
-    if form.validate_on_submit() and code_is_valid(form, "email", "register"):
+    if form.validate_on_submit() and redeemed(form, "email", "register"):
         return redirect(url_for(".email_page", verified=1))
     return _page(form, fields, "email", "register")
 
@@ -85,7 +96,7 @@ def username_page():
     form = UsernamePageForm()
     if handle_send_code(form, "username", "bind_billing"):
         return _page(form, ("username",), "username", "bind_billing")
-    if form.validate_on_submit() and code_is_valid(form, "username", "bind_billing"):
+    if form.validate_on_submit() and redeemed(form, "username", "bind_billing"):
         return redirect(url_for(".username_page", verified=1))
     return _page(form, ("username",), "username", "bind_billing")
 

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from devtools.customer import Browser
 from devtools.factories import CloudAccountBindingFactory
 from wizard.models import CloudAccountBinding, MarketplaceInstance, Workspace
 
@@ -136,12 +137,13 @@ def test_binding_again_to_the_same_account_is_harmless(db, billing, app):
 
 
 def test_binding_to_a_second_account_is_refused_by_the_service(db, billing, app):
-    from wizard.services.billing import CloudBindingRefused, bind_cloud_account
+    from wizard.services.billing import bind_cloud_account
+    from wizard.services.refusals import Refused
 
     other = add_billing_account("other_billing", "other@acme.example", workspaces=())
     with app.test_request_context():
         bind_cloud_account(UID, billing.id)
-        with pytest.raises(CloudBindingRefused):
+        with pytest.raises(Refused):
             bind_cloud_account(UID, other.id)
     assert bound_billing_account(db) == billing.id
 
@@ -269,3 +271,22 @@ def test_two_aliyun_accounts_racing_for_one_workspace_one_wins(app, db, smtp):
     assert len(bound) == 1
     assert sum("已通过其他阿里云商品实例结算" in page.flashed("error") for page in outcomes) == 1
     assert db.session.scalar(select(func.count()).select_from(Workspace)) == 1
+
+
+def test_a_refused_binding_keeps_the_code(client, db, smtp, arrived, billing, monkeypatch):
+    """A submission refused after the code was found right leaves the code valid for the next one."""
+    from wizard.services import billing as billing_service
+
+    original = billing_service.bind_cloud_account
+
+    def refuse_once(ali_uid, billing_account_id):
+        monkeypatch.setattr(billing_service, "bind_cloud_account", original)
+        raise billing_service.Refused(billing_service.BOUND_ELSEWHERE)
+
+    monkeypatch.setattr(billing_service, "bind_cloud_account", refuse_once)
+    Browser.of(client).submit("/bind/billing", {"username": "acme_billing", "send_code": "1"})
+    code = smtp.last_code("billing@acme.example")
+    page = Browser.of(client).submit("/bind/billing", {"username": "acme_billing", "code": code}).text
+    assert "该阿里云账号已绑定其他费用中心账号" in page and bound_billing_account(db) is None
+    response = Browser.of(client).submit("/bind/billing", {"username": "acme_billing", "code": code})
+    assert response.location == "/bind/workspaces" and bound_billing_account(db) == billing.id

@@ -49,7 +49,8 @@ def wrong(code: str) -> str:
 
 def rows(key=EMAIL) -> list[VerificationCode]:
     _db.session.expire_all()
-    return _db.session.scalars(select(VerificationCode).filter_by(email=key).order_by(VerificationCode.id)).all()
+    query = select(VerificationCode).filter_by(recipient_key=key).order_by(VerificationCode.id)
+    return _db.session.scalars(query).all()
 
 
 def db_rows(model) -> list:
@@ -478,7 +479,7 @@ def test_prune_deletes_only_the_codes_no_rule_looks_at(app, db, smtp, frozen_clo
     send("bob@example.com")
     frozen_clock.advance(1)
     result = app.test_cli_runner().invoke(args=["codes", "prune"])
-    assert result.output.strip() == "Deleted 1 verification codes."
+    assert result.stdout.strip() == "Deleted 1 verification codes."  # (log lines go to stderr)
     assert rows() == [] and len(rows("bob@example.com")) == 1
 
 
@@ -555,7 +556,7 @@ def test_the_database_allows_one_send_in_flight_per_key(db):
     def undelivered(purpose):
         moment = codes.clock.now()
         return VerificationCode(
-            email=EMAIL, purpose=purpose, seed="x" * 32, language="zh", sent_at=moment, expires_at=moment
+            recipient_key=EMAIL, purpose=purpose, seed="x" * 32, language="zh", sent_at=moment, expires_at=moment
         )
 
     db.session.add(undelivered("register"))
@@ -570,7 +571,7 @@ def test_a_send_still_queued_after_the_cooldown_gives_way_to_a_new_one(db, smtp,
     moment = frozen_clock.now()
     db.session.add(  # queued, and its task lost (a worker killed, Redis restarted)
         VerificationCode(
-            email=EMAIL, purpose="register", seed="x" * 32, language="zh", sent_at=moment, expires_at=moment
+            recipient_key=EMAIL, purpose="register", seed="x" * 32, language="zh", sent_at=moment, expires_at=moment
         )
     )
     db.session.commit()

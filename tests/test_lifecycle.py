@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from devtools.customer import Browser
 from devtools.factories import GuanceAccountFactory
 from wizard.models import (
     BillingAccount,
@@ -232,7 +233,7 @@ def test_a_countdown_shorter_than_a_reminder_skips_it(client, app, db, smtp, bou
 
 
 def test_the_flask_command_runs_the_periodic_work(app, bound, frozen_clock):
-    output = app.test_cli_runner().invoke(args=["lifecycle", "run"]).output
+    output = app.test_cli_runner().invoke(args=["lifecycle", "run"]).stdout
     assert output.startswith("Expired 0 instances, sent 0 reminders, locked 0 workspaces")
 
 
@@ -322,6 +323,28 @@ def test_switching_to_billing_center_settlement_with_the_accounts_code_unlocks(
     assert subjects(smtp, OWNER_EMAIL)[-1] == "工作空间「生产环境」已解锁"
     log_in(browser)
     assert "费用中心账号结算（acme_billing）" in browser.get("/console/").text
+
+
+def test_a_refused_switch_keeps_the_code(client, app, customer, db, smtp, bound, frozen_clock, monkeypatch):
+    """A switch refused after the code was found right leaves the code valid for the next try."""
+    from wizard.services import lifecycle
+
+    original = lifecycle.switch_to_billing_center
+
+    def refuse_once(workspace, language):
+        monkeypatch.setattr(lifecycle, "switch_to_billing_center", original)
+        raise lifecycle.Refused(lifecycle.NOT_LOCKED)
+
+    expire(client, app, bound)
+    open_unlock_choices(customer)
+    frozen_clock.advance(61)
+    Browser.of(client).submit("/unlock/", {"username": "acme_billing", "send_code": "1"})
+    monkeypatch.setattr(lifecycle, "switch_to_billing_center", refuse_once)
+    code = smtp.last_code(BILLING_EMAIL)
+    refused = Browser.of(client).submit("/unlock/", {"code": code}).text
+    assert "无需解锁" in refused and workspace(db).status == "locking"
+    done = Browser.of(client).submit("/unlock/", {"code": code}, follow=True)
+    assert "工作空间已解锁，改由费用中心账号结算" in done.text and workspace(db).status == "active"
 
 
 # ---- X2: 解散 ----

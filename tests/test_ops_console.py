@@ -351,7 +351,7 @@ def test_demo_seed_makes_the_demo_operator_outside_production_only(database, smt
         assert (operators.DEMO_TOTP_SECRET in output) == seeded
         code = app.test_cli_runner().invoke(args=["ops", "totp", "demo_ops"])
         if seeded:
-            assert code.output.strip() == operators.current_code(demo)
+            assert code.stdout.strip() == operators.current_code(demo)
         else:
             assert code.exit_code != 0
         assert app.test_cli_runner().invoke(args=["ops", "totp", "alice"]).exit_code != 0

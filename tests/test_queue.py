@@ -31,7 +31,7 @@ def all_rows(model) -> list:
 def cli(app, *args) -> str:
     result = app.test_cli_runner().invoke(args=list(args))
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def status_of(app) -> dict[str, int]:

@@ -56,4 +56,4 @@ def test_a_wrong_key_fails():
 
 def test_cli_prints_the_token(app):
     result = app.test_cli_runner().invoke(args=["spi", "sign", "p1=1&p2=2&p3=3", "--key", "isvkey"])
-    assert result.output.strip() == hashlib.md5(b"p1=1&p2=2&p3=3&key=isvkey").hexdigest()
+    assert result.stdout.strip() == hashlib.md5(b"p1=1&p2=2&p3=3&key=isvkey").hexdigest()

@@ -60,7 +60,7 @@ class Setup:
         return [row.delivery for row in self.rows()]
 
     def status(self) -> dict[str, int]:
-        output = self.app.test_cli_runner().invoke(args=["queue", "status"]).output
+        output = self.app.test_cli_runner().invoke(args=["queue", "status"]).stdout
         return {line.split()[0]: int(line.split()[1]) for line in output.splitlines()}
 
     def wait(self, condition, what: str, timeout: float = 20.0):

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from devtools.customer import Browser
 from devtools.factories import GuanceAccountFactory
 from wizard.models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 
@@ -181,7 +182,7 @@ def test_a_failure_while_binding_rolls_back_the_new_account(customer, db, bound,
     from wizard.services import workspaces
 
     def refuse(instance, workspace):
-        raise workspaces.BindingRefused(workspaces.NOT_BINDABLE)
+        raise workspaces.Refused(workspaces.NOT_BINDABLE)
 
     monkeypatch.setattr(workspaces, "bind_instance", refuse)
     page = create_registering(customer)
@@ -195,3 +196,42 @@ def test_a_second_submit_after_success_creates_nothing_more(browser, customer, d
     again = browser.submit(second_tab, {**EXISTING_FORM, "code": "000000"})
     assert again.location == "/activate/success"
     assert count(db, Workspace) == 1
+
+
+# ---- A refused submission leaves the code valid (one rule for every form that takes a code) ----
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"username": "acme_owner"}, "username", "该用户名在此站点已被使用"),
+        ({"name": "   "}, "name", "请输入工作空间名称"),
+    ],
+)
+def test_b2c_refused_for_another_field_keeps_the_code(client, db, smtp, bound, changes, field, message):
+    Browser.of(client).submit(REGISTER, {"email": REGISTER_FORM["email"], "send_code": "1"})
+    code = smtp.last_code(REGISTER_FORM["email"])
+    page = Browser.of(client).submit(REGISTER, {**REGISTER_FORM, **changes, "code": code}).text
+    assert message in page and "验证码无效" not in page
+    assert count(db, GuanceAccount) == 1 and count(db, Workspace) == 0
+    response = Browser.of(client).submit(REGISTER, {**REGISTER_FORM, "code": code})
+    assert response.location == "/bind/workspaces"
+    assert bound_workspace(db, bound[1]).name == "新空间"
+
+
+def test_b2b_refused_while_binding_keeps_the_code(client, db, smtp, bound, solo, monkeypatch):
+    from wizard.services import workspaces
+
+    original = workspaces.bind_instance
+
+    def refuse_once(instance, workspace):
+        monkeypatch.setattr(workspaces, "bind_instance", original)
+        raise workspaces.Refused(workspaces.NOT_BINDABLE)
+
+    monkeypatch.setattr(workspaces, "bind_instance", refuse_once)
+    Browser.of(client).submit(EXISTING, {"email": EXISTING_FORM["email"], "send_code": "1"})
+    code = smtp.last_code(EXISTING_FORM["email"])
+    page = Browser.of(client).submit(EXISTING, {**EXISTING_FORM, "code": code}).text
+    assert "已通过其他阿里云商品实例结算" in page and count(db, Workspace) == 0
+    response = Browser.of(client).submit(EXISTING, {**EXISTING_FORM, "code": code})
+    assert response.location == "/bind/workspaces" and count(db, Workspace) == 1

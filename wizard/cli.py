@@ -107,10 +107,11 @@ def queue_failed(limit: int) -> None:
 def queue_retry(failed_id: int) -> None:
     """Queue the failed task FAILED_ID again, with all its retries."""
     from .services import failed_tasks
+    from .services.refusals import Refused
 
     try:
         row = failed_tasks.retry(failed_id)
-    except failed_tasks.RetryRefused as refusal:
+    except Refused as refusal:
         raise click.ClickException(str(refusal.message)) from None
     click.echo(f"Queued {row.name}{tuple(row.args)!r} again.")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import flask_mail
@@ -79,3 +81,14 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@contextmanager
+def one_transaction() -> Iterator[None]:
+    """A unit of work: commit what the block did, or roll all of it back, whatever went wrong."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -49,7 +49,7 @@ class Activation:
     def stage(self) -> Stage:
         if self.binding is None:
             return Stage.UNBOUND
-        return Stage.ACTIVATED if self.instance.workspace_id is not None else Stage.BOUND
+        return Stage.ACTIVATED if self.instance.activated else Stage.BOUND
 
     @property
     def entry_endpoint(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -20,11 +21,24 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .choices import COMPANY_SIZES, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
+from .choices import COMPANY_SIZES, DEFAULT_SITE, INDUSTRIES, SITES, WORKSPACE_LANGUAGES, WORKSPACE_STYLES, choices
 from .i18n import lazy_gettext as _l
 from .i18n import page_language
 from .services import passwords
 from .services.codes import PURPOSES
+from .services.refusals import Refused
+
+
+def show_refusal(form: FlaskForm | None, refusal: Refused, default_field: str | None = None) -> None:
+    """Every refusal is shown one way: next to its field (or `default_field`) when the form has it,
+    else as the page's error message. A code is never sent back: one is typed again."""
+    name = refusal.field or default_field
+    if form is not None and "code" in form:
+        form["code"].data = ""
+    if form is not None and name in form:
+        form[name].errors = [*form[name].errors, refusal.message]
+    else:
+        flash(str(refusal.message), "error")
 
 
 class ChoosePathForm(FlaskForm):
@@ -206,7 +220,10 @@ def workspace_style_field() -> SelectField:
 
 def site_field(label=None) -> SelectField:
     return SelectField(
-        label or _l("站点"), choices=choices(SITES), default="cn1", validators=[InputRequired(message=_l("请选择站点"))]
+        label or _l("站点"),
+        choices=choices(SITES),
+        default=DEFAULT_SITE,
+        validators=[InputRequired(message=_l("请选择站点"))],
     )
 
 

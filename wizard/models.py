@@ -194,6 +194,11 @@ class MarketplaceInstance(db.Model):
     def state(self) -> InstanceStatus:
         return InstanceStatus(self.status)
 
+    @property
+    def activated(self) -> bool:
+        """开通 is done: the instance settles a workspace (B3, S1; the wizard's last stage)."""
+        return self.workspace_id is not None
+
 
 class SsoNonce(db.Model):
     """A login-free token already used: single use, pruned once past the time window."""
@@ -256,7 +261,7 @@ DELIVERY_STATES = ("queued", "sent", "failed")
 class VerificationCode(db.Model):
     """An emailed six-digit code (rules in services/codes.py).
 
-    `email` holds the code's key: the lower-cased email, or billing:<username> for B1. The code
+    `recipient_key` is the code's key: the lower-cased email, or billing:<username> (B1, X3). The code
     itself is never stored: it derives from `seed` and SECRET_KEY, so the worker can mail it and
     verification can check it. `delivery` is queued (written, waiting for the worker), sent (the
     SMTP server took it, or there was nobody to send it to: the two look alike on purpose) or
@@ -265,11 +270,11 @@ class VerificationCode(db.Model):
 
     __tablename__ = "verification_code"
     __table_args__ = (
-        Index("ix_verification_code_email_purpose", "email", "purpose", "sent_at"),
+        Index("ix_verification_code_recipient_key_purpose", "recipient_key", "purpose", "sent_at"),
         # One send in flight per key: the database settles two simultaneous 获取验证码.
         Index(
             "uq_verification_code_in_flight",
-            "email",
+            "recipient_key",
             unique=True,
             sqlite_where=text(_IN_FLIGHT),
             postgresql_where=text(_IN_FLIGHT),
@@ -278,7 +283,7 @@ class VerificationCode(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
+    recipient_key: Mapped[str] = mapped_column(String(254))
     purpose: Mapped[str] = mapped_column(String(32))
     seed: Mapped[str] = mapped_column(String(64))
     # The language of the page that asked: the worker writes the email in it.

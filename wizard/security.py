@@ -31,6 +31,15 @@ SECURITY_HEADERS = {
 }
 
 
+def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    """Every cookie the application sets besides Flask's own (whose flags are the SESSION_COOKIE_*
+    and REMEMBER_COOKIE_* settings): out of scripts' reach, not sent by other sites' forms, and over
+    HTTPS only wherever the session cookie is."""
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"]
+    )
+
+
 def add_security_headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
     if current_app.config["SESSION_COOKIE_SECURE"]:

@@ -32,6 +32,19 @@ class WorkspaceStatus(enum.StrEnum):
     DISSOLVED = "dissolved"  # 已解散: deleted for good by its owner; the row stays as a record
 
     @property
+    def active(self) -> bool:
+        return self is WorkspaceStatus.ACTIVE
+
+    @property
+    def counting_down(self) -> bool:
+        """锁定倒计时: read access only, 立即解锁 still saves its data."""
+        return self is WorkspaceStatus.LOCKING
+
+    @property
+    def locked(self) -> bool:
+        return self is WorkspaceStatus.LOCKED
+
+    @property
     def readable(self) -> bool:
         """Members can still open it and read its history."""
         return self in (WorkspaceStatus.ACTIVE, WorkspaceStatus.LOCKING)

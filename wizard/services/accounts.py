@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount
+from .refusals import Refused
 
 # Checked against when the username is unknown, so a miss costs as much time as a wrong password.
 _UNKNOWN_ACCOUNT_HASH = generate_password_hash("an account that does not exist")
@@ -21,12 +22,11 @@ TAKEN = {
 }
 
 
-class AccountConflict(Exception):
-    """A username or email already taken on the site; `field` names the form field to blame."""
+class AccountConflict(Refused):
+    """A username or email already taken on the site; `field` names it (R2 tells this from the rest)."""
 
     def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field, self.message = field, TAKEN[field]
+        super().__init__(TAKEN[field], field)
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,13 @@ def taken_field(site: str, username: str, email: str) -> str | None:
     if db.session.scalar(select(GuanceAccount.id).filter_by(site=site, email=normalize_email(email))):
         return "email"
     return None
+
+
+def ensure_free(site: str, username: str, email: str, fields=("username", "email")) -> None:
+    """Raise AccountConflict for the first of `fields` already used on the site."""
+    field = taken_field(site, username, email)
+    if field in fields:
+        raise AccountConflict(field)
 
 
 def add_guance_account(new: NewAccount, password_hash: str | None = None, **company) -> GuanceAccount:

@@ -9,14 +9,9 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import BillingAccount, CloudAccountBinding
 from .accounts import normalize_username
+from .refusals import Refused
 
 BOUND_ELSEWHERE = _l("该阿里云账号已绑定其他费用中心账号，不能再绑定此账号。")
-
-
-class CloudBindingRefused(Exception):
-    def __init__(self, message=BOUND_ELSEWHERE) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 def find_billing_account(username: str) -> BillingAccount | None:
@@ -43,7 +38,7 @@ def bind_cloud_account(ali_uid: str, billing_account_id: int) -> None:
             db.session.rollback()
             existing = binding_of(ali_uid)
     if existing.billing_account_id != billing_account_id:
-        raise CloudBindingRefused()
+        raise Refused(BOUND_ELSEWHERE)
 
 
 def add_cloud_binding(ali_uid: str, billing_account_id: int) -> CloudAccountBinding:
@@ -61,7 +56,7 @@ def bind_by_username(ali_uid: str, username: str) -> None:
     """B1 after the code was checked: bind to the billing-center account of that username."""
     account = find_billing_account(username)
     if account is None:  # only reachable by guessing a code for an account that does not exist
-        raise CloudBindingRefused(_l("验证码无效或已过期，请重新获取"))
+        raise Refused(_l("验证码无效或已过期，请重新获取"))
     bind_cloud_account(ali_uid, account.id)
 
 

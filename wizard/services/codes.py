@@ -41,6 +41,10 @@ The database allows one queued code per key, so two simultaneous sends cannot bo
 code older than the cooldown (its mail still on the way, or lost with its worker or a Redis
 restart) is superseded by the next request. Verification consumes a code with a conditional
 UPDATE, so exactly one of two simultaneous right answers wins.
+
+A form that takes a code checks it first (`check_code`: a wrong one costs a try), then validates
+the rest, then uses it up (`use_up`) in the same transaction as the action the code allows: a
+submission refused for any other reason leaves the code valid (blueprints/codes/pages.py, redeem_code).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from ..models import VerificationCode as Code
 from ..observability import metrics
 from . import notices
 from .accounts import normalize_email, normalize_username
+from .refusals import Refused
 
 HOUR = timedelta(hours=1)
 
@@ -75,12 +80,11 @@ HOUR = timedelta(hours=1)
 # ---- What the user is told ----
 
 
-class CodeError(Exception):
-    """A refusal to show the user: `message` is translated, `retry_after` is seconds to wait or None."""
+class CodeError(Refused):
+    """A code's refusal, next to the code field: `retry_after` is seconds to wait or None."""
 
     def __init__(self, message, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, "code")
         self.retry_after = retry_after
 
 
@@ -327,7 +331,7 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
         reservation = db.session.execute(
             insert(Code)
             .values(
-                email=key,
+                recipient_key=key,
                 purpose=purpose,
                 seed=new_seed(),
                 language=language,
@@ -357,7 +361,7 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
 def _previous_undelivered(key: str, now: datetime) -> bool:
     latest = db.session.scalar(
         select(Code.delivery)
-        .where(Code.email == key, Code.sent_at > now - HOUR)
+        .where(Code.recipient_key == key, Code.sent_at > now - HOUR)
         .order_by(Code.sent_at.desc(), Code.id.desc())
         .limit(1)
     )
@@ -372,7 +376,10 @@ def _supersede_waiting(key: str, now: datetime, rules: Limits) -> None:
     db.session.execute(
         update(Code)
         .where(
-            Code.email == key, Code.delivery == "queued", Code.voided_at.is_(None), Code.sent_at <= now - rules.resend
+            Code.recipient_key == key,
+            Code.delivery == "queued",
+            Code.voided_at.is_(None),
+            Code.sent_at <= now - rules.resend,
         )
         .values(voided_at=now)
         .execution_options(synchronize_session=False)
@@ -383,7 +390,7 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
     """Refuse when the key used up its hourly sends, or its last send is within the cooldown."""
     recent = db.session.scalars(
         select(Code.sent_at)
-        .where(Code.email == key, Code.id != reservation, Code.sent_at > now - HOUR)
+        .where(Code.recipient_key == key, Code.id != reservation, Code.sent_at > now - HOUR)
         .order_by(Code.sent_at)
     ).all()
     if len(recent) >= rules.sends_per_hour:
@@ -393,7 +400,7 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
 
 
 def _cooldown_left(key: str, now: datetime, rules: Limits) -> int:
-    last = db.session.scalar(select(func.max(Code.sent_at)).where(Code.email == key))
+    last = db.session.scalar(select(func.max(Code.sent_at)).where(Code.recipient_key == key))
     db.session.rollback()
     if last is None or last + rules.resend <= now:  # the other send was not committed yet
         return _seconds_until(now + rules.resend, now)
@@ -434,7 +441,7 @@ def deliver(code_id: int, ali_uid: str = "", instance_id: str = "") -> None:
         db.session.rollback()
         give_up(code_id)
         return
-    key, purpose, language = code.email, code.purpose, code.language
+    key, purpose, language = code.recipient_key, code.purpose, code.language
     spec = purpose_of(purpose)
     recipient = spec.recipient(key)
     requester = Requester(ali_uid, instance_id) if ali_uid else None
@@ -470,7 +477,7 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
     now = clock.now()
     replaced = db.session.execute(
         update(Code)
-        .where(Code.email == key, Code.purpose == purpose, Code.id != reservation, _open())
+        .where(Code.recipient_key == key, Code.purpose == purpose, Code.id != reservation, _open())
         .values(voided_at=now)
         .returning(Code.attempts, Code.expires_at, Code.delivered_at)
         .execution_options(synchronize_session=False)
@@ -495,28 +502,32 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
 
 
 def verify_code(purpose: str, identifier: str, code: str) -> None:
-    """Check the code typed for the email or username typed; raises CodeRejected."""
+    """Check the code typed for the email or username typed and use it up at once; raises CodeRejected."""
     verify(key_for(purpose, identifier), purpose, code)
 
 
 def check_code(purpose: str, identifier: str, code: str) -> int:
-    """Like verify_code, without using the code up: its id, for `use` or `spend_try` next."""
+    """Like verify_code, without using the code up: its id, for `use_up` or `spend_try` next."""
     return check(key_for(purpose, identifier), purpose, code)
 
 
 def verify(key: str, purpose: str, code: str) -> None:
     """Return when the code is right, and use it up; a wrong one costs a try. Raises CodeRejected."""
-    use(check(key, purpose, code))
+    code_id = check(key, purpose, code)
+    use_up(code_id)
+    db.session.commit()
 
 
-def use(code_id: int) -> None:
-    """Use up a code `check` found right; raises NoValidCode when another request used it first."""
+def use_up(code_id: int) -> None:
+    """Use up a code `check` found right, in the caller's transaction: it counts as used only when the
+    action it allows commits with it. Raises NoValidCode when another request used it first."""
     _consume(code_id, clock.now())
 
 
 def spend_try(code_id: int) -> None:
-    """A right code on a form refused for a reason that tells something (R1: a username already
-    taken) costs a try like a wrong code, so such answers come no faster than codes can be guessed."""
+    """A right code on a form refused for another reason (a username already taken, an account bound
+    elsewhere) costs a try like a wrong code, so such answers come no faster than codes can be guessed;
+    the code itself stays valid."""
     try:
         _count_wrong_try(code_id, clock.now())
     except CodeRejected:
@@ -529,7 +540,7 @@ def check(key: str, purpose: str, code: str) -> int:
     now = clock.now()
     live = db.session.execute(
         select(Code.id, Code.seed)
-        .where(Code.email == key, Code.purpose == purpose, _usable(now))
+        .where(Code.recipient_key == key, Code.purpose == purpose, _usable(now))
         .order_by(Code.sent_at.desc(), Code.id.desc())
         .limit(1)
     ).first()
@@ -556,7 +567,6 @@ def _consume(code_id: int, now: datetime) -> None:
         .values(consumed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if used != 1:
         raise NoValidCode()
 

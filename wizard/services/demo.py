@@ -28,6 +28,7 @@ from ..models import (
     Workspace,
     WorkspaceMember,
 )
+from ..statuses import InstanceStatus
 
 DEMO_PASSWORD = "Guance-Demo-2026"
 
@@ -172,7 +173,7 @@ def _metered_instance(billing: BillingAccount) -> None:
     instance = MarketplaceInstance(
         instance_id=METERED_INSTANCE_ID, ali_uid=METERED_ALI_UID, order_id=METERED_ORDER_ID,
         product_code="cmgj00053362", sku_id="yuncode5336200001",
-        expires_at=None, status="active", workspace_id=workspace_id,  # pay-as-you-go: no term
+        expires_at=None, status=InstanceStatus.ACTIVE, workspace_id=workspace_id,  # pay-as-you-go: no term
         bound_at=first - timedelta(days=1),
     )  # fmt: skip
     db.session.add(instance)

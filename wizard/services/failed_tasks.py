@@ -14,14 +14,9 @@ from .. import clock, tasks
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import FailedTask
+from .refusals import Refused
 
 ERROR_LENGTH = 2000
-
-
-class RetryRefused(Exception):
-    def __init__(self, message) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 def describe(error: BaseException) -> str:
@@ -86,18 +81,18 @@ def retry(failed_id: int) -> FailedTask:
     """Queue a failed task again, with all its retries; its record goes once the queue took it."""
     row = db.session.get(FailedTask, failed_id)
     if row is None:
-        raise RetryRefused(_l("找不到该失败任务。"))
+        raise Refused(_l("找不到该失败任务。"))
     if row.status != "failed":
-        raise RetryRefused(_l("该任务仍在自动重试中。"))
+        raise Refused(_l("该任务仍在自动重试中。"))
     if row.name in tasks.PERIODIC_JOBS:
-        raise RetryRefused(_l("周期任务会按计划再次运行，也可以用 flask queue run 立即运行；成功后记录自动清除。"))
+        raise Refused(_l("周期任务会按计划再次运行，也可以用 flask queue run 立即运行；成功后记录自动清除。"))
     if row.name not in tasks.JOBS:
-        raise RetryRefused(_l("该任务已不存在，无法重试。"))
+        raise Refused(_l("该任务已不存在，无法重试。"))
     try:
         tasks.enqueue(row.name, *row.args)
     except tasks.QueueUnavailable:
         db.session.rollback()
-        raise RetryRefused(_l("任务队列暂时不可用，请稍后重试。")) from None
+        raise Refused(_l("任务队列暂时不可用，请稍后重试。")) from None
     db.session.delete(row)
     db.session.commit()
     return row

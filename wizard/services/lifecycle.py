@@ -35,17 +35,10 @@ from ..models import MarketplaceInstance, UsageRecord, UsedLink, Workspace, Work
 from ..statuses import InstanceStatus, SettlementCause, WorkspaceStatus
 from . import notices
 from .ops import events
+from .refusals import Refused
 from .workspaces import settling_instance
 
 DAY = timedelta(days=1)
-
-
-class LifecycleRefused(Exception):
-    """The action does not apply; `message` says why in the page's language, `field` the field to blame."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message, self.field = message, field
 
 
 def countdown_length() -> timedelta:
@@ -209,16 +202,16 @@ NO_BILLING_ACCOUNT = _l("该工作空间没有关联费用中心账号，请通�
 def switch_to_billing_center(workspace: Workspace, language: str) -> None:
     """The billing-center account (its code already checked) settles the workspace from now: unlocked."""
     if not workspace.state.awaiting_unlock:
-        raise LifecycleRefused(NOT_LOCKED)
+        raise Refused(NOT_LOCKED)
     if workspace.billing_account_id is None:
-        raise LifecycleRefused(NO_BILLING_ACCOUNT)
+        raise Refused(NO_BILLING_ACCOUNT)
     now, instance = clock.now(), settling_instance(workspace)
     if instance is not None:
         _let_go(instance, workspace, now)
     workspace.settlement_changed_at, workspace.settlement_cause = now, SettlementCause.SWITCHED
     if not unlock(workspace, instance, language=language):
         db.session.rollback()  # renewed or switched by another request meanwhile: already unlocked
-        raise LifecycleRefused(NOT_LOCKED)
+        raise Refused(NOT_LOCKED)
     db.session.commit()
 
 
@@ -230,16 +223,16 @@ ALREADY_DISSOLVED = _l("该工作空间已经解散。")
 
 
 def dissolve(workspace: Workspace, account_id: int, typed_name: str, language: str) -> None:
-    """Delete the workspace for good: owner only, the name typed exactly. Raises LifecycleRefused."""
+    """Delete the workspace for good: owner only, the name typed exactly. Raises Refused."""
     if workspace.owner_account_id != account_id:
-        raise LifecycleRefused(OWNER_ONLY)
+        raise Refused(OWNER_ONLY)
     if (typed_name or "").strip() != workspace.name:
-        raise LifecycleRefused(NAME_MISMATCH, "name")
+        raise Refused(NAME_MISMATCH, "name")
     now, instance = clock.now(), settling_instance(workspace)
     everything = (WorkspaceStatus.ACTIVE, WorkspaceStatus.LOCKING, WorkspaceStatus.LOCKED)
     if not _move(workspace, everything, WorkspaceStatus.DISSOLVED, dissolved_at=now):
         db.session.rollback()
-        raise LifecycleRefused(ALREADY_DISSOLVED)
+        raise Refused(ALREADY_DISSOLVED)
     if instance is not None:
         _let_go(instance, workspace, now)
     wipe_data(workspace, keep_owner=False)

@@ -38,31 +38,34 @@ from ..extensions import db
 from ..i18n import lazy_ngettext as _ln
 from ..models import LoginAttempt
 from .accounts import normalize_username
+from .refusals import Refused
 
 HOUR = timedelta(hours=1)
 
 
-class LoginThrottled(Exception):
-    """No password was checked: `retry_after` seconds to wait, `message` says so in the page's language."""
+class LoginThrottled(Refused):
+    """No password was checked: `retry_after` seconds to wait, `message` says so next to the password."""
 
     def __init__(self, retry_after: int, locked: bool) -> None:
-        super().__init__(retry_after)
+        super().__init__(self._explained(retry_after, locked), "password")
         self.retry_after, self.locked = retry_after, locked
+
+    @staticmethod
+    def _explained(retry_after: int, locked: bool):
         if locked:
             minutes = math.ceil(retry_after / 60)
-            self.message = _ln(
+            return _ln(
                 "密码错误次数过多，该账号暂停密码登录，请 %(minutes)s 分钟后再试",
                 "密码错误次数过多，该账号暂停密码登录，请 %(minutes)s 分钟后再试",
                 minutes,
                 minutes=minutes,
             )
-        else:
-            self.message = _ln(
-                "密码错误次数过多，请 %(seconds)s 秒后再试",
-                "密码错误次数过多，请 %(seconds)s 秒后再试",
-                retry_after,
-                seconds=retry_after,
-            )
+        return _ln(
+            "密码错误次数过多，请 %(seconds)s 秒后再试",
+            "密码错误次数过多，请 %(seconds)s 秒后再试",
+            retry_after,
+            seconds=retry_after,
+        )
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import MarketplaceInstance, MeteringHour, MeteringLease, UsageRecord
 from ..observability import metrics
+from ..statuses import InstanceStatus
 from .market_api import MarketApi, MarketApiError
 from .usage import HOUR, floor_hour, insert_new
 
@@ -77,7 +78,7 @@ def deadline(hour_start: datetime) -> datetime:
 def service_end(instance: MarketplaceInstance) -> datetime | None:
     """When the instance stopped settling its workspace: expiry, expiredInstance or release."""
     ends = [instance.expires_at, instance.released_at]
-    if instance.status == "expired":  # expiredInstance ended it (expired_at), maybe before its date
+    if instance.state is InstanceStatus.EXPIRED:  # expiredInstance ended it (expired_at), maybe before its date
         ends.append(instance.expired_at or instance.updated_at)
     ends = [end for end in ends if end is not None]
     return min(ends) if ends else None

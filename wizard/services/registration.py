@@ -9,7 +9,6 @@ one transaction: an error anywhere leaves nothing of that step behind.
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, one_transaction
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from . import billing
@@ -30,7 +29,8 @@ from .accounts import (
     normalize_email,
     normalize_username,
 )
-from .workspaces import BindingRefused, NewWorkspace, add_workspace, bind_instance
+from .refusals import Refused
+from .workspaces import NewWorkspace, add_workspace, bind_instance
 
 DRAFT_EXPIRED = _l("注册信息已过期，请重新填写基本信息。")
 TAKEN_SINCE_R1 = _l("注册未完成：用户名或邮箱刚刚已被他人注册，请修改基本信息后重新提交。")
@@ -44,14 +44,6 @@ def billing_username_taken(username: str):
         "您可以取消勾选，先通过观测云直接结算开通；或绑定您已有的费用中心账号。",
         username=username,
     )
-
-
-class RegistrationRefused(Exception):
-    """A step could not be done; `field` is the form field to blame (None: the page as a whole)."""
-
-    def __init__(self, message, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message, self.field = message, field
 
 
 @dataclass(frozen=True)
@@ -73,17 +65,6 @@ class CompanyInfo:
     industry: str | None = None
     company_size: str | None = None
     contact_name: str | None = None
-
-
-@contextmanager
-def one_transaction():
-    """Commit what the block added, or roll all of it back, whatever went wrong."""
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 # ---- R1: the draft ----
@@ -141,18 +122,18 @@ def registration_of(ali_uid: str) -> MarketplaceRegistration | None:
 def register_account(ali_uid: str, draft_id: str | None, company: CompanyInfo) -> MarketplaceRegistration:
     """R2 注册: the Guance account from the draft, recorded as this Aliyun account's registration.
 
-    Raises RegistrationRefused when the draft expired, or when its username or email was taken
+    Raises Refused when the draft expired, or when its username or email was taken
     since R1 (the draft stays, so R1 can show it and the field to change). Sent twice, it
     registers once.
     """
     draft = find_draft(draft_id, ali_uid)
     if draft is None:
-        return _registered_already(ali_uid, RegistrationRefused(DRAFT_EXPIRED))
+        return _registered_already(ali_uid, Refused(DRAFT_EXPIRED))
     try:
         with one_transaction():
             return _register(draft, company)
     except (AccountConflict, IntegrityError):  # maybe a second tab of the same customer won
-        return _registered_already(ali_uid, RegistrationRefused(TAKEN_SINCE_R1))
+        return _registered_already(ali_uid, Refused(TAKEN_SINCE_R1))
 
 
 def _register(draft: RegistrationDraft, company: CompanyInfo) -> MarketplaceRegistration:
@@ -200,7 +181,7 @@ def activate(
 
     With the billing-center account: that account (same username and password hash as the Guance
     account), the Aliyun account bound to it, the workspace settled by it and the instance bound.
-    Without: only the workspace, settled by Guance directly. Raises RegistrationRefused.
+    Without: only the workspace, settled by Guance directly. Raises Refused.
     """
     owner, ali_uid = registration.account, registration.ali_uid
     try:
@@ -211,8 +192,6 @@ def activate(
             if billing_account_id is not None:
                 bind_instance(instance, workspace)
             registration.workspace = workspace
-    except BindingRefused as refusal:
-        raise RegistrationRefused(refusal.message) from None
     except IntegrityError:  # a race the checks missed: the username, or the Aliyun account bound meanwhile
         raise _lost_race(ali_uid, owner.username) from None
     return workspace
@@ -227,19 +206,19 @@ def _complete(registration: MarketplaceRegistration) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if done != 1:
-        raise RegistrationRefused(ALREADY_ACTIVATED)
+        raise Refused(ALREADY_ACTIVATED)
 
 
 def _add_billing_account(ali_uid: str, owner) -> int:
     # Billing-center usernames are global; the Guance username is only unique on its site.
     if billing.find_billing_account(owner.username) is not None:
-        raise RegistrationRefused(billing_username_taken(owner.username), "create_billing_account")
+        raise Refused(billing_username_taken(owner.username), "create_billing_account")
     account = billing.add_billing_account(owner.username, owner.email, owner.password_hash)
     billing.add_cloud_binding(ali_uid, account.id)
     return account.id
 
 
-def _lost_race(ali_uid: str, username: str) -> RegistrationRefused:
+def _lost_race(ali_uid: str, username: str) -> Refused:
     if billing.binding_of(ali_uid) is not None:
-        return RegistrationRefused(ALREADY_BOUND)
-    return RegistrationRefused(billing_username_taken(username), "create_billing_account")
+        return Refused(ALREADY_BOUND)
+    return Refused(billing_username_taken(username), "create_billing_account")

@@ -16,6 +16,7 @@ from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, SsoNonce
 from ..statuses import InstanceStatus
 from . import lifecycle
+from .refusals import Refused
 from .spi import SpiError, authenticate, parse_spi_time, record_call, required
 
 MARKETPLACE_LOGIN_SALT = "guance.marketplace-login"
@@ -34,13 +35,13 @@ REFUSALS = {
 }
 
 
-class LoginFreeRefused(Exception):
+class LoginFreeRefused(Refused):
     """`instance`: the instance the link names, when it exists (the page says what became of it)."""
 
     def __init__(self, reason: str, instance: MarketplaceInstance | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.instance = reason, instance
-        self.status, self.message = REFUSALS[reason]
+        status, message = REFUSALS[reason]
+        super().__init__(message)
+        self.reason, self.instance, self.status = reason, instance, status
 
 
 @dataclass(frozen=True)

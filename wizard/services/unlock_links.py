@@ -18,6 +18,7 @@ from .. import clock
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import UsedLink
+from .refusals import Refused
 
 SALT = "guance.unlock-link"
 PURPOSE = "unlock"
@@ -29,10 +30,10 @@ REFUSALS = {
 }
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason, self.message = reason, REFUSALS[reason]
+        super().__init__(REFUSALS[reason])
+        self.reason = reason
 
 
 class _ClockSigner(TimestampSigner):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from ..choices import USAGE_ENTITIES
 from ..extensions import db
 from ..models import MarketplaceInstance, MeteringHour, UsageRecord, Workspace, WorkspaceMember
+from ..statuses import InstanceStatus
 
 HOUR = timedelta(hours=1)
 _CHUNK = 500
@@ -76,7 +77,7 @@ def metered_workspaces() -> list[int]:
     return list(
         db.session.scalars(
             select(MarketplaceInstance.workspace_id)
-            .where(MarketplaceInstance.status == "active", MarketplaceInstance.workspace_id.is_not(None))
+            .where(MarketplaceInstance.status == InstanceStatus.ACTIVE, MarketplaceInstance.workspace_id.is_not(None))
             .order_by(MarketplaceInstance.workspace_id)
         )
     )
@@ -178,7 +179,7 @@ def member_workspace(account_id: int, workspace_id: int) -> Workspace | None:
 
 def settled_usage(workspace: Workspace, now: datetime, timezone: str) -> MonthUsage | None:
     """This month's usage of a workspace settled through a marketplace instance; None for the others."""
-    instance = next((i for i in workspace.instances if i.status != "released"), None)
+    instance = next((i for i in workspace.instances if i.state.live), None)
     if instance is None:
         return None
     return month_usage(workspace.id, now, timezone, instance.bound_at)

@@ -13,19 +13,12 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, WorkspaceStatus
-from .accounts import AccountConflict, NewAccount, add_guance_account, find_by_email
+from .accounts import NewAccount, add_guance_account, find_by_email
 from .ops import events
+from .refusals import Refused
 
 NOT_BINDABLE = _l("该工作空间已通过其他阿里云商品实例结算，不能重复绑定")
 ALREADY_BOUND = _l("该商品实例已绑定工作空间")
-
-
-class BindingRefused(Exception):
-    """The instance cannot be bound to that workspace; `message` says why, in the page's language."""
-
-    def __init__(self, message) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -63,7 +56,7 @@ def workspace_choices(billing_account_id: int, instance: MarketplaceInstance) ->
 
 
 def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
-    """Bind within the caller's transaction; the database decides races (see BindingRefused)."""
+    """Bind within the caller's transaction; the database decides races. Raises Refused."""
     try:
         bound = db.session.execute(
             update(MarketplaceInstance)
@@ -75,9 +68,9 @@ def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
             .values(workspace_id=workspace.id, bound_at=clock.now())
         )
     except IntegrityError:  # the workspace already settles through another live instance
-        raise BindingRefused(NOT_BINDABLE) from None
+        raise Refused(NOT_BINDABLE) from None
     if bound.rowcount != 1:  # a second tab or a double submit got there first
-        raise BindingRefused(ALREADY_BOUND)
+        raise Refused(ALREADY_BOUND)
     events.instance_activated(instance)  # 开通成功: the funnel, webhooks
 
 
@@ -90,10 +83,10 @@ def bind_existing_workspace(instance: MarketplaceInstance, billing_account_id: i
     """B2 绑定: only a workspace of the customer's own billing-center account, free of live instances."""
     workspace = db.session.get(Workspace, workspace_id) if workspace_id <= LARGEST_ID else None
     if workspace is None or workspace.billing_account_id != billing_account_id or not workspace.state.exists:
-        raise BindingRefused(_l("找不到该工作空间"))
+        raise Refused(_l("找不到该工作空间"))
     try:
         bind_instance(instance, workspace)
-    except BindingRefused:
+    except Refused:
         db.session.rollback()
         raise
     db.session.commit()
@@ -142,21 +135,13 @@ def settling_instance(workspace: Workspace) -> MarketplaceInstance | None:
     return _live_instance_of(workspace)
 
 
-class WorkspaceRefused(Exception):
-    """Creating the workspace failed for a reason the user can fix; `field` is the form field to blame."""
-
-    def __init__(self, field: str, message) -> None:
-        super().__init__(str(message))
-        self.field, self.message = field, message
-
-
 def create_for_existing_account(
     instance: MarketplaceInstance, billing_account_id: int, email: str, details: NewWorkspace
 ) -> Workspace:
     """B2b: the Guance account behind `email` (its code already checked) owns the new, bound workspace."""
     owner = find_by_email(details.site, email)
     if owner is None:
-        raise WorkspaceRefused("email", _l("当前站点下没有使用该邮箱的观测云账号，请确认右上角的站点"))
+        raise Refused(_l("当前站点下没有使用该邮箱的观测云账号，请确认右上角的站点"), "email")
     return _create_and_bind(instance, details, owner, billing_account_id)
 
 
@@ -164,10 +149,7 @@ def create_with_new_account(
     instance: MarketplaceInstance, billing_account_id: int, new_account: NewAccount, details: NewWorkspace
 ) -> Workspace:
     """B2c: register the Guance account and create the bound workspace, all in one transaction."""
-    try:
-        owner = add_guance_account(new_account)
-    except AccountConflict as conflict:
-        raise WorkspaceRefused(conflict.field, conflict.message) from None
+    owner = add_guance_account(new_account)  # AccountConflict: a Refused for the username or email field
     return _create_and_bind(instance, details, owner, billing_account_id)
 
 
@@ -175,7 +157,7 @@ def _create_and_bind(instance, details: NewWorkspace, owner: GuanceAccount, bill
     try:
         workspace = add_workspace(details, owner, billing_account_id)
         bind_instance(instance, workspace)
-    except BindingRefused:
+    except Refused:
         db.session.rollback()  # nothing half-made stays behind: no account, no workspace
         raise
     db.session.commit()

@@ -1,14 +1,16 @@
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
 from ... import flow
 from ...flow import Activation, Stage, wizard_page
-from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm
+from ...forms import BindBillingForm, BindWorkspaceForm, GuideForm, SiteForm, show_refusal
 from ...i18n import gettext as _
 from ...pages import page_url, render_page, route
+from ...security import set_cookie
 from ...services import billing
-from ...services.workspaces import BindingRefused, bind_existing_workspace, workspace_choices
+from ...services.refusals import Refused
+from ...services.workspaces import bind_existing_workspace, workspace_choices
 from ...templating import next_url
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 GUIDE_COOKIE = "bind_guide_seen"
@@ -32,12 +34,13 @@ def billing_account(activation: Activation):
     form = BindBillingForm()
     if handle_send_code(form, "username", "bind_billing"):
         return render_bind_page(activation, form=form)
-    if form.validate_on_submit() and code_is_valid(form, "username", "bind_billing"):
+    if form.validate_on_submit():
+        bind = lambda: billing.bind_by_username(activation.login.ali_uid, form.username.data)  # noqa: E731
         try:
-            billing.bind_by_username(activation.login.ali_uid, form.username.data)
+            redeem_code(form, "username", "bind_billing", bind)
             return redirect(page_url("B2"))
-        except billing.CloudBindingRefused as refusal:
-            flash(str(refusal.message), "error")
+        except Refused as refusal:
+            show_refusal(form, refusal)
     return render_bind_page(activation, form=form)
 
 
@@ -61,8 +64,8 @@ def bind_workspace(activation: Activation, workspace_id: int):
     if BindWorkspaceForm().validate_on_submit():
         try:
             bind_existing_workspace(activation.instance, activation.binding.billing_account_id, workspace_id)
-        except BindingRefused as refusal:
-            flash(str(refusal.message), "error")
+        except Refused as refusal:
+            show_refusal(None, refusal)
     return redirect(page_url("B2"))
 
 
@@ -82,12 +85,5 @@ def dismiss_guide():
     """知道了: the guide (B0) is for the first visit only."""
     response = redirect(next_url(page_url("B1")))
     if GuideForm().validate_on_submit():
-        response.set_cookie(
-            GUIDE_COOKIE,
-            "1",
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+        set_cookie(response, GUIDE_COOKIE, "1", max_age=365 * 24 * 3600)
     return response

@@ -8,7 +8,7 @@ A page plugs it in with its form, one decorator, two calls in its view and two m
         ...
 
     # the page's view
-    from ..codes import code_is_valid, handle_send_code, send_limit
+    from ..codes import handle_send_code, redeem_code, send_limit
 
     @bp.route("/basic", methods=["GET", "POST"])
     @send_limit  # 获取验证码 submissions share the per-IP limit with POST /codes/send
@@ -16,8 +16,12 @@ A page plugs it in with its form, one decorator, two calls in its view and two m
         form = BasicInfoForm()
         if handle_send_code(form, "email", "register"):  # 获取验证码 pressed without JavaScript
             return render_template("register/basic.html", form=form)
-        if form.validate_on_submit() and code_is_valid(form, "email", "register"):
-            ...  # the code was right and is now used up: record it, then redirect
+        if form.validate_on_submit():
+            try:  # the code is used up only if the action commits
+                redeem_code(form, "email", "register", lambda: record(form))
+                return redirect(...)
+            except Refused as refusal:  # the code's, or the action's (the code then still valid)
+                show_refusal(form, refusal)
         return render_template("register/basic.html", form=form)
 
     {# the page's template #}
@@ -27,9 +31,9 @@ A page plugs it in with its form, one decorator, two calls in its view and two m
       ...
       {{ code_field(form, "email", "register") }}
 
-A page that must not say anything about what was typed before the code is right (R1: whether
-the username is taken) checks with `checked_code`, then either `code_used` or, refusing,
-`codes.spend_try` (the answer costs the code a try).
+No page says anything about what was typed besides the code before the code is right (R1:
+whether the username is taken): `redeem_code` checks the code first, then runs the action, which
+refuses (a refusal costs the code a try, never the code itself) or commits with the code used up.
 
 The purposes and where each code goes are in services/codes.py (PURPOSES); B1 passes the username
 field and "bind_billing". With JavaScript, app.js sends the same request to POST /codes/send and
@@ -43,4 +47,4 @@ from flask import Blueprint
 bp = Blueprint("codes", __name__, url_prefix="/codes")
 
 from . import views  # noqa: F401
-from .pages import CodeStatus, checked_code, code_is_valid, code_used, handle_send_code, send_limit  # noqa: F401
+from .pages import CodeStatus, handle_send_code, redeem_code, send_limit  # noqa: F401

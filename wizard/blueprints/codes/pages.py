@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import current_app, request
 from wtforms import PasswordField
 
 from ... import flow
-from ...extensions import limiter
+from ...extensions import limiter, one_transaction
 from ...i18n import page_language
 from ...services import codes
+from ...services.refusals import Refused
 
 SEND_FIELD = "send_code"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,33 +87,25 @@ def handle_send_code(form, source: str, purpose: str) -> bool:
     return True
 
 
-def code_is_valid(form, source: str, purpose: str) -> bool:
-    """Check the typed code for the identifier field, and use it up; a refusal becomes the code field's error."""
-    code_id = checked_code(form, source, purpose)
-    return code_id is not None and code_used(form, code_id)
+def redeem_code(form, source: str, purpose: str, action: Callable[[], T]) -> T:
+    """The one rule for every form that takes a code: check the code without using it up (a wrong one
+    costs a try), then run `action`, which checks the rest and does the work, and use the code up in
+    the same transaction: committed together, or neither.
 
-
-def checked_code(form, source: str, purpose: str) -> int | None:
-    """The right code's id, not yet used up (then `code_used` or `codes.spend_try`); None with the error shown."""
+    Raises Refused: codes.CodeRejected (wrong, expired, or used by another tab meanwhile), or the
+    action's own, the code then still valid. A refusal after a right code costs the code a try
+    (services/codes.py, spend_try): what it tells (a username taken) comes no faster than guesses.
+    """
+    code_id = codes.check_code(purpose, form[source].data, form.code.data)
     try:
-        return codes.check_code(purpose, form[source].data, form.code.data)
-    except codes.CodeRejected as refusal:
-        _refused(form, refusal)
-        return None
-
-
-def code_used(form, code_id: int) -> bool:
-    try:
-        codes.use(code_id)
-    except codes.CodeRejected as refusal:  # another tab used it a moment ago
-        _refused(form, refusal)
-        return False
-    return True
-
-
-def _refused(form, refusal: codes.CodeRejected) -> None:
-    form.code.errors = [*form.code.errors, refusal.message]
-    form.code.data = ""
+        with one_transaction():
+            codes.use_up(code_id)
+            return action()
+    except codes.CodeRejected:
+        raise
+    except Refused:
+        codes.spend_try(code_id)
+        raise
 
 
 def _forget_secrets(form) -> None:

@@ -2,12 +2,13 @@ from flask import abort, current_app, flash, redirect, url_for
 from flask_login import current_user
 
 from ... import clock
-from ...forms import DissolveWorkspaceForm
+from ...forms import DissolveWorkspaceForm, show_refusal
 from ...i18n import gettext as _
 from ...i18n import page_language
 from ...models import Workspace
 from ...pages import PAGES, render_page, route
 from ...services import lifecycle, usage, workspaces
+from ...services.refusals import Refused
 from ...services.workspaces import LARGEST_ID
 from ..lifecycle.views import lock_context
 from . import bp
@@ -74,6 +75,6 @@ def dissolve(workspace_id: int):
             lifecycle.dissolve(workspace, current_user.id, form.name.data, page_language())
             flash(_("工作空间「%(name)s」已解散。", name=workspace.name), "success")
             return redirect(url_for(HOME))
-        except lifecycle.LifecycleRefused as refusal:
-            form.name.errors = [*form.name.errors, refusal.message]
+        except Refused as refusal:
+            show_refusal(form, refusal, default_field="name")
     return render_page(workspace=workspace, form=form)

@@ -1,6 +1,7 @@
 from flask import current_app, redirect, render_template, request, url_for
 
 from ...pages import render_page, route
+from ...security import set_cookie
 from ...templating import next_url
 from . import bp
 
@@ -30,12 +31,5 @@ def set_language():
     response = redirect(next_url(url_for("home.index")))
     language = request.form.get("lang")
     if language in current_app.config["LANGUAGES"]:
-        response.set_cookie(
-            "lang",
-            language,
-            max_age=LANGUAGE_COOKIE_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+        set_cookie(response, "lang", language, max_age=LANGUAGE_COOKIE_AGE)
     return response

@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from ... import clock, flow
 from ...extensions import db
-from ...forms import SettleBillingForm
+from ...forms import SettleBillingForm, show_refusal
 from ...i18n import gettext as _
 from ...i18n import page_language
 from ...models import MarketplaceInstance, Workspace
 from ...pages import render_page, route
 from ...services import lifecycle, unlock_links
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ...services.refusals import Refused
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 UNLOCK_GRANT_KEY = "unlock_grant"
@@ -109,11 +110,12 @@ def switched(form: SettleBillingForm, workspace: Workspace) -> bool:
         return False
     if handle_send_code(form, "username", "settle_billing"):
         return False
-    if not (form.validate_on_submit() and code_is_valid(form, "username", "settle_billing")):
+    if not form.validate_on_submit():
         return False
+    switch = lambda: lifecycle.switch_to_billing_center(workspace, page_language())  # noqa: E731
     try:
-        lifecycle.switch_to_billing_center(workspace, page_language())
-    except lifecycle.LifecycleRefused as refusal:
-        form.code.errors = [*form.code.errors, refusal.message]
+        redeem_code(form, "username", "settle_billing", switch)
+    except Refused as refusal:
+        show_refusal(form, refusal, default_field="code")
         return False
     return True

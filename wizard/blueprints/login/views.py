@@ -2,8 +2,9 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_login import login_user, logout_user
 
 from ... import sessions
+from ...choices import DEFAULT_SITE
 from ...extensions import limiter
-from ...forms import LoginForm
+from ...forms import LoginForm, show_refusal
 from ...i18n import gettext as _
 from ...i18n import page_language
 from ...pages import PAGES, render_page, route
@@ -20,12 +21,12 @@ def _login_limit() -> str:
 @route(bp, "L1")
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
-    form = LoginForm(site=request.args.get("site", "cn1"))
+    form = LoginForm(site=request.args.get("site", DEFAULT_SITE))
     if form.validate_on_submit():
         try:
             account = accounts.log_in(form.site.data, form.username.data, form.password.data, page_language())
         except LoginThrottled as refusal:  # the same answer whether the account exists or not
-            form.password.errors = [refusal.message]
+            show_refusal(form, refusal)
             return render_page(form=form), 429
         if account is not None:
             sessions.renew()  # a new session id at login: nothing from before it carries over

@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, url_for
 from ...i18n import gettext as _
 from ...pages import route
 from ...services.ops import console, failures
+from ...services.refusals import Refused
 from . import access, bp
 from .access import operator_required
 from .forms import ActionForm
@@ -26,7 +27,7 @@ def retry_metering(operator, hour_id: int):
         try:
             failures.retry_metering_hour(hour_id, access.actor(operator))
             flash(_("已重新排队，将在下一轮计量推送（每分钟一次）中推送。"), "success")
-        except failures.RetryRefused as refusal:
+        except Refused as refusal:
             flash(str(refusal.message), "error")
     return redirect(url_for("ops.metering"))
 
@@ -44,6 +45,6 @@ def retry_task(operator, failed_id: int):
         try:
             row = failures.retry_task(failed_id, access.actor(operator))
             flash(_("任务 %(name)s 已重新排队。", name=row.name), "success")
-        except failures.RetryRefused as refusal:
+        except Refused as refusal:
             flash(str(refusal.message), "error")
     return redirect(url_for("ops.tasks"))

@@ -1,14 +1,14 @@
-from flask import flash, redirect, url_for
+from flask import redirect, url_for
 
 from ... import flow
 from ...flow import Activation
-from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm
+from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm, show_refusal
 from ...pages import PAGES, render_page, route
-from ...services import codes
 from ...services import registration as registrations
-from ...services.accounts import TAKEN, taken_field
+from ...services.accounts import ensure_free
+from ...services.refusals import Refused
 from ...services.workspaces import NewWorkspace
-from ..codes import checked_code, code_used, handle_send_code, send_limit
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 
@@ -23,23 +23,18 @@ def basic_form(activation: Activation) -> RegisterBasicForm:
 
 def is_free(form: RegisterBasicForm, *fields: str) -> bool:
     """None of `fields` (username, email) is used on the chosen site; else the error goes next to it."""
-    field = taken_field(form.site.data, form.username.data, form.email.data)
-    if field in fields:
-        form[field].errors = [*form[field].errors, TAKEN[field]]
+    try:
+        ensure_free(form.site.data, form.username.data, form.email.data, fields)
+    except Refused as refusal:
+        show_refusal(form, refusal)
         return False
     return True
 
 
-def accepted(form: RegisterBasicForm) -> bool:
-    """Valid, the right code, and only then a word about the username or email: only who owns an
-    address learns what is taken, and each such answer costs the code a try (no faster probing)."""
-    code_id = checked_code(form, "email", "register") if form.validate_on_submit() else None
-    if code_id is None:
-        return False
-    if not is_free(form, "username", "email"):
-        codes.spend_try(code_id)
-        return False
-    return code_used(form, code_id)
+def save(form: RegisterBasicForm, activation: Activation) -> str:
+    """R1's answers as a draft, once neither the username nor the email is taken (AccountConflict)."""
+    ensure_free(form.site.data, form.username.data, form.email.data)
+    return registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id())
 
 
 def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
@@ -54,10 +49,16 @@ def basic(activation: Activation):
     """R1 基本信息: saved as a draft once the email's code is right; R2 creates the account."""
     form = basic_form(activation)
     sending = handle_send_code(form, "email", "register")
-    if not sending and accepted(form):
-        flow.remember_draft(registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id()))
-        flow.choose_site(form.site.data)
-        return redirect(url_for(PAGES["R2"].endpoint))
+    if not sending and form.validate_on_submit():
+        # Only who proved the address learns whether the username or email is taken (the code first).
+        try:
+            draft_id = redeem_code(form, "email", "register", lambda: save(form, activation))
+        except Refused as refusal:
+            show_refusal(form, refusal)
+        else:
+            flow.remember_draft(draft_id)
+            flow.choose_site(form.site.data)
+            return redirect(url_for(PAGES["R2"].endpoint))
     form.code.data = ""  # typed again on purpose, like the passwords
     return render_page(activation=activation, form=form)
 
@@ -75,8 +76,8 @@ def company(activation: Activation):
     if form.validate_on_submit():
         try:
             registrations.register_account(activation.login.ali_uid, flow.draft_id(), company_info(form))
-        except registrations.RegistrationRefused as refusal:  # R1 shows the saved answers, the field marked
-            flash(str(refusal.message), "error")
+        except Refused as refusal:  # R1 shows the saved answers, the field marked
+            show_refusal(None, refusal)
             return redirect(url_for(PAGES["R1"].endpoint))
         flow.forget_draft()
         return redirect(url_for(PAGES["R3"].endpoint))
@@ -94,11 +95,10 @@ def choose_method(activation: Activation):
     if form.validate_on_submit():
         try:
             return activate(activation, form)
-        except registrations.RegistrationRefused as refusal:
+        except Refused as refusal:
+            show_refusal(form, refusal)
             if refusal.field is None:  # the flow moved on meanwhile (a second tab): the guard knows where
-                flash(str(refusal.message), "error")
                 return redirect(url_for(PAGES["R3"].endpoint))
-            form[refusal.field].errors = [*form[refusal.field].errors, refusal.message]
     return render_page(activation=activation, form=form, account=activation.registration.account)
 
 

@@ -2,11 +2,12 @@ from flask import redirect, request
 
 from ... import flow
 from ...flow import Activation
-from ...forms import ExistingAccountWorkspaceForm, NewAccountWorkspaceForm
+from ...forms import ExistingAccountWorkspaceForm, NewAccountWorkspaceForm, show_refusal
 from ...pages import page_url, render_page, route
 from ...services import workspaces
 from ...services.accounts import NewAccount
-from ..codes import code_is_valid, handle_send_code, send_limit
+from ...services.refusals import Refused
+from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 # The two tabs of B2a: which form, which code purpose, and how the workspace comes to be.
@@ -39,12 +40,11 @@ def new(activation: Activation):
     form_class, purpose = TABS[tab]
     form = form_class()
     sending = handle_send_code(form, "email", purpose)
-    if not sending and form.validate_on_submit() and code_is_valid(form, "email", purpose):
+    if not sending and form.validate_on_submit():
         try:
-            flow.remember_created_workspace(create(tab, form, activation).id)
+            workspace = redeem_code(form, "email", purpose, lambda: create(tab, form, activation))
+            flow.remember_created_workspace(workspace.id)
             return redirect(page_url("B2"))
-        except (workspaces.WorkspaceRefused, workspaces.BindingRefused) as refusal:
-            field = form[getattr(refusal, "field", "name")]
-            field.errors = [*field.errors, refusal.message]
-            form.code.data = ""  # it was used up: a new one is needed
+        except Refused as refusal:
+            show_refusal(form, refusal, default_field="name")
     return render_page(activation=activation, form=form, tab=tab, site=flow.chosen_site())

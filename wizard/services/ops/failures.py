@@ -9,13 +9,8 @@ from ...i18n import lazy_gettext as _l
 from ...models import MeteringHour
 from .. import failed_tasks
 from ..metering import deadline
+from ..refusals import Refused
 from .audit import Actor, record
-
-
-class RetryRefused(Exception):
-    def __init__(self, message) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 def metering_retryable(hour: MeteringHour, now=None) -> bool:
@@ -27,9 +22,9 @@ def retry_metering_hour(hour_id: int, actor: Actor) -> MeteringHour:
     """The hour goes back to 待推送, alone, for the next push round (every minute). Commits."""
     hour = db.session.get(MeteringHour, hour_id) if 0 < hour_id < 2**31 else None
     if hour is None or hour.status != "failed":
-        raise RetryRefused(_l("找不到该推送失败的小时（可能已重试）。"))
+        raise Refused(_l("找不到该推送失败的小时（可能已重试）。"))
     if not metering_retryable(hour):
-        raise RetryRefused(_l("已过该小时的推送截止时间（下一个小时结束），云市场不再计费，无法重试。"))
+        raise Refused(_l("已过该小时的推送截止时间（下一个小时结束），云市场不再计费，无法重试。"))
     hour.status, hour.solo, hour.sent_at, hour.next_attempt_at = "pending", True, None, clock.now()
     record(actor, "metering_hour_retried", ("metering_hour", hour.id), hour_start=hour.hour_start.isoformat(),
            error=hour.last_error)  # fmt: skip
@@ -40,11 +35,11 @@ def retry_metering_hour(hour_id: int, actor: Actor) -> MeteringHour:
 def retry_task(failed_id: int, actor: Actor):
     """Queue a failed task again (failed_tasks.retry, which commits); audited once the queue took it."""
     if not 0 < failed_id < 2**31:
-        raise RetryRefused(_l("找不到该失败任务。"))
+        raise Refused(_l("找不到该失败任务。"))
     try:
         row = failed_tasks.retry(failed_id)
     except failed_tasks.RetryRefused as refusal:
-        raise RetryRefused(refusal.message) from None
+        raise Refused(refusal.message) from None
     record(actor, "task_retried", ("failed_task", failed_id), task=row.name, args=list(row.args))
     db.session.commit()
     return row
