@@ -200,7 +200,7 @@ def test_the_periodic_jobs_are_scheduled_and_listed(database, smtp):
         def due(minute: int) -> set[str]:
             return {type(task).__name__ for task in huey.read_periodic(datetime(2026, 11, 26, 8, minute))}
 
-        every_minute, every_5_minutes = {"push_metering"}, {"lifecycle"}
+        every_minute, every_5_minutes = {"push_metering", "retry_webhooks"}, {"lifecycle"}
         assert due(5) == {"prune_codes"} | every_minute | every_5_minutes
         assert due(10) == {"prune_login_free_tokens"} | every_minute | every_5_minutes
         assert due(15) == {"prune_registration_drafts"} | every_minute | every_5_minutes

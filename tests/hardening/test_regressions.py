@@ -52,12 +52,13 @@ def test_a_file_sent_where_text_is_expected_is_refused_not_a_500(client, app):
         assert_styled_error(response, 400, "请求无效")
 
 
-def test_a_multipart_field_without_a_usable_name_is_refused_not_a_500(client, app):
+@pytest.mark.parametrize("page", ["/login/pwd", "/login-free/switch"])  # the switch: a form of the spi blueprint
+def test_a_multipart_field_without_a_usable_name_is_refused_not_a_500(client, app, page):
     """Werkzeug reads a part named with a raw newline as None, and Flask-WTF's CSRF check fails on it."""
     boundary = "hardening"
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="\n"\r\n\r\nx\r\n--{boundary}--\r\n').encode()
     with TALLY.case(CATEGORY):
-        response = client.post("/login/pwd", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+        response = client.post(page, data=body, content_type=f"multipart/form-data; boundary={boundary}")
         assert_styled_error(response, 400, "请求无效")
 
 

@@ -1,9 +1,10 @@
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ... import flow
-from ...errors import database_unavailable, render_error, rollback_quietly
+from ...errors import database_unavailable, handle_csrf_error, handle_http_error, render_error, rollback_quietly
 from ...extensions import csrf
 from ...forms import SwitchAccountForm
 from ...i18n import gettext as _
@@ -92,8 +93,10 @@ def switch_account():
 @bp.errorhandler(Exception)
 def spi_failure(error: Exception):
     """The marketplace reads JSON: an unexpected failure is still a JSON answer; either way it is logged."""
-    if isinstance(error, HTTPException):
-        return error
+    if isinstance(error, HTTPException):  # the 免登 switch is a page: its refusals are the styled ones
+        if request.endpoint == "spi.endpoint":
+            return error
+        return handle_csrf_error(error) if isinstance(error, CSRFError) else handle_http_error(error)
     unavailable = isinstance(error, OperationalError)
     if unavailable:
         database_unavailable(error)
