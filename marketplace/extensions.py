@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import current_app, request
 from flask_babel import Babel
 from flask_migrate import Migrate
@@ -33,6 +35,14 @@ def select_locale() -> str:
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass db.Model (Base plus Flask-SQLAlchemy's bind-key and table-name mixins), but a type
+# checker cannot use an instance attribute as a base class (flask-sqlalchemy issue 1327), so it sees
+# Base, whose typed Mapped[...] columns are all the models declare.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()

@@ -6,6 +6,7 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import TYPE_CHECKING
 
 import flask_mail
 from babel import Locale
@@ -75,6 +76,14 @@ def parsed_locale(name: str) -> Locale:
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass db.Model (Base plus Flask-SQLAlchemy's bind-key and table-name mixins), but a type
+# checker cannot use an instance attribute as a base class (flask-sqlalchemy issue 1327), so it sees
+# Base, whose typed Mapped[...] columns are all the models declare.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()
