@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app, request
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, Executable, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -43,6 +43,14 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Run an INSERT, UPDATE or DELETE in the session. Its result is a CursorResult, whose rowcount
+    says how many rows the statement touched; Session.execute is typed as the general Result."""
+    return cast("CursorResult[Any]", db.session.execute(statement))
+
+
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()

@@ -6,7 +6,7 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import flask_mail
 from babel import Locale
@@ -18,7 +18,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, Executable, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -84,6 +84,14 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Run an INSERT, UPDATE or DELETE in the session. Its result is a CursorResult, whose rowcount
+    says how many rows the statement touched; Session.execute is typed as the general Result."""
+    return cast("CursorResult[Any]", db.session.execute(statement))
+
+
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()

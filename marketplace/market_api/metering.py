@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..billing import amount_in_fen
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..models import MarketOrder, MeteringRecord, MeteringThrottle
 from .errors import ApiError, invalid, missing
 
@@ -192,7 +192,7 @@ def check_billable(usages: list[Usage], orders: Mapping[str, MarketOrder], rules
 
 def take_turn(instance_id: str, now: datetime, interval: timedelta) -> None:
     """One request per instance per interval: a conditional update, so two requests at once cannot both pass."""
-    turned = db.session.execute(
+    turned = execute_dml(
         update(MeteringThrottle)
         .where(MeteringThrottle.instance_id == instance_id, MeteringThrottle.last_request_at <= now - interval)
         .values(last_request_at=now)

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..models import MarketplaceInstance, MeteringHour, MeteringLease, UsageRecord
 from ..observability import metrics
 from ..statuses import InstanceStatus
@@ -158,7 +158,7 @@ def take_turn(instance_id: int, now: datetime, settings: MeteringSettings) -> da
     """The instance is this pusher's until the returned moment, or None: another pusher has it, or its
     last request was less than an interval ago."""
     until = now + settings.request_interval
-    taken = db.session.execute(
+    taken = execute_dml(
         update(MeteringLease)
         .where(MeteringLease.instance_id == instance_id, MeteringLease.next_request_at <= now)
         .values(next_request_at=until)

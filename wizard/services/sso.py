@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, SsoNonce
 from ..statuses import InstanceStatus
@@ -100,7 +100,7 @@ def _verify(params: Mapping[str, str], settings: LoginFreeSettings) -> Marketpla
 
 def _forget_expired_tokens() -> int:
     """Tokens past their window: a replay of one fails the window check, so it need not be remembered."""
-    return db.session.execute(delete(SsoNonce).where(SsoNonce.expires_at < clock.now())).rowcount
+    return execute_dml(delete(SsoNonce).where(SsoNonce.expires_at < clock.now())).rowcount
 
 
 def prune_tokens() -> int:

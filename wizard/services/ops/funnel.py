@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ... import clock
 from ...db_types import Timestamp
-from ...extensions import db
+from ...extensions import db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...observability import logs, metrics
 from ...ops_models import ActivationProgress, FunnelEvent
@@ -77,7 +77,7 @@ def reach(instance_id: str, ali_uid: str, step: str, now: datetime | None = None
         "seconds_on_previous": max(0, int((now - progress.reached_at).total_seconds())) if progress else None,
     }
     dialect = db.session.get_bind().dialect.name
-    inserted = db.session.execute(
+    inserted = execute_dml(
         _INSERTS[dialect](FunnelEvent).values(**values).on_conflict_do_nothing(index_elements=["instance_id", "step"])
     ).rowcount
     if not inserted:

@@ -42,7 +42,7 @@ from sqlalchemy import literal, select, update
 
 from ... import clock, tasks
 from ...db_types import Timestamp
-from ...extensions import db
+from ...extensions import db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...models import MarketplaceInstance
 from ...observability import logs, metrics
@@ -226,7 +226,7 @@ def backoff(attempts: int) -> timedelta:
 def _claim(delivery_id: int, now: datetime) -> bool:
     """This worker's turn at the delivery (due and pending): one conditional UPDATE decides."""
     lease = now + timedelta(seconds=current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 60)
-    claimed = db.session.execute(
+    claimed = execute_dml(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.id == delivery_id,
