@@ -346,7 +346,7 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
     except IntegrityError:
         # Another send for this key is queued, asked for within the cooldown: it holds the cooldown.
         db.session.rollback()
-        refusal = CooldownActive(_cooldown_left(key, now, rules))
+        refusal: CodeError = CooldownActive(_cooldown_left(key, now, rules))
     except CodeError as error:
         db.session.rollback()
         refusal = error

@@ -156,6 +156,7 @@ def month_usage(workspace_id: int, now: datetime, timezone: str, settled_since: 
     hours = []
     for hour_start in sorted(quantities, reverse=True):
         push = pushes.get(hour_start)
+        status: str | None
         if push is not None:
             status, error = push.status, push.last_error
         else:

@@ -90,7 +90,7 @@ def _allowed(address: str, allow_private: bool) -> bool:
 
 def _addresses(host: str, port: int) -> list[str]:
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
     except (socket.gaierror, UnicodeError, OSError):
         raise WebhookRefused(_l("无法解析该地址的主机名")) from None
 
@@ -287,7 +287,7 @@ def deliver(delivery_id: int) -> str | None:
     now = clock.now()
     if not _claim(delivery_id, now):
         return None
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+    delivery = db.session.get_one(WebhookDelivery, delivery_id)  # _claim found it
     answer = _post(delivery.endpoint, delivery)
     db.session.add(WebhookAttempt(
         delivery_id=delivery.id, attempted_at=now, status_code=answer.status_code, error=answer.error,
