@@ -63,7 +63,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def redact(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+def redact(_logger: WrappedLogger, _name: str | None, event: EventDict) -> EventDict:
     """structlog processor: no secret leaves, whatever a caller bound or wrote."""
     return {key: REDACTED if sensitive(key) else _clean(value) for key, value in event.items()}
 

@@ -36,10 +36,7 @@ def retry_task(failed_id: int, actor: Actor):
     """Queue a failed task again (failed_tasks.retry, which commits); audited once the queue took it."""
     if not 0 < failed_id < 2**31:
         raise Refused(_l("找不到该失败任务。"))
-    try:
-        row = failed_tasks.retry(failed_id)
-    except failed_tasks.RetryRefused as refusal:
-        raise Refused(refusal.message) from None
+    row = failed_tasks.retry(failed_id)  # its refusals are already the operator's message
     record(actor, "task_retried", ("failed_task", failed_id), task=row.name, args=list(row.args))
     db.session.commit()
     return row
