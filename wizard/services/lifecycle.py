@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -67,7 +68,7 @@ def _recipients(workspace: Workspace) -> list[str]:
 def _language(workspace: Workspace, instance: MarketplaceInstance | None) -> str:
     languages = current_app.config["LANGUAGES"]
     for candidate in (instance.language if instance else None, workspace.language):
-        if candidate in languages:
+        if candidate is not None and candidate in languages:
             return candidate
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -332,7 +333,12 @@ def _due_reminders(days: int) -> list[Workspace]:
         )
     )
     # A countdown shorter than N days gets no "N days before" email (it said so when it started).
-    return [found for found in candidates if found.lock_due_at - found.countdown_started_at >= ahead]
+    # LOCKING: _start_countdown set both of the countdown's times.
+    return [
+        found
+        for found in candidates
+        if cast(datetime, found.lock_due_at) - cast(datetime, found.countdown_started_at) >= ahead
+    ]
 
 
 def _remind(workspace: Workspace, days: int) -> int:

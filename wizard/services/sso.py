@@ -126,13 +126,14 @@ def _login_for(params: Mapping[str, str]) -> MarketplaceLogin:
         instance_id = required(params, "instanceId")  # well formed, as createInstance accepted it
     except SpiError:  # so never queried: the database could not even compare a NUL
         raise LoginFreeRefused("unknown_instance") from None
-    instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
-    refuse_unless_enterable(instance)
+    instance = refuse_unless_enterable(
+        db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
+    )
     return MarketplaceLogin(ali_uid=instance.ali_uid, instance_id=instance.instance_id)
 
 
-def refuse_unless_enterable(instance: MarketplaceInstance | None) -> None:
-    """LoginFreeRefused unless 免登 may enter this instance: known, not released, and either active or
+def refuse_unless_enterable(instance: MarketplaceInstance | None) -> MarketplaceInstance:
+    """The instance, or LoginFreeRefused unless 免登 may enter it: known, not released, and either active or
     expired with a workspace (whose lock page it then shows)."""
     if instance is None:
         raise LoginFreeRefused("unknown_instance")
@@ -141,6 +142,7 @@ def refuse_unless_enterable(instance: MarketplaceInstance | None) -> None:
         raise LoginFreeRefused("released", instance)
     if instance.state is InstanceStatus.EXPIRED and instance.workspace_id is None:
         raise LoginFreeRefused("expired", instance)
+    return instance
 
 
 def enterable(instance_id: str) -> LoginFreeRefused | None:
