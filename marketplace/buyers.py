@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response  # flask.Response's base, what redirect() returns
 
 from .extensions import db
 from .models import Buyer
