@@ -53,6 +53,13 @@ class Activation:
         return self.binding
 
     @property
+    def started_registration(self) -> MarketplaceRegistration:
+        """The registration R2 made, on the R3 pages whose guard let only a registered account through."""
+        if self.registration is None:
+            raise LookupError("no registration: the page's guard should have redirected")
+        return self.registration
+
+    @property
     def stage(self) -> Stage:
         if self.binding is None:
             return Stage.UNBOUND
