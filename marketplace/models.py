@@ -91,6 +91,13 @@ class MarketOrder(Model):
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now, onupdate=clock.now)
 
     @property
+    def created_instance_id(self) -> str:
+        """The ISV's instanceId, for what acts on a created instance (免登, 续费, 升级, 到期, 释放)."""
+        if self.instance_id is None:
+            raise LookupError(f"order {self.order_id} has no instance: createInstance has not succeeded")
+        return self.instance_id
+
+    @property
     def state(self) -> OrderStatus:
         return OrderStatus(self.status)
 
