@@ -78,7 +78,7 @@ def parsed_locale(name: str) -> Locale:
 db = SQLAlchemy(model_class=Base)
 
 # Models subclass db.Model (Base plus Flask-SQLAlchemy's bind-key and table-name mixins), but a type
-# checker cannot use an instance attribute as a base class (flask-sqlalchemy issue 1327), so it sees
+# checker cannot use an instance attribute as a base class (mypy 8603, flask-sqlalchemy 1327), so it sees
 # Base, whose typed Mapped[...] columns are all the models declare.
 if TYPE_CHECKING:
     Model = Base
