@@ -56,10 +56,11 @@ test: $(VENV)/.dev translations
 	./scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## lint: ruff (lint and format check) over the whole tree
+## lint: ruff (lint and format check) over the whole tree, then mypy over the product code (wizard, marketplace, protocol)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## bench: serve the product with gunicorn (SQLite, then PostgreSQL), load it, write bench/results/
 bench: $(VENV)/.dev translations

@@ -102,7 +102,7 @@ def bill_of(order: MarketOrder, month: Month, timezone: str, page: int = 1) -> B
             .order_by(MeteringRecord.entity_key)
         )
     ]
-    count = db.session.scalar(select(func.count()).select_from(MeteringRecord).where(*in_month))
+    count = db.session.execute(select(func.count()).select_from(MeteringRecord).where(*in_month)).scalar_one()
     pages = max(1, -(-count // LINES_PER_PAGE))
     page = min(max(page, 1), pages)
     lines = db.session.scalars(

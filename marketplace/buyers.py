@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response  # flask.Response's base, what redirect() returns
 
 from .extensions import db
 from .models import Buyer
@@ -47,7 +48,7 @@ def buyer_for(ali_uid: str) -> Buyer:
         db.session.commit()
     except IntegrityError:  # the same new account signed in twice at once
         db.session.rollback()
-    return db.session.scalar(select(Buyer).filter_by(ali_uid=ali_uid))
+    return db.session.scalars(select(Buyer).filter_by(ali_uid=ali_uid)).one()
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:

@@ -27,7 +27,7 @@ def worker() -> None:
     """Retry the createInstance of orders 开通中 as it falls due, until stopped (make run's market-worker)."""
     from .tasks import run_worker
 
-    run_worker(current_app._get_current_object())
+    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]  # current_app is a LocalProxy
 
 
 @queue.command("run")

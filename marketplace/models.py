@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
-from .extensions import db
+from .extensions import Model
 
 
 class Timestamp(TypeDecorator):
@@ -48,7 +48,7 @@ class OrderStatus(enum.StrEnum):
         return self in (OrderStatus.ACTIVE, OrderStatus.EXPIRED)
 
 
-class Buyer(db.Model):
+class Buyer(Model):
     """An Alibaba Cloud main account as the simulator knows it."""
 
     __tablename__ = "buyer"
@@ -59,7 +59,7 @@ class Buyer(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now)
 
 
-class MarketOrder(db.Model):
+class MarketOrder(Model):
     """One purchase: 开通中 until the ISV's createInstance answer is accepted."""
 
     __tablename__ = "market_order"
@@ -91,11 +91,18 @@ class MarketOrder(db.Model):
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=clock.now, onupdate=clock.now)
 
     @property
+    def created_instance_id(self) -> str:
+        """The ISV's instanceId, for what acts on a created instance (免登, 续费, 升级, 到期, 释放)."""
+        if self.instance_id is None:
+            raise LookupError(f"order {self.order_id} has no instance: createInstance has not succeeded")
+        return self.instance_id
+
+    @property
     def state(self) -> OrderStatus:
         return OrderStatus(self.status)
 
 
-class MeteringRecord(db.Model):
+class MeteringRecord(Model):
     """One accepted usage record: an instance's hour of one entity (metering key), billed once.
 
     The unique key is what makes a retried or duplicated PushMeteringData harmless: the same
@@ -128,7 +135,7 @@ class MeteringRecord(db.Model):
         return datetime.fromtimestamp(self.end_time, UTC)
 
 
-class ApiNonce(db.Model):
+class ApiNonce(Model):
     """A SignatureNonce the market API has seen: a signed request is accepted once."""
 
     __tablename__ = "api_nonce"
@@ -138,7 +145,7 @@ class ApiNonce(db.Model):
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 
 
-class MeteringThrottle(db.Model):
+class MeteringThrottle(Model):
     """Flow control of PushMeteringData: when an instance's last request was accepted."""
 
     __tablename__ = "metering_throttle"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import current_app
@@ -90,7 +91,7 @@ def _new_order(ali_uid: str, sequence: int) -> MarketOrder:
 
 def place_order(ali_uid: str) -> MarketOrder:
     """开通: record the order first (committed), then ask the ISV to create the instance."""
-    placed = db.session.scalar(select(func.count()).select_from(MarketOrder).filter_by(ali_uid=ali_uid))
+    placed = db.session.execute(select(func.count()).select_from(MarketOrder).filter_by(ali_uid=ali_uid)).scalar_one()
     for attempt in range(3):  # two purchases at the same moment pick the same number: take the next
         order = _new_order(ali_uid, placed + 1 + attempt)
         db.session.add(order)
@@ -138,7 +139,7 @@ def _commit_provisioning(order: MarketOrder) -> bool:
         db.session.commit()
     except IntegrityError:  # the instanceId is another order's
         db.session.rollback()
-        order = db.session.get(MarketOrder, order.id)
+        order = db.session.get_one(MarketOrder, order.id)  # only its update was rolled back
         order.status, order.last_error = OrderStatus.FAILED, "createInstance answered another order's instanceId"
         db.session.commit()
     return order.status == OrderStatus.ACTIVE
@@ -218,16 +219,16 @@ def order_by_instance(ali_uid: str, instance_id: str | None) -> MarketOrder | No
 
 def login_free_url(order: MarketOrder) -> str:
     """免登: the ISV's authUrl with action=verify, instanceId, timeStamp and the token."""
-    params = {"action": "verify", "instanceId": order.instance_id, "timeStamp": spi_time(clock.now())}
+    params = {"action": "verify", "instanceId": order.created_instance_id, "timeStamp": spi_time(clock.now())}
     signed = spi.signed(params, current_app.config["ISV_KEY"])
-    parts = urlsplit(order.auth_url)
+    parts = urlsplit(cast(str, order.auth_url))  # createInstance's answer set it with instance_id
     query = "&".join(filter(None, [parts.query, urlencode(signed)]))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def renew(order: MarketOrder) -> None:
     expires_at = _in_one_term(max(order.expires_at or clock.now(), clock.now()))
-    _call("renewInstance", instanceId=order.instance_id, orderId=_new_number(), expiredOn=spi_time(expires_at))
+    _call("renewInstance", instanceId=order.created_instance_id, orderId=_new_number(), expiredOn=spi_time(expires_at))
     order.expires_at, order.status = expires_at, OrderStatus.ACTIVE
     order.ended_at, order.renewed_at = None, clock.now()
     db.session.commit()
@@ -235,7 +236,7 @@ def renew(order: MarketOrder) -> None:
 
 def upgrade(order: MarketOrder) -> None:
     sku = SKU_UPGRADED if order.sku_id == SKU_PAY_AS_YOU_GO else SKU_PAY_AS_YOU_GO
-    _call("upgradeInstance", instanceId=order.instance_id, skuId=sku, orderId=_new_number())
+    _call("upgradeInstance", instanceId=order.created_instance_id, skuId=sku, orderId=_new_number())
     order.sku_id = sku
     db.session.commit()
 
@@ -247,13 +248,13 @@ class ExpiryNotSimulated(Exception):
 def expire(order: MarketOrder) -> None:
     if order.renewed_at is not None:
         raise ExpiryNotSimulated(order.order_id)
-    _call("expiredInstance", instanceId=order.instance_id)
+    _call("expiredInstance", instanceId=order.created_instance_id)
     order.status, order.ended_at = OrderStatus.EXPIRED, clock.now()
     db.session.commit()
 
 
 def release(order: MarketOrder) -> None:
-    _call("releaseInstance", instanceId=order.instance_id, isRefund="false")
+    _call("releaseInstance", instanceId=order.created_instance_id, isRefund="false")
     order.status, order.ended_at = OrderStatus.RELEASED, order.ended_at or clock.now()
     db.session.commit()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from typing import TypeGuard
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,7 +26,7 @@ LIFECYCLE_DONE = {
 }
 
 
-def is_local_path(target: str | None) -> bool:
+def is_local_path(target: str | None) -> TypeGuard[str]:
     """Only a path on this site: no scheme, host, protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return False
@@ -205,6 +206,6 @@ def set_language():
     response = redirect(target if is_local_path(target) else url_for("market.product"))
     language = request.form.get("lang")
     config = current_app.config
-    if language in config["LANGUAGES"]:
+    if language is not None and language in config["LANGUAGES"]:
         set_cookie(response, config["LANGUAGE_COOKIE"], language, max_age=365 * 24 * 3600)
     return response

@@ -299,6 +299,9 @@ def test_a_failed_task_is_retried_from_the_console(app, client, db, smtp):
     assert "已重新排队" in text_of(response)
     assert db.session.scalar(select(func.count()).select_from(FailedTask)) == 0  # ran (testing: at once) and worked
     assert audit_actions(db)[-1] == "task_retried"
+    # The same button again (a second tab still shows it): the operator reads why, not an error page.
+    response = post_button(client, "/ops/tasks", f"/ops/tasks/{row_id}/retry", follow_redirects=True)
+    assert response.status_code == 200 and "找不到该失败任务。" in text_of(response)
 
 
 def test_every_console_page_answers_in_both_languages_and_needs_an_operator(app, client, db, smtp):

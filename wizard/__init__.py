@@ -113,7 +113,7 @@ def register_security(app: Flask) -> None:
     if app.config["PROXY_COUNT"]:
         # Trust X-Forwarded-* only from that many proxies, so clients cannot spoof their address.
         count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     login_manager.user_loader(load_guance_account)
 
 

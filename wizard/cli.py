@@ -71,7 +71,7 @@ def queue_worker(workers: int, periodic: bool) -> None:
     """Run one worker: queued mail with its retries, and the periodic jobs. SIGTERM finishes the tasks in hand."""
     from .tasks import run_worker
 
-    run_worker(current_app._get_current_object(), workers, periodic)
+    run_worker(current_app._get_current_object(), workers, periodic)  # type: ignore[attr-defined]  # current_app is a LocalProxy
 
 
 @queue.command("status")
@@ -122,7 +122,7 @@ def queue_jobs() -> None:
     from .tasks import PERIODIC_JOBS
 
     for name, job in PERIODIC_JOBS.items():
-        summary = " ".join(job.function.__doc__.split())
+        summary = " ".join((job.function.__doc__ or "").split())
         click.echo(f"{name:<28} {job.when:<16} {summary}")
 
 

@@ -18,7 +18,7 @@ def send_email(subject: str, recipients: list[str], text_body: str, html_body: s
     message = Message(
         subject,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        recipients=recipients,
+        recipients=[*recipients],  # Flask-Mail's list also takes (name, address) pairs
         body=text_body,
         html=html_body,
     )

@@ -6,6 +6,7 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
 import flask_mail
 from babel import Locale
@@ -17,7 +18,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, Executable, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -75,6 +76,22 @@ def parsed_locale(name: str) -> Locale:
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass db.Model (Base plus Flask-SQLAlchemy's bind-key and table-name mixins), but a type
+# checker cannot use an instance attribute as a base class (mypy 8603, flask-sqlalchemy 1327), so it sees
+# Base, whose typed Mapped[...] columns are all the models declare.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
+
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Run an INSERT, UPDATE or DELETE in the session. Its result is a CursorResult, whose rowcount
+    says how many rows the statement touched; Session.execute is typed as the general Result."""
+    return cast("CursorResult[Any]", db.session.execute(statement))
+
+
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()

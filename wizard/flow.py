@@ -46,6 +46,20 @@ class Activation:
     registration: MarketplaceRegistration | None = None
 
     @property
+    def bound_binding(self) -> CloudAccountBinding:
+        """The binding, on the pages whose guard let only a bound Aliyun account through (Stage.BOUND on)."""
+        if self.binding is None:
+            raise LookupError("the Aliyun account is not bound: the page's guard should have redirected")
+        return self.binding
+
+    @property
+    def started_registration(self) -> MarketplaceRegistration:
+        """The registration R2 made, on the R3 pages whose guard let only a registered account through."""
+        if self.registration is None:
+            raise LookupError("no registration: the page's guard should have redirected")
+        return self.registration
+
+    @property
     def stage(self) -> Stage:
         if self.binding is None:
             return Stage.UNBOUND

@@ -22,7 +22,7 @@ wtforms_html_params = core.html_params
 
 def html_params(**attributes) -> Markup:
     """`name="value"` pairs sorted by name; `True` is a bare attribute, `False` leaves it out."""
-    rendered = []
+    rendered: list[str] = []
     for name, value in sorted(attributes.items()):
         name = escape(core.clean_key(name))
         if value is True:
@@ -49,4 +49,4 @@ def install(function=html_params) -> None:
     core.html_params = wtforms.widgets.html_params = function
     for widget in vars(core).values():
         if isinstance(widget, type) and "html_params" in vars(widget):
-            widget.html_params = staticmethod(function)
+            widget.html_params = staticmethod(function)  # type: ignore[attr-defined]  # found in vars(widget) above

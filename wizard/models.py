@@ -22,11 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .choices import METERING_STATUSES
 from .db_types import Timestamp, created_at_column, utcnow
-from .extensions import db
+from .extensions import Model
 from .statuses import InstanceStatus, SettlementCause, WorkspaceStatus, check_values
 
 
-class GuanceAccount(UserMixin, db.Model):
+class GuanceAccount(UserMixin, Model):
     """A Guance console login; one account can belong to many workspaces."""
 
     __tablename__ = "guance_account"
@@ -50,7 +50,7 @@ class GuanceAccount(UserMixin, db.Model):
     memberships: Mapped[list[WorkspaceMember]] = relationship(back_populates="account")
 
 
-class BillingAccount(db.Model):
+class BillingAccount(Model):
     """A billing-center (费用中心) account; it pays for many workspaces."""
 
     __tablename__ = "billing_account"
@@ -65,7 +65,7 @@ class BillingAccount(db.Model):
     cloud_bindings: Mapped[list[CloudAccountBinding]] = relationship(back_populates="billing_account")
 
 
-class CloudAccountBinding(db.Model):
+class CloudAccountBinding(Model):
     """An Aliyun account settles through exactly one billing-center account."""
 
     __tablename__ = "cloud_account_binding"
@@ -78,7 +78,7 @@ class CloudAccountBinding(db.Model):
     billing_account: Mapped[BillingAccount] = relationship(back_populates="cloud_bindings")
 
 
-class Workspace(db.Model):
+class Workspace(Model):
     """A workspace and where it stands after activation (rules in services/lifecycle.py)."""
 
     __tablename__ = "workspace"
@@ -126,7 +126,7 @@ class Workspace(db.Model):
         return SettlementCause(self.settlement_cause) if self.settlement_cause else None
 
 
-class WorkspaceMember(db.Model):
+class WorkspaceMember(Model):
     __tablename__ = "workspace_member"
 
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
@@ -144,7 +144,7 @@ class WorkspaceMember(db.Model):
 _LIVE = "status != 'released'"
 
 
-class MarketplaceInstance(db.Model):
+class MarketplaceInstance(Model):
     """One purchase on the marketplace; instance_id is the SPI's orderBizId."""
 
     __tablename__ = "marketplace_instance"
@@ -200,7 +200,7 @@ class MarketplaceInstance(db.Model):
         return self.workspace_id is not None
 
 
-class SsoNonce(db.Model):
+class SsoNonce(Model):
     """A login-free token already used: single use, pruned once past the time window."""
 
     __tablename__ = "sso_nonce"
@@ -210,7 +210,7 @@ class SsoNonce(db.Model):
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 
 
-class SpiAppliedOrder(db.Model):
+class SpiAppliedOrder(Model):
     """A lifecycle call's orderId, once applied: the same order again is a replay (services/spi.py)."""
 
     __tablename__ = "spi_applied_order"
@@ -221,7 +221,7 @@ class SpiAppliedOrder(db.Model):
     applied_at: Mapped[datetime] = created_at_column()
 
 
-class UsedLink(db.Model):
+class UsedLink(Model):
     """A single-use signed link already opened (立即解锁), kept until it would have expired anyway."""
 
     __tablename__ = "used_link"
@@ -232,7 +232,7 @@ class UsedLink(db.Model):
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 
 
-class SpiCall(db.Model):
+class SpiCall(Model):
     """Audit trail of every SPI call: action, parameters without the token, outcome."""
 
     __tablename__ = "spi_call"
@@ -258,7 +258,7 @@ _IN_FLIGHT = "delivery = 'queued' AND voided_at IS NULL"
 DELIVERY_STATES = ("queued", "sent", "failed")
 
 
-class VerificationCode(db.Model):
+class VerificationCode(Model):
     """An emailed six-digit code (rules in services/codes.py).
 
     `recipient_key` is the code's key: the lower-cased email, or billing:<username> (B1, X3). The code
@@ -297,7 +297,7 @@ class VerificationCode(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
-class EmailNotice(db.Model):
+class EmailNotice(Model):
     """Any other email (services/notices.py): written in the caller's transaction, mailed by the worker.
 
     The row is what makes delivery idempotent: the worker mails a notice only while it is queued.
@@ -324,7 +324,7 @@ class EmailNotice(db.Model):
 FAILED_TASK_STATES = ("retrying", "failed")
 
 
-class FailedTask(db.Model):
+class FailedTask(Model):
     """A queued task that raised (wizard/tasks.py): retrying while it has retries left, then failed.
 
     Never dropped silently: a failed task stays until an operator retries it (`flask queue retry`);
@@ -346,7 +346,7 @@ class FailedTask(db.Model):
     last_failed_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
 
 
-class RegistrationDraft(db.Model):
+class RegistrationDraft(Model):
     """R1's answers until R2 creates the Guance account: server-side, so the password hash never
     reaches the browser. The session holds only the random id; a draft expires, is deleted when R2
     completes and pruned when a later one is saved (rules in services/registration.py)."""
@@ -364,7 +364,7 @@ class RegistrationDraft(db.Model):
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 
 
-class MarketplaceRegistration(db.Model):
+class MarketplaceRegistration(Model):
     """The Guance account registered (R2) for an Aliyun account, until R3 completes it.
 
     How 免登 resumes at R3 after the customer left, and why a finished registration is never
@@ -389,7 +389,7 @@ class MarketplaceRegistration(db.Model):
         return self.completed_at is not None
 
 
-class UsageRecord(db.Model):
+class UsageRecord(Model):
     """A workspace's usage of one entity (data points ingested, API calls, ...) in one clock hour.
 
     Written once: a later report for the same hour and entity is ignored (services/usage.py).
@@ -409,7 +409,7 @@ class UsageRecord(db.Model):
 _DUE = "status = 'pending'"
 
 
-class MeteringHour(db.Model):
+class MeteringHour(Model):
     """One closed hour of an Aliyun-settled workspace, billed to the instance that settled it, and how
     pushing it went (rules in services/metering.py).
 
@@ -451,7 +451,7 @@ class MeteringHour(db.Model):
     instance: Mapped[MarketplaceInstance] = relationship()
 
 
-class MeteringLease(db.Model):
+class MeteringLease(Model):
     """An instance's turn to push: one request per instance per interval, and one pusher at a time."""
 
     __tablename__ = "metering_lease"
@@ -460,7 +460,7 @@ class MeteringLease(db.Model):
     next_request_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-class WebSession(db.Model):
+class WebSession(Model):
     """A server-side session (wizard/sessions.py): the cookie holds only the random id, so deleting
     the row ends every copy of the cookie. `expires_at` is the earlier of the absolute and the idle
     deadline; a row past it is never read and is pruned by `flask session_cleanup`."""
@@ -472,7 +472,7 @@ class WebSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Model):
     """A fixed-window counter of the per-IP limits (wizard/rate_limits.py): one row per limit and
     client, reset by the same atomic upsert that finds its window over."""
 
@@ -483,7 +483,7 @@ class RateLimitCounter(db.Model):
     expires_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """A password login for one (site, username), kept an hour (services/login_throttle.py).
 
     Written before the password is checked and deleted again when it was right, so a row is a

@@ -24,10 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db_types import Timestamp, created_at_column
-from .extensions import db
+from .extensions import Model
 
 
-class Operator(db.Model):
+class Operator(Model):
     """Someone who runs the service for Guance (`flask ops create-operator`): a password and a TOTP.
 
     The TOTP secret is stored encrypted (services/ops/secrets.py): it must be read back to check a
@@ -51,7 +51,7 @@ class Operator(db.Model):
     disabled_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
-class OperatorAudit(db.Model):
+class OperatorAudit(Model):
     """Who (operator, or the username typed when nobody signed in), what (action), when, on what
     (target_type + target_id), from where, with what (details: never a password or code)."""
 
@@ -76,7 +76,7 @@ class OperatorAudit(db.Model):
     operator: Mapped[Operator | None] = relationship()
 
 
-class FunnelEvent(db.Model):
+class FunnelEvent(Model):
     """An instance reached a step of the activation for the first time (services/ops/funnel.py).
 
     `entered_at` is when the instance's activation began (its first event): the funnel of a period is
@@ -104,7 +104,7 @@ class FunnelEvent(db.Model):
 _WAITING = "activated_at IS NULL"
 
 
-class ActivationProgress(db.Model):
+class ActivationProgress(Model):
     """Where one instance's activation stands: its latest step and since when (stuck activations)."""
 
     __tablename__ = "activation_progress"
@@ -126,7 +126,7 @@ class ActivationProgress(db.Model):
     activated_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """A URL the ISV wants told about `events`; `secret` signs every delivery (encrypted at rest,
     shown once at creation: services/ops/webhooks.py)."""
 
@@ -147,7 +147,7 @@ WEBHOOK_DELIVERY_STATES = ("pending", "delivered", "failed")
 _DUE_DELIVERY = "status = 'pending'"
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event for one endpoint: the exact body signed and sent, and how its attempts went."""
 
     __tablename__ = "webhook_delivery"
@@ -184,7 +184,7 @@ class WebhookDelivery(db.Model):
     )
 
 
-class WebhookAttempt(db.Model):
+class WebhookAttempt(Model):
     """One POST of a delivery: when, the answer's status (None: no answer), why it failed, how long."""
 
     __tablename__ = "webhook_attempt"

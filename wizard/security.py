@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, request
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from .extensions import db
 
@@ -31,7 +32,7 @@ SECURITY_HEADERS = {
 }
 
 
-def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
+def set_cookie(response: BaseResponse, name: str, value: str, max_age: int | None = None) -> None:
     """Every cookie the application sets besides Flask's own (whose flags are the SESSION_COOKIE_*
     and REMEMBER_COOKIE_* settings): out of scripts' reach, not sent by other sites' forms, and over
     HTTPS only wherever the session cookie is."""

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from typing import cast
 
 import redis
 from flask import Flask, Request, Response, current_app, request, session
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
-from sqlalchemy import bindparam, delete, literal, select
+from sqlalchemy import BindParameter, bindparam, delete, literal, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -54,7 +55,8 @@ _READ_SESSION = select(WebSession.data).where(
 @cache
 def _write_session(dialect: str):
     """The session's upsert, built once per dialect like the read: every request that changes a session runs it."""
-    data, expires_at = bindparam("data"), bindparam("expires_at", type_=Timestamp())
+    data: BindParameter[bytes] = bindparam("data")
+    expires_at: BindParameter[datetime] = bindparam("expires_at", type_=Timestamp())
     values = {"id": bindparam("id"), "data": data, "expires_at": expires_at}
     return upsert(dialect, WebSession, values, key="id", update={"data": data, "expires_at": expires_at})
 
@@ -79,7 +81,7 @@ def _stamp(session: ServerSideSession) -> None:
         session[SEEN] = now
 
 
-class Lifetimes:
+class Lifetimes(ServerSideSessionInterface):
     """What both stores add to Flask-Session: the lifetimes, static files without a lookup, outages."""
 
     def stored(self, sid: str) -> dict | None:
@@ -163,7 +165,8 @@ class RedisSessions(Lifetimes, RedisSessionInterface):
 
 def renew() -> None:
     """A new session id holding nothing of the old session, which is deleted (login, 免登, logout)."""
-    current_app.session_interface.regenerate(session)
+    # create_app installs DatabaseSessions or RedisSessions, both Flask-Session's ServerSideSessionInterface
+    cast(ServerSideSessionInterface, current_app.session_interface).regenerate(session)
     session.clear()
 
 

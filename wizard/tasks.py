@@ -215,9 +215,9 @@ class Queue:
         }
         for name, job in JOBS.items():
             self._tasks[name] = huey.task(name=name, context=True, **retries)(_in_context(app, name, job))
-        for name, job in PERIODIC_JOBS.items():
-            huey.periodic_task(crontab(**job.schedule), name=name, context=True)(
-                _in_context(app, name, Job(job.function, periodic=True))
+        for name, periodic in PERIODIC_JOBS.items():
+            huey.periodic_task(crontab(**periodic.schedule), name=name, context=True)(
+                _in_context(app, name, Job(periodic.function, periodic=True))
             )
         return huey
 

@@ -16,12 +16,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TypeGuard
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..billing import amount_in_fen
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..models import MarketOrder, MeteringRecord, MeteringThrottle
 from .errors import ApiError, invalid, missing
 
@@ -35,7 +37,7 @@ DESCRIBE_LARGEST_PAGE = 500
 @dataclass(frozen=True)
 class MeteringRules:
     products: frozenset[str]  # the product codes of the caller (the ISV's AccessKey)
-    prices: Mapping[str, object]  # metering key -> Decimal unit price (yuan)
+    prices: Mapping[str, Decimal]  # metering key -> unit price (yuan)
     max_records: int = 100
     request_interval: timedelta = timedelta(seconds=60)
 
@@ -78,7 +80,7 @@ def parse_metering(text: str | None, max_records: int) -> list[Usage]:
     return [usage for record in records for usage in parse_record(record)]
 
 
-def _integer(value: object) -> bool:
+def _integer(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -122,7 +124,8 @@ def parse_entity(entity: object) -> tuple[str, int]:
 def orders_of(usages: Iterable[Usage]) -> dict[str, MarketOrder]:
     wanted = {usage.instance_id for usage in usages}
     found = {
-        o.instance_id: o for o in db.session.scalars(select(MarketOrder).where(MarketOrder.instance_id.in_(wanted)))
+        o.created_instance_id: o
+        for o in db.session.scalars(select(MarketOrder).where(MarketOrder.instance_id.in_(wanted)))
     }
     unknown = sorted(wanted - set(found))
     if unknown:
@@ -192,7 +195,7 @@ def check_billable(usages: list[Usage], orders: Mapping[str, MarketOrder], rules
 
 def take_turn(instance_id: str, now: datetime, interval: timedelta) -> None:
     """One request per instance per interval: a conditional update, so two requests at once cannot both pass."""
-    turned = db.session.execute(
+    turned = execute_dml(
         update(MeteringThrottle)
         .where(MeteringThrottle.instance_id == instance_id, MeteringThrottle.last_request_at <= now - interval)
         .values(last_request_at=now)

@@ -49,7 +49,7 @@ def checks() -> dict:
 
 @bp.get("/readyz")
 def readyz():
-    results = {}
+    results: dict[str, str] = {}
     for name, check in checks().items():
         try:
             check()
@@ -58,7 +58,7 @@ def readyz():
             log.warning("readiness check failed", part=name, error=f"{type(error).__name__}: {error}")
             results[name] = "unavailable"
     failing = sorted(name for name, result in results.items() if result != "ok")
-    body = {"status": "unavailable" if failing else "ready", "checks": results}
+    body: dict[str, object] = {"status": "unavailable" if failing else "ready", "checks": results}
     if failing:
         body["failing"] = failing
     return jsonify(body), 503 if failing else 200

@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 # Name parts that make a key sensitive (split on "_" and "-": "csrf_token", "totp-code"), and keys that
 # only look so.
@@ -62,19 +63,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def redact(_logger, _name, event: dict) -> dict:
+def redact(_logger: WrappedLogger, _name: str | None, event: EventDict) -> EventDict:
     """structlog processor: no secret leaves, whatever a caller bound or wrote."""
     return {key: REDACTED if sensitive(key) else _clean(value) for key, value in event.items()}
 
 
-def _stringify_positional(_logger, _name, event: dict) -> dict:
+def _stringify_positional(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     # A stdlib record's message is already formatted (%-args applied) by ProcessorFormatter.
     if not isinstance(event.get("event"), str):
         event["event"] = str(event.get("event"))
     return event
 
 
-SHARED = [
+SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,

@@ -63,7 +63,7 @@ def taken_field(site: str, username: str, email: str) -> str | None:
 def ensure_free(site: str, username: str, email: str, fields=("username", "email")) -> None:
     """Raise AccountConflict for the first of `fields` already used on the site."""
     field = taken_field(site, username, email)
-    if field in fields:
+    if field is not None and field in fields:
         raise AccountConflict(field)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +38,7 @@ def bind_cloud_account(ali_uid: str, billing_account_id: int) -> None:
             return
         except IntegrityError:  # another request bound it a moment ago: see to which account
             db.session.rollback()
-            existing = binding_of(ali_uid)
+            existing = cast(CloudAccountBinding, binding_of(ali_uid))  # the row the insert conflicted with
     if existing.billing_account_id != billing_account_id:
         raise Refused(BOUND_ELSEWHERE)
 

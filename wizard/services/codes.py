@@ -64,7 +64,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock, tasks
 from ..db_types import Timestamp
 from ..email import check_mail_server
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..i18n import lazy_gettext as _l
 from ..i18n import lazy_ngettext as _ln
 from ..models import BillingAccount, GuanceAccount
@@ -346,7 +346,7 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
     except IntegrityError:
         # Another send for this key is queued, asked for within the cooldown: it holds the cooldown.
         db.session.rollback()
-        refusal = CooldownActive(_cooldown_left(key, now, rules))
+        refusal: CodeError = CooldownActive(_cooldown_left(key, now, rules))
     except CodeError as error:
         db.session.rollback()
         refusal = error
@@ -483,7 +483,7 @@ def _activate(reservation: int, key: str, purpose: str) -> bool:
         .execution_options(synchronize_session=False)
     ).all()
     carried = max((row.attempts for row in replaced if row.delivered_at and row.expires_at > now), default=0)
-    activated = db.session.execute(
+    activated = execute_dml(
         update(Code)
         .where(Code.id == reservation, Code.voided_at.is_(None), Code.delivered_at.is_(None))
         .values(delivered_at=now, delivery="sent", attempts=carried)
@@ -561,7 +561,7 @@ def _usable(now: datetime):
 
 def _consume(code_id: int, now: datetime) -> None:
     # Conditional: of two requests carrying the same right code, the database lets one through.
-    used = db.session.execute(
+    used = execute_dml(
         update(Code)
         .where(Code.id == code_id, _usable(now))
         .values(consumed_at=now)
@@ -597,7 +597,7 @@ def _count_wrong_try(code_id: int, now: datetime) -> None:
 def prune() -> int:
     """Delete the codes no rule looks at any more (past the hourly window and their validity)."""
     cutoff = clock.now() - max(HOUR, limits().ttl)
-    removed = db.session.execute(
+    removed = execute_dml(
         delete(Code).where(Code.sent_at < cutoff).execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

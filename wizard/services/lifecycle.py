@@ -23,13 +23,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, UsageRecord, UsedLink, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, SettlementCause, WorkspaceStatus
@@ -67,7 +68,7 @@ def _recipients(workspace: Workspace) -> list[str]:
 def _language(workspace: Workspace, instance: MarketplaceInstance | None) -> str:
     languages = current_app.config["LANGUAGES"]
     for candidate in (instance.language if instance else None, workspace.language):
-        if candidate in languages:
+        if candidate is not None and candidate in languages:
             return candidate
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -95,7 +96,7 @@ def notify(kind: str, workspace: Workspace, instance: MarketplaceInstance | None
 
 def remember_language(instance_id: str, language: str) -> None:
     """The customer acted on the instance's pages in `language`: its lifecycle emails follow."""
-    changed = db.session.execute(
+    changed = execute_dml(
         update(MarketplaceInstance)
         .where(MarketplaceInstance.instance_id == instance_id, MarketplaceInstance.language.is_distinct_from(language))
         .values(language=language)
@@ -113,7 +114,7 @@ def _move(row, allowed: tuple, to, **values) -> bool:
     """Move `row` to status `to` (with `values`) if its status is still one of `allowed`; True when
     this call did it. The database decides between two requests racing for the same move."""
     model = type(row)
-    moved = db.session.execute(
+    moved = execute_dml(
         update(model).where(model.id == row.id, model.status.in_(allowed)).values(status=to, **values)
     ).rowcount
     if moved:
@@ -332,11 +333,16 @@ def _due_reminders(days: int) -> list[Workspace]:
         )
     )
     # A countdown shorter than N days gets no "N days before" email (it said so when it started).
-    return [found for found in candidates if found.lock_due_at - found.countdown_started_at >= ahead]
+    # LOCKING: _start_countdown set both of the countdown's times.
+    return [
+        found
+        for found in candidates
+        if cast(datetime, found.lock_due_at) - cast(datetime, found.countdown_started_at) >= ahead
+    ]
 
 
 def _remind(workspace: Workspace, days: int) -> int:
-    claimed = db.session.execute(
+    claimed = execute_dml(
         update(Workspace)
         .where(
             Workspace.id == workspace.id,
@@ -370,7 +376,7 @@ def lock_due() -> int:
 
 
 def prune_used_links() -> int:
-    removed = db.session.execute(
+    removed = execute_dml(
         delete(UsedLink).where(UsedLink.expires_at < clock.now()).execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

@@ -30,11 +30,12 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..models import MarketplaceInstance, MeteringHour, MeteringLease, UsageRecord
 from ..observability import metrics
 from ..statuses import InstanceStatus
@@ -80,8 +81,8 @@ def service_end(instance: MarketplaceInstance) -> datetime | None:
     ends = [instance.expires_at, instance.released_at]
     if instance.state is InstanceStatus.EXPIRED:  # expiredInstance ended it (expired_at), maybe before its date
         ends.append(instance.expired_at or instance.updated_at)
-    ends = [end for end in ends if end is not None]
-    return min(ends) if ends else None
+    known = [end for end in ends if end is not None]
+    return min(known) if known else None
 
 
 # ---- 1. Closing hours ----
@@ -101,9 +102,12 @@ def metered_instances(now: datetime, settings: MeteringSettings) -> list[Marketp
     )
 
 
-def closable_range(instance: MarketplaceInstance, now: datetime, settings: MeteringSettings):
+def closable_range(
+    instance: MarketplaceInstance, now: datetime, settings: MeteringSettings
+) -> tuple[datetime, datetime]:
     """[first, last] hour starts the instance is billed for and that are closed."""
-    first = max(floor_hour(instance.bound_at), floor_hour(now - settings.lookback))
+    bound_at = cast(datetime, instance.bound_at)  # metered_instances: bound ones only
+    first = max(floor_hour(bound_at), floor_hour(now - settings.lookback))
     last = floor_hour(now - settings.close_delay) - HOUR
     end = service_end(instance)
     if end is not None:
@@ -158,7 +162,7 @@ def take_turn(instance_id: int, now: datetime, settings: MeteringSettings) -> da
     """The instance is this pusher's until the returned moment, or None: another pusher has it, or its
     last request was less than an interval ago."""
     until = now + settings.request_interval
-    taken = db.session.execute(
+    taken = execute_dml(
         update(MeteringLease)
         .where(MeteringLease.instance_id == instance_id, MeteringLease.next_request_at <= now)
         .values(next_request_at=until)

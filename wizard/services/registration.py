@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db, one_transaction
+from ..extensions import db, execute_dml, one_transaction
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from . import billing
@@ -99,7 +99,7 @@ def _expired(now):
 def prune_drafts() -> int:
     """The periodic job (wizard/tasks.py): saving a draft prunes too, this covers the quiet hours."""
     with one_transaction():
-        return db.session.execute(delete(RegistrationDraft).where(_expired(clock.now()))).rowcount
+        return execute_dml(delete(RegistrationDraft).where(_expired(clock.now()))).rowcount
 
 
 def find_draft(draft_id: str | None, ali_uid: str) -> RegistrationDraft | None:
@@ -199,7 +199,7 @@ def activate(
 
 def _complete(registration: MarketplaceRegistration) -> None:
     # Conditional, and first: of two 开通 sent at once the database lets one through.
-    done = db.session.execute(
+    done = execute_dml(
         update(MarketplaceRegistration)
         .where(MarketplaceRegistration.id == registration.id, MarketplaceRegistration.completed_at.is_(None))
         .values(completed_at=clock.now())

@@ -140,8 +140,8 @@ def create_instance(call: SpiCallContext) -> dict:
         "trial": parse_bool(params["trial"], "trial") if params.get("trial") else False,
     }
     if params.get("expiredOn"):
-        values["expires_at"] = parse_spi_time(params["expiredOn"], "expiredOn", call.settings.timezone)
-        if values["expires_at"] <= clock.now():
+        values["expires_at"] = expires_at = parse_spi_time(params["expiredOn"], "expiredOn", call.settings.timezone)
+        if expires_at <= clock.now():
             raise invalid("expiredOn", "is in the past")
     instance = _insert_or_existing(values)
     if instance.ali_uid != values["ali_uid"]:
@@ -164,7 +164,7 @@ def _insert_or_existing(values: dict) -> MarketplaceInstance:
         return instance
     except IntegrityError:
         db.session.rollback()
-        return db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=values["instance_id"]))
+        return db.session.scalars(select(MarketplaceInstance).filter_by(instance_id=values["instance_id"])).one()
 
 
 def first_use_of_order(call: SpiCallContext, action: str, instance: MarketplaceInstance) -> bool:
@@ -209,7 +209,7 @@ def expire_instance(call: SpiCallContext) -> dict:
     instance = live_instance(call.params)
     if instance.state is InstanceStatus.EXPIRED:
         return call.unchanged("already_expired")
-    if instance.renewed_at is not None and instance.expires_at > clock.now():
+    if instance.renewed_at is not None and instance.expires_at is not None and instance.expires_at > clock.now():
         return call.unchanged("out_of_order")
     if not lifecycle.expire(instance):  # another request expired it a moment ago
         return call.unchanged("already_expired")

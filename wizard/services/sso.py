@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, SsoNonce
 from ..statuses import InstanceStatus
@@ -100,7 +100,7 @@ def _verify(params: Mapping[str, str], settings: LoginFreeSettings) -> Marketpla
 
 def _forget_expired_tokens() -> int:
     """Tokens past their window: a replay of one fails the window check, so it need not be remembered."""
-    return db.session.execute(delete(SsoNonce).where(SsoNonce.expires_at < clock.now())).rowcount
+    return execute_dml(delete(SsoNonce).where(SsoNonce.expires_at < clock.now())).rowcount
 
 
 def prune_tokens() -> int:
@@ -126,13 +126,14 @@ def _login_for(params: Mapping[str, str]) -> MarketplaceLogin:
         instance_id = required(params, "instanceId")  # well formed, as createInstance accepted it
     except SpiError:  # so never queried: the database could not even compare a NUL
         raise LoginFreeRefused("unknown_instance") from None
-    instance = db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
-    refuse_unless_enterable(instance)
+    instance = refuse_unless_enterable(
+        db.session.scalar(select(MarketplaceInstance).filter_by(instance_id=instance_id))
+    )
     return MarketplaceLogin(ali_uid=instance.ali_uid, instance_id=instance.instance_id)
 
 
-def refuse_unless_enterable(instance: MarketplaceInstance | None) -> None:
-    """LoginFreeRefused unless 免登 may enter this instance: known, not released, and either active or
+def refuse_unless_enterable(instance: MarketplaceInstance | None) -> MarketplaceInstance:
+    """The instance, or LoginFreeRefused unless 免登 may enter it: known, not released, and either active or
     expired with a workspace (whose lock page it then shows)."""
     if instance is None:
         raise LoginFreeRefused("unknown_instance")
@@ -141,6 +142,7 @@ def refuse_unless_enterable(instance: MarketplaceInstance | None) -> None:
         raise LoginFreeRefused("released", instance)
     if instance.state is InstanceStatus.EXPIRED and instance.workspace_id is None:
         raise LoginFreeRefused("expired", instance)
+    return instance
 
 
 def enterable(instance_id: str) -> LoginFreeRefused | None:

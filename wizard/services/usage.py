@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from ..choices import USAGE_ENTITIES
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..models import MarketplaceInstance, MeteringHour, UsageRecord, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus
 
@@ -36,7 +36,7 @@ def insert_new(model, rows: list[dict]) -> int:
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = 0
     for start in range(0, len(rows), _CHUNK):
-        result = db.session.execute(dialect.insert(model).values(rows[start : start + _CHUNK]).on_conflict_do_nothing())
+        result = execute_dml(dialect.insert(model).values(rows[start : start + _CHUNK]).on_conflict_do_nothing())
         inserted += max(result.rowcount, 0)
     return inserted
 
@@ -156,6 +156,7 @@ def month_usage(workspace_id: int, now: datetime, timezone: str, settled_since: 
     hours = []
     for hour_start in sorted(quantities, reverse=True):
         push = pushes.get(hour_start)
+        status: str | None
         if push is not None:
             status, error = push.status, push.last_error
         else:

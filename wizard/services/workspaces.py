@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, execute_dml
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, WorkspaceStatus
@@ -58,7 +58,7 @@ def workspace_choices(billing_account_id: int, instance: MarketplaceInstance) ->
 def bind_instance(instance: MarketplaceInstance, workspace: Workspace) -> None:
     """Bind within the caller's transaction; the database decides races. Raises Refused."""
     try:
-        bound = db.session.execute(
+        bound = execute_dml(
             update(MarketplaceInstance)
             .where(
                 MarketplaceInstance.id == instance.id,

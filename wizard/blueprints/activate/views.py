@@ -21,5 +21,5 @@ def success(activation: Activation):
     return render_page(
         activation=activation,
         workspace=activation.instance.workspace,
-        billing_account=activation.binding.billing_account,
+        billing_account=activation.bound_binding.billing_account,
     )

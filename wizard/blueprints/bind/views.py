@@ -47,7 +47,7 @@ def billing_account(activation: Activation):
 @route(bp, "B2")
 def workspaces(activation: Activation):
     """B2 (choose a workspace to bind) and, once bound, B3 (已绑定 / 已选择, then 确定)."""
-    choices = workspace_choices(activation.binding.billing_account_id, activation.instance)
+    choices = workspace_choices(activation.bound_binding.billing_account_id, activation.instance)
     confirming = request.args.get("confirm", type=int)
     return render_bind_page(
         activation,
@@ -63,7 +63,7 @@ def workspaces(activation: Activation):
 def bind_workspace(activation: Activation, workspace_id: int):
     if BindWorkspaceForm().validate_on_submit():
         try:
-            bind_existing_workspace(activation.instance, activation.binding.billing_account_id, workspace_id)
+            bind_existing_workspace(activation.instance, activation.bound_binding.billing_account_id, workspace_id)
         except Refused as refusal:
             show_refusal(None, refusal)
     return redirect(page_url("B2"))

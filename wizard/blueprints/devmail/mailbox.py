@@ -73,6 +73,6 @@ def start_sink(
     # Maildir() only creates its subfolders when the top folder is new; make them either way.
     for folder in ("tmp", "new", "cur"):
         Path(directory, folder).mkdir(parents=True, exist_ok=True)
-    controller = Controller(handler or Mailbox(directory), hostname=host, port=port)
+    controller = Controller(handler or Mailbox(Path(directory)), hostname=host, port=port)
     controller.start()
     return controller

@@ -30,6 +30,6 @@ def set_language():
     """Keep the chosen interface language in a cookie and return to the page the user was on."""
     response = redirect(next_url(url_for("home.index")))
     language = request.form.get("lang")
-    if language in current_app.config["LANGUAGES"]:
+    if language is not None and language in current_app.config["LANGUAGES"]:
         set_cookie(response, "lang", language, max_age=LANGUAGE_COOKIE_AGE)
     return response

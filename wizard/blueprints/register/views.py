@@ -99,11 +99,11 @@ def choose_method(activation: Activation):
             show_refusal(form, refusal)
             if refusal.field is None:  # the flow moved on meanwhile (a second tab): the guard knows where
                 return redirect(url_for(PAGES["R3"].endpoint))
-    return render_page(activation=activation, form=form, account=activation.registration.account)
+    return render_page(activation=activation, form=form, account=activation.started_registration.account)
 
 
 def activate(activation: Activation, form: RegisterActivationForm):
-    registration, with_billing = activation.registration, form.create_billing_account.data
+    registration, with_billing = activation.started_registration, form.create_billing_account.data
     details = workspace_details(form, registration.account.site)
     registrations.activate(activation.instance, registration, details, with_billing)
     return redirect(url_for(PAGES["S1" if with_billing else "R3-direct"].endpoint))
@@ -112,5 +112,5 @@ def activate(activation: Activation, form: RegisterActivationForm):
 @route(bp, "R3-direct")
 def finished(activation: Activation):
     """After R3 without a billing-center account: the workspace settles through Guance; B0 binds one."""
-    registration = activation.registration
+    registration = activation.started_registration
     return render_page(activation=activation, account=registration.account, workspace=registration.workspace)

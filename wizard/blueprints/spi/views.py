@@ -58,9 +58,10 @@ def login_free(params: dict[str, str], repeated: bool = False):
             # A double click on 免登, or two links within one second (the same timeStamp, so the same
             # token): this browser already holds the login the first one gave it, unless the instance
             # has since expired or been released; then that is what the customer must read.
-            refusal = sso.enterable(current.instance_id)
-            if refusal is None:
+            still_refused = sso.enterable(current.instance_id)
+            if still_refused is None:
                 return redirect(flow.entry_url(current))
+            refusal = still_refused
         page = render_template(
             "spi/login_free_refused.html",
             refusal=refusal,
@@ -98,7 +99,7 @@ def spi_failure(error: Exception):
             return error
         return handle_csrf_error(error) if isinstance(error, CSRFError) else handle_http_error(error)
     unavailable = isinstance(error, OperationalError)
-    if unavailable:
+    if isinstance(error, OperationalError):
         database_unavailable(error)
     else:
         rollback_quietly()

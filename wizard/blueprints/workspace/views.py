@@ -1,4 +1,5 @@
 from flask import redirect, request
+from flask_wtf import FlaskForm
 
 from ... import flow
 from ...flow import Activation
@@ -11,7 +12,7 @@ from ..codes import handle_send_code, redeem_code, send_limit
 from . import bp
 
 # The two tabs of B2a: which form, which code purpose, and how the workspace comes to be.
-TABS = {
+TABS: dict[str, tuple[type[FlaskForm], str]] = {
     "existing": (ExistingAccountWorkspaceForm, "create_workspace"),
     "register": (NewAccountWorkspaceForm, "register_workspace"),
 }
@@ -23,7 +24,7 @@ def workspace_details(form) -> workspaces.NewWorkspace:
 
 
 def create(tab: str, form, activation: Activation):
-    instance, billing_account_id = activation.instance, activation.binding.billing_account_id
+    instance, billing_account_id = activation.instance, activation.bound_binding.billing_account_id
     if tab == "existing":
         return workspaces.create_for_existing_account(
             instance, billing_account_id, form.email.data, workspace_details(form)
@@ -36,7 +37,9 @@ def create(tab: str, form, activation: Activation):
 @send_limit
 def new(activation: Activation):
     """B2a 创建工作空间, with its two tabs: B2b 有观测云账号, B2c 没有观测云账号."""
-    tab = request.args.get("tab") if request.args.get("tab") in TABS else "existing"
+    tab = request.args.get("tab", "existing")
+    if tab not in TABS:
+        tab = "existing"
     form_class, purpose = TABS[tab]
     form = form_class()
     sending = handle_send_code(form, "email", purpose)

@@ -32,7 +32,7 @@ class Actor:
     request_id: str | None = None
 
 
-def _values(actor: Actor, action: str, target: tuple[str, str] | None, details: dict) -> dict:
+def _values(actor: Actor, action: str, target: tuple[str, str | int] | None, details: dict) -> dict:
     target_type, target_id = target or (None, None)
     return {
         "operator_id": actor.operator_id,
@@ -47,13 +47,13 @@ def _values(actor: Actor, action: str, target: tuple[str, str] | None, details: 
     }
 
 
-def record(actor: Actor, action: str, target: tuple[str, str] | None = None, **details) -> None:
+def record(actor: Actor, action: str, target: tuple[str, str | int] | None = None, **details) -> None:
     """In the caller's transaction: committed with what the action changed, or not at all."""
     db.session.execute(insert(OperatorAudit).values(**_values(actor, action, target, details)))
     log.info("operator action", action=action, operator=actor.username, target=target and ":".join(map(str, target)))
 
 
-def record_now(actor: Actor, action: str, target: tuple[str, str] | None = None, **details) -> None:
+def record_now(actor: Actor, action: str, target: tuple[str, str | int] | None = None, **details) -> None:
     """On a connection of its own, committed at once (sign-ins, refusals, what an operator looked at)."""
     with db.engine.begin() as connection:
         connection.execute(insert(OperatorAudit).values(**_values(actor, action, target, details)))

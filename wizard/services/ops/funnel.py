@@ -19,17 +19,18 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from flask import session
 from sqlalchemy import func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ... import clock
 from ...db_types import Timestamp
-from ...extensions import db
+from ...extensions import db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...observability import logs, metrics
 from ...ops_models import ActivationProgress, FunnelEvent
+from ...upsert import INSERTS
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,6 @@ BY_PAGE = {step.page: step.key for step in STEPS if step.page}
 SESSION_KEY = "funnel_seen"
 log = logs.get_logger("wizard.funnel")
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-
 
 def reach(instance_id: str, ali_uid: str, step: str, now: datetime | None = None) -> bool:
     """Record the instance's first reach of `step` in the caller's transaction; False when it had
@@ -77,8 +76,8 @@ def reach(instance_id: str, ali_uid: str, step: str, now: datetime | None = None
         "seconds_on_previous": max(0, int((now - progress.reached_at).total_seconds())) if progress else None,
     }
     dialect = db.session.get_bind().dialect.name
-    inserted = db.session.execute(
-        _INSERTS[dialect](FunnelEvent).values(**values).on_conflict_do_nothing(index_elements=["instance_id", "step"])
+    inserted = execute_dml(
+        INSERTS[dialect](FunnelEvent).values(**values).on_conflict_do_nothing(index_elements=["instance_id", "step"])
     ).rowcount
     if not inserted:
         return False
@@ -94,7 +93,7 @@ def _advance(progress: ActivationProgress | None, values: dict, now: datetime) -
         "instance_id": values["instance_id"], "ali_uid": values["ali_uid"], "step": values["step"], "reached_at": now,
         "entered_at": values["entered_at"], "activated_at": now if values["step"] == "activated" else None,
     }  # fmt: skip
-    statement = _INSERTS[db.session.get_bind().dialect.name](ActivationProgress).values(**row)
+    statement = INSERTS[db.session.get_bind().dialect.name](ActivationProgress).values(**row)
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=["instance_id"],
@@ -196,5 +195,6 @@ def _departures(cohort) -> tuple[dict[str, int], dict[str, float]]:
     for previous, seconds in db.session.execute(
         select(FunnelEvent.previous_step, FunnelEvent.seconds_on_previous).where(*cohort, left)
     ):
-        durations.setdefault(previous, []).append(seconds or 0)
+        # `left` keeps only the rows with a previous step
+        durations.setdefault(cast(str, previous), []).append(seconds or 0)
     return {k: len(v) for k, v in durations.items()}, {k: float(statistics.median(v)) for k, v in durations.items()}

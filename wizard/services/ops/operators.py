@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ... import clock
-from ...extensions import db
+from ...extensions import db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...ops_models import Operator
 from .. import login_throttle, passwords
@@ -141,7 +141,7 @@ def _matching_step(operator: Operator, code: str) -> int | None:
 
 def _use_step(operator: Operator, step: int) -> bool:
     now = clock.now()
-    used = db.session.execute(
+    used = execute_dml(
         update(Operator)
         .where(Operator.id == operator.id)
         .where((Operator.totp_last_step.is_(None)) | (Operator.totp_last_step < step))

@@ -232,7 +232,7 @@ def timeline(instance: MarketplaceInstance, position: Position | None, size: int
         if name in wanted or (name == "spi" and "login_free" in wanted):
             entries += source(instance, position, size)
     entries += _moments(instance)
-    start = position and (position.at, _RANK[position.kind], position.key)
+    start = (position.at, _RANK[position.kind], position.key) if position is not None else None
     entries = sorted(
         (entry for entry in entries if entry.kind in wanted and (start is None or entry.sort_key > start)),
         key=lambda entry: entry.sort_key,

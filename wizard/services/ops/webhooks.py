@@ -42,7 +42,7 @@ from sqlalchemy import literal, select, update
 
 from ... import clock, tasks
 from ...db_types import Timestamp
-from ...extensions import db
+from ...extensions import db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...models import MarketplaceInstance
 from ...observability import logs, metrics
@@ -90,7 +90,7 @@ def _allowed(address: str, allow_private: bool) -> bool:
 
 def _addresses(host: str, port: int) -> list[str]:
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
     except (socket.gaierror, UnicodeError, OSError):
         raise WebhookRefused(_l("无法解析该地址的主机名")) from None
 
@@ -226,7 +226,7 @@ def backoff(attempts: int) -> timedelta:
 def _claim(delivery_id: int, now: datetime) -> bool:
     """This worker's turn at the delivery (due and pending): one conditional UPDATE decides."""
     lease = now + timedelta(seconds=current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 60)
-    claimed = db.session.execute(
+    claimed = execute_dml(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.id == delivery_id,
@@ -287,7 +287,7 @@ def deliver(delivery_id: int) -> str | None:
     now = clock.now()
     if not _claim(delivery_id, now):
         return None
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+    delivery = db.session.get_one(WebhookDelivery, delivery_id)  # _claim found it
     answer = _post(delivery.endpoint, delivery)
     db.session.add(WebhookAttempt(
         delivery_id=delivery.id, attempted_at=now, status_code=answer.status_code, error=answer.error,
