@@ -106,8 +106,9 @@ def bind_workspace(page: Page, name: str) -> None:
 
 def password_verdict_shown(page: Page) -> None:
     """The live strength meter answers once typing pauses: wait for its verdict (the page's height
-    depends on it, so a screenshot taken before would differ from run to run)."""
-    expect(page.locator("[data-password-meter] [data-strength-text]")).not_to_be_empty()
+    depends on it, so a screenshot taken before would differ from run to run). The verdict is a server
+    round trip after a pause in typing: a loaded machine takes longer than expect's default 5 s."""
+    expect(page.locator("[data-password-meter] [data-strength-text]")).not_to_be_empty(timeout=20_000)
 
 
 def fill_new_account(page: Page, smtp, username: str, password: str, email: str, phone: str = "") -> None:

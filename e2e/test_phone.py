@@ -57,7 +57,7 @@ def phone(browser, base_url, market_url, request):
 
 
 @pytest.mark.parametrize(
-    ("phone", "ali_uid"), [("zh", "1380000000000601"), ("en", "1380000000000602")], indirect=["phone"]
+    ("phone", "ali_uid"), [("zh", "1380000000000611"), ("en", "1380000000000612")], indirect=["phone"]
 )
 def test_every_page_of_the_flow_fits_a_phone(phone: Page, ali_uid, market_url, live_smtp, billing_account):
     page = phone
