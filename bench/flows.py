@@ -15,7 +15,7 @@ from .customers import PASSWORD, SITE, Customer
 from .mail import Inbox
 from .market import create_instance_path, login_free_path
 
-_CONFIRM_LINK = re.compile(r'href="/bind/workspaces\?confirm=(\d+)"')
+_BIND_FORM = re.compile(r'action="/bind/workspaces/(\d+)"')
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,12 @@ def reach_b2(browser: Browser, customer: Customer, market: Marketplace):
 
 
 def confirm_and_bind(browser: Browser, b2) -> None:
-    """B2 绑定 on the first workspace, 确定 in the dialog; back on B2 it is bound (B3)."""
-    match = _CONFIRM_LINK.search(b2.text)
+    """B2 绑定 on the first workspace (one step); back on B2 it is bound (B3)."""
+    match = _BIND_FORM.search(b2.text)
     if match is None:
         raise FlowError("B2 offers no workspace to bind")
     workspace = match.group(1)
-    dialog = browser.get(f"/bind/workspaces?confirm={workspace}")
-    bound = browser.submit(dialog, f"/bind/workspaces/{workspace}", {})
+    bound = browser.submit(b2, f"/bind/workspaces/{workspace}", {})
     expect_at(bound, "/bind/workspaces")
     finish(browser, browser.follow(bound))
 

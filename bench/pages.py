@@ -7,7 +7,6 @@ their cookies (bench/wrk/pages.lua), and the gunicorn workers' CPU time is read 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,6 @@ from .cpu import CpuMeter
 from .customers import Pool
 from .flows import Marketplace
 from .wrk import Wrk, write_data
-
-_CONFIRM = re.compile(r"confirm=(\d+)")
 
 
 @dataclass(frozen=True)
@@ -127,12 +124,10 @@ def _registration_path(browsers, results, pools, market, measure) -> None:
 
 
 def _bind_path(browsers, results, pools, market, measure) -> None:
-    """Bind path pages: B2, its dialog, B2a-c."""
+    """Bind path pages: B2, B2a-c."""
     customers = [pools["bind"].take() for _ in browsers]
-    b2 = _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
+    _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
     _measure_all(browsers, results, measure, "B2 绑定工作空间", "/bind/workspaces")
-    dialogs = [f"/bind/workspaces?confirm={_CONFIRM.search(page.text).group(1)}" for page in b2]
-    _measure_all(browsers, results, measure, "B2 绑定 (dialog)", "", "GET /bind/workspaces?confirm=<id>", paths=dialogs)
     for tab, name in (("existing", "B2b 有观测云账号"), ("register", "B2c 没有观测云账号")):
         _measure_all(browsers, results, measure, name, f"/workspace/new?tab={tab}")
 

@@ -56,8 +56,8 @@ def bind_billing(client, smtp, username="acme_billing", email="billing@acme.exam
 
 
 def bind_workspace(client, workspace: int):
-    """B2: 绑定, then 确定 on the confirmation."""
-    page = client.get(f"/bind/workspaces?confirm={workspace}")
+    """B2: 绑定 on the workspace's row (one step)."""
+    page = client.get("/bind/workspaces")
     return client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": csrf_token(page.data)})
 
 

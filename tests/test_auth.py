@@ -20,8 +20,9 @@ def log_in(client, **changes):
 
 
 def test_success_leads_to_the_login_page_with_the_site(client, activated):
-    assert 'href="/login/pwd?site=cn1"' in text_of(client.get("/activate/success"))
-    page = text_of(client.get("/login/pwd?site=cn1"))
+    assert 'href="/login/pwd?site=cn1&amp;username=acme_owner"' in text_of(client.get("/activate/success"))
+    page = text_of(client.get("/login/pwd?site=cn1&username=acme_owner"))
+    assert 'value="acme_owner"' in page
     assert "站点" in page and "用户名" in page and "密码" in page
 
 

@@ -79,7 +79,7 @@ def test_an_unknown_username_gets_the_same_answer_and_no_mail(client, smtp, arri
     known = text_of(send_code(client, "/bind/billing", {"username": "acme_billing"}))
     client.get(login_free_url(client.application, create_instance(client, client.application, "1380000000000002")))
     unknown = text_of(send_code(client, "/bind/billing", {"username": "nobody_here"}))
-    assert "验证码已发送到该账号绑定的邮箱" in known and "验证码已发送到该账号绑定的邮箱" in unknown
+    assert "若该账号存在，验证码已发送至其绑定邮箱" in known and "若该账号存在，验证码已发送至其绑定邮箱" in unknown
     assert [m.to for m in smtp.messages()] == ["billing@acme.example"]
 
 
@@ -138,17 +138,18 @@ def test_b2_lists_the_workspaces_as_bindable(client, smtp, arrived):
     assert page.count('<span class="badge badge-info">可绑定</span>') == 2
 
 
-def test_bind_confirm_then_b3_shows_bound_and_leads_to_success(client, db, smtp, arrived):
+def test_bind_in_one_step_then_b3_says_so_and_leads_to_success(client, db, smtp, arrived):
     bind_billing(client, smtp)
-    dialog = text_of(client.get(f"/bind/workspaces?confirm={workspace_id('生产环境')}"))
-    assert "确定将工作空间「生产环境」绑定到商品实例" in dialog
+    b2 = text_of(client.get("/bind/workspaces"))
+    assert f'action="/bind/workspaces/{workspace_id("生产环境")}"' in b2  # 绑定 is the row's own form
     assert bind_workspace(client, workspace_id("生产环境")).headers["Location"] == "/bind/workspaces"
     assert instance_workspace(db, arrived) == workspace_id("生产环境")
     b3 = text_of(client.get("/bind/workspaces"))
-    assert "已绑定" in b3 and 'href="/activate/success"' in b3
+    assert f"已将工作空间「生产环境」绑定到商品实例 {arrived}" in b3 and "点击确定查看开通结果" in b3
+    assert "已绑定" in b3 and "已选择" not in b3 and 'href="/activate/success"' in b3
     s1 = text_of(client.get("/activate/success"))
     assert "开通成功" in s1 and "生产环境" in s1 and "acme_billing" in s1 and UID in s1 and arrived in s1
-    assert 'href="/login/pwd?site=cn1"' in s1
+    assert 'href="/login/pwd?site=cn1&amp;username=acme_owner"' in s1
 
 
 def test_a_workspace_bound_to_another_live_instance_is_not_bindable(client, app, db, smtp, arrived):
@@ -211,7 +212,7 @@ def test_once_bound_the_earlier_steps_redirect_forward(client, smtp, arrived):
 def test_a_double_submit_binds_once_and_lands_on_success(client, db, smtp, arrived):
     bind_billing(client, smtp)
     workspace = workspace_id("生产环境")
-    token = csrf_token(client.get(f"/bind/workspaces?confirm={workspace}").data)
+    token = csrf_token(client.get("/bind/workspaces").data)
     first = client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": token})
     second = client.post(f"/bind/workspaces/{workspace}", data={"csrf_token": token})
     assert first.headers["Location"] == "/bind/workspaces"
@@ -219,10 +220,50 @@ def test_a_double_submit_binds_once_and_lands_on_success(client, db, smtp, arriv
     assert instance_workspace(db, arrived) == workspace
 
 
-def test_login_free_again_after_activation_goes_to_success(client, app, db, smtp, arrived):
+def test_login_free_again_after_activation_opens_the_login_with_the_owner_filled_in(client, app, db, smtp, arrived):
     bind_billing(client, smtp)
     bind_workspace(client, workspace_id("生产环境"))
-    assert client.get(login_free_url(app, arrived)).headers["Location"] == "/activate/success"
+    entry = client.get(login_free_url(app, arrived)).headers["Location"]
+    assert entry == "/login/pwd?site=cn1&username=acme_owner"
+    page = text_of(client.get(entry))
+    assert 'value="acme_owner"' in page and "已填入可登录该工作空间的观测云账号" in page
+    assert "/activate/success" in text_of(client.get("/bind/workspaces"))  # S1 stays reachable from B3
+
+
+def test_login_free_for_a_signed_in_member_lands_in_the_console(client, app, db, smtp, arrived):
+    from .activation import PASSWORD
+
+    bind_billing(client, smtp)
+    bind_workspace(client, workspace_id("生产环境"))
+    signed_in = submit(client, "/login/pwd", {"site": "cn1", "username": "acme_owner", "password": PASSWORD})
+    assert signed_in.status_code == 302
+    assert client.get(login_free_url(app, arrived)).headers["Location"] == "/console/"
+    assert "生产环境" in text_of(client.get("/console/"))  # still signed in: 免登 did not end the session
+
+
+def test_login_free_for_another_signed_in_account_asks_for_the_members_login(client, app, db, smtp, arrived):
+    from .activation import PASSWORD
+
+    add_billing_account("other_billing", "other@acme.example", workspaces=("别处",), owner_username="stranger")
+    bind_billing(client, smtp)
+    bind_workspace(client, workspace_id("生产环境"))
+    submit(client, "/login/pwd", {"site": "cn1", "username": "stranger", "password": PASSWORD})
+    entry = client.get(login_free_url(app, arrived)).headers["Location"]
+    assert entry == "/login/pwd?site=cn1&username=acme_owner"
+    assert client.get("/console/").status_code == 302  # the stranger's session ended with the new 免登
+
+
+def test_success_names_the_accounts_that_can_log_in(client, app, db, smtp, arrived):
+    from wizard.models import GuanceAccount, WorkspaceMember
+
+    bind_billing(client, smtp)
+    bind_workspace(client, workspace_id("生产环境"))
+    colleague = GuanceAccount(site="cn1", username="colleague", email="colleague@acme.example", password_hash="x")
+    db.session.add(WorkspaceMember(workspace_id=workspace_id("生产环境"), account=colleague, role="member"))
+    db.session.commit()
+    s1 = text_of(client.get("/activate/success"))
+    assert "可登录的观测云账号" in s1
+    assert s1.index("<strong>acme_owner</strong>") < s1.index("（所有者）") < s1.index("<strong>colleague</strong>")
 
 
 @BOTH_DATABASES
@@ -237,7 +278,7 @@ def test_two_aliyun_accounts_racing_for_one_workspace_one_wins(app, db, smtp):
         db.session.add(CloudAccountBinding(ali_uid=uid, billing_account_id=billing.id))
         clients.append(client)
     db.session.commit()
-    pages = [client.get(f"/bind/workspaces?confirm={target}") for client in clients]
+    pages = [client.get("/bind/workspaces") for client in clients]
 
     def bind(pair):
         client, page = pair

@@ -88,7 +88,7 @@ def test_existing_account_creates_a_bound_workspace(client, db, smtp, bound, sol
     assert workspace.owner_account_id == solo.id and workspace.billing_account_id == billing.id
     assert db.session.scalar(select(WorkspaceMember.account_id).filter_by(workspace_id=workspace.id)) == solo.id
     b3 = text_of(client.get("/bind/workspaces"))
-    assert "已选择" in b3 and "新空间" in b3
+    assert "已绑定" in b3 and "已选择" not in b3 and "新空间" in b3 and "已将工作空间「新空间」绑定到商品实例" in b3
 
 
 def test_the_b2b_email_names_the_aliyun_account_and_instance_being_bound(client, smtp, bound, solo):

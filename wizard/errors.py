@@ -21,6 +21,10 @@ ERROR_PAGES = {
     503: (_l("服务暂时不可用"), _l("服务暂时不可用，请稍候片刻后重试。")),
 }
 CSRF_MESSAGE = _l("页面已过期或表单校验失败，请刷新页面后重新提交。")
+# The form was made for a session that a later 免登 (another instance, or the same one again) replaced.
+REPLACED_MESSAGE = _l("此页面已在另一次免登后失效，请回到最新的页面或重新免登。")
+# Flask-WTF's reasons when the form's token belongs to another session (not merely an old page).
+OTHER_SESSION = ("The CSRF tokens do not match.", "The CSRF session token is missing.")
 
 
 def render_error(code: int, message=None):
@@ -34,8 +38,16 @@ def handle_http_error(error: HTTPException):
     return render_error(error.code)
 
 
-def handle_csrf_error(_error: CSRFError):
-    return render_error(400, CSRF_MESSAGE)
+def handle_csrf_error(error: CSRFError):
+    """A form of a session replaced by 免登 says so and leads to the latest page; any other, the usual."""
+    from . import flow
+
+    current = flow.current_login() if error.description in OTHER_SESSION else None
+    if current is None:
+        return render_error(400, CSRF_MESSAGE)
+    page = render_template("errors/error.html", code=400, title=ERROR_PAGES[400][0], message=REPLACED_MESSAGE,
+                           latest_url=flow.login_free_url(current))  # fmt: skip
+    return page, 400
 
 
 def rollback_quietly() -> None:

@@ -90,8 +90,15 @@ def one_transaction():
 
 
 def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> str:
-    """Keep R1's answers for R2 (the password only hashed); returns the draft's id for the session."""
+    """Keep R1's answers for R2 (the password only hashed); returns the draft's id for the session.
+
+    R1 sent again from R2 without a password (`info.password` empty) keeps the replaced draft's.
+    """
     now = clock.now()
+    if info.password:
+        password_hash = hash_password(info.password)
+    else:
+        password_hash = find_draft(replaces, ali_uid).password_hash
     ttl = timedelta(seconds=current_app.config["REGISTRATION_DRAFT_TTL_SECONDS"])
     draft = RegistrationDraft(
         id=secrets.token_urlsafe(32),
@@ -100,7 +107,7 @@ def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> st
         username=normalize_username(info.username),
         email=normalize_email(info.email),
         phone=info.phone,
-        password_hash=hash_password(info.password),
+        password_hash=password_hash,
         created_at=now,
         expires_at=now + ttl,
     )

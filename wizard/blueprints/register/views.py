@@ -6,7 +6,7 @@ from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyF
 from ...pages import PAGES, render_page, route
 from ...services import codes
 from ...services import registration as registrations
-from ...services.accounts import TAKEN, taken_field
+from ...services.accounts import TAKEN, normalize_email, taken_field
 from ...services.workspaces import NewWorkspace
 from ..codes import checked_code, code_used, handle_send_code, send_limit
 from . import bp
@@ -30,9 +30,24 @@ def is_free(form: RegisterBasicForm, *fields: str) -> bool:
     return True
 
 
-def accepted(form: RegisterBasicForm) -> bool:
+def keep_verified(form: RegisterBasicForm, draft) -> bool:
+    """Back from R2 (上一步): no password typed keeps the draft's, and the email R1 verified needs no
+    new code while it is unchanged. True when the email is that verified one."""
+    if draft is None:
+        return False
+    if not form.password.data and not form.confirm.data:
+        form.password.validators = form.confirm.validators = []
+    verified = normalize_email(form.email.data or "") == draft.email
+    if verified:
+        form.code.validators = []
+    return verified
+
+
+def accepted(form: RegisterBasicForm, draft) -> bool:
     """Valid, the right code, and only then a word about the username or email: only who owns an
     address learns what is taken, and each such answer costs the code a try (no faster probing)."""
+    if keep_verified(form, draft):  # the address was proved on this R1 already
+        return form.validate_on_submit() and is_free(form, "username", "email")
     code_id = checked_code(form, "email", "register") if form.validate_on_submit() else None
     if code_id is None:
         return False
@@ -52,14 +67,14 @@ def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
 @send_limit
 def basic(activation: Activation):
     """R1 基本信息: saved as a draft once the email's code is right; R2 creates the account."""
-    form = basic_form(activation)
+    form, draft = basic_form(activation), flow.current_draft(activation)
     sending = handle_send_code(form, "email", "register")
-    if not sending and accepted(form):
+    if not sending and accepted(form, draft):
         flow.remember_draft(registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id()))
         flow.choose_site(form.site.data)
         return redirect(url_for(PAGES["R2"].endpoint))
     form.code.data = ""  # typed again on purpose, like the passwords
-    return render_page(activation=activation, form=form)
+    return render_page(activation=activation, form=form, draft=draft)
 
 
 def company_info(form: RegisterCompanyForm) -> registrations.CompanyInfo:

@@ -41,7 +41,7 @@ def new(activation: Activation):
     sending = handle_send_code(form, "email", purpose)
     if not sending and form.validate_on_submit() and code_is_valid(form, "email", purpose):
         try:
-            flow.remember_created_workspace(create(tab, form, activation).id)
+            flow.announce_binding(create(tab, form, activation).name, activation.instance.instance_id)
             return redirect(page_url("B2"))
         except (workspaces.WorkspaceRefused, workspaces.BindingRefused) as refusal:
             field = form[getattr(refusal, "field", "name")]
