@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
-from flask_wtf.csrf import CSRFError
+from flask import Flask, current_app, render_template, request
+from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from wtforms import ValidationError
 
 from .extensions import db
 from .i18n import lazy_gettext as _l
@@ -23,8 +24,6 @@ ERROR_PAGES = {
 CSRF_MESSAGE = _l("页面已过期或表单校验失败，请刷新页面后重新提交。")
 # The form was made for a session that a later 免登 (another instance, or the same one again) replaced.
 REPLACED_MESSAGE = _l("此页面已在另一次免登后失效，请回到最新的页面或重新免登。")
-# Flask-WTF's reasons when the form's token belongs to another session (not merely an old page).
-OTHER_SESSION = ("The CSRF tokens do not match.", "The CSRF session token is missing.")
 
 
 def render_error(code: int, message=None):
@@ -38,11 +37,20 @@ def handle_http_error(error: HTTPException):
     return render_error(error.code)
 
 
-def handle_csrf_error(error: CSRFError):
+def _made_before_login_free(replaced_key: str) -> bool:
+    """Whether the form's token was made by the session a later 免登 replaced (not a forged or stale one)."""
+    try:
+        validate_csrf(request.form.get("csrf_token"), token_key=replaced_key)
+    except ValidationError:
+        return False
+    return True
+
+
+def handle_csrf_error(_error: CSRFError):
     """A form of a session replaced by 免登 says so and leads to the latest page; any other, the usual."""
     from . import flow
 
-    current = flow.current_login() if error.description in OTHER_SESSION else None
+    current = flow.current_login() if _made_before_login_free(flow.REPLACED_CSRF_KEY) else None
     if current is None:
         return render_error(400, CSRF_MESSAGE)
     page = render_template("errors/error.html", code=400, title=ERROR_PAGES[400][0], message=REPLACED_MESSAGE,

@@ -29,6 +29,8 @@ MARKETPLACE_LOGIN_KEY = "market_login"
 PENDING_LOGIN_KEY = "pending_market_login"
 SITE_KEY = "site"
 REGISTRATION_DRAFT_KEY = "registration_draft"
+CSRF_KEY = "csrf_token"  # Flask-WTF's WTF_CSRF_FIELD_NAME, where it keeps the session's secret
+REPLACED_CSRF_KEY = "replaced_csrf_token"
 
 # What a script (app.js) is told when the session holds no marketplace login any more.
 NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
@@ -70,8 +72,16 @@ STAGE_ENTRY = {Stage.UNBOUND: PAGES["G1"].endpoint, Stage.BOUND: PAGES["B2"].end
 
 
 def start_marketplace_session(login: MarketplaceLogin) -> None:
-    """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor)."""
+    """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor).
+
+    It keeps the replaced session's CSRF secret under REPLACED_CSRF_KEY, only so that a form of the
+    replaced session (an older tab) can be told apart and explained (errors.handle_csrf_error); it
+    is never accepted for anything.
+    """
+    replaced = session.get(CSRF_KEY)
     sessions.renew()
+    if replaced:
+        session[REPLACED_CSRF_KEY] = replaced
     session[MARKETPLACE_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"])
 
 
