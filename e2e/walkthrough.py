@@ -173,7 +173,8 @@ def test_bind_an_existing_workspace(page: Page, shoot, walkthrough, live_smtp):
     steps.finish_and_log_in(page, "demo_owner", DEMO_PASSWORD, shoot)
     shoot("1-free-start-1109")
     page.locator("a[href='/console/datakit']").first.click()
-    expect(page.locator("pre.command")).to_be_visible()
+    command = page.locator("section").filter(has_text="生产环境监控").locator("pre.command")
+    expect(command).to_contain_text(re.compile(r"DK_DATAWAY=\"https://openway\.guance\.com\?token=tkn_[0-9a-f]{32}\""))
 
 
 def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, walkthrough, live_smtp):

@@ -13,7 +13,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from . import sessions
+from . import form_state, sessions
 from .choices import DEFAULT_SITE, SITES
 from .extensions import db
 from .i18n import gettext as _
@@ -225,7 +225,9 @@ def wizard_page(*stages: Stage):
                 return login_required_page()
             lifecycle.expire_if_overdue(activation.instance)  # its date passed: the lock page, not the wizard
             if not activation.instance.state.usable or activation.stage not in stages:
-                if request.method == "POST":  # a form of an older tab: say what happened instead
+                # A form of an older tab, or one refused a moment ago because the flow moved on
+                # meanwhile (its refusal kept for this GET): say what happened instead.
+                if request.method == "POST" or form_state.take_pending():
                     flash(what_already_happened(activation), "warning")
                 return redirect(url_for(activation.entry_endpoint))
             if request.method == "POST" and activation.instance.language != page_language():
@@ -285,7 +287,7 @@ def registration_page(*steps: RegisterStep):
         def at_step(activation: Activation, *args, **kwargs):
             step = registration_progress(activation)
             if step not in steps:
-                if request.method == "POST":
+                if request.method == "POST" or form_state.take_pending():
                     flash(what_already_happened(activation), "warning")
                 return redirect(url_for(REGISTER_ENDPOINTS[step]))
             return view(activation, *args, **kwargs)

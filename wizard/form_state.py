@@ -57,6 +57,15 @@ def keep_submitted(path: str) -> None:
         _store(path, {"data": data, "errors": {}, "code_status": None, "loose": True})
 
 
+def take_pending() -> bool:
+    """Drop the state kept for this page, if any: True when there was one (its POST was just refused)."""
+    states = session.get(KEY)
+    if not states or request.path not in states:
+        return False
+    session[KEY] = {name: state for name, state in states.items() if name != request.path}
+    return True
+
+
 def restore_form(form) -> None:
     """On a GET, put back what `keep_form` or `keep_submitted` kept for this page (once)."""
     from .blueprints.codes.pages import CodeStatus
