@@ -173,7 +173,7 @@ def test_bind_an_existing_workspace(page: Page, shoot, walkthrough, live_smtp):
     steps.finish_and_log_in(page, "demo_owner", DEMO_PASSWORD, shoot)
     shoot("1-free-start-1109")
     page.locator("a[href='/console/datakit']").first.click()
-    command = page.locator("section").filter(has_text="生产环境监控").locator("pre.command")
+    command = page.locator("section.datakit-workspace").filter(has_text="生产环境监控").locator("pre.command")
     expect(command).to_contain_text(re.compile(r"DK_DATAWAY=\"https://openway\.guance\.com\?token=tkn_[0-9a-f]{32}\""))
 
 
