@@ -20,8 +20,8 @@ __all__ = ["Browser", "FlowError", "Recorder", "Sample", "route_of"]
 
 # Path segments that are ids, so /bind/workspaces/17 and /bind/workspaces/18 are one route.
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
-# Query parameters that select a different page (B2a's tab, B2's confirmation); the rest are data.
-_PAGE_PARAMETERS = {"tab": None, "confirm": "<id>", "action": None}
+# Query parameters that select a different page (B2a's tab, the bind guide reopened); the rest are data.
+_PAGE_PARAMETERS = {"tab": None, "guide": None, "action": None}
 
 
 def route_of(method: str, url: str) -> str:

@@ -128,12 +128,10 @@ def _registration_path(browsers, results, pools, market, measure) -> None:
 
 
 def _bind_path(browsers, results, pools, market, measure) -> None:
-    """Bind path pages: B2, its dialog, B2a-c."""
+    """Bind path pages: B2, B2a-c."""
     customers = [pools["bind"].take() for _ in browsers]
-    walkers = _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
+    _each(browsers, lambda b, i: flows.reach_b2(b, customers[i], market))
     _measure_all(browsers, results, measure, "B2 绑定工作空间", "/bind/workspaces")
-    dialogs = [walking.page.link("a[href^='/bind/workspaces?confirm=']") for walking in walkers]
-    _measure_all(browsers, results, measure, "B2 绑定 (dialog)", "", "GET /bind/workspaces?confirm=<id>", paths=dialogs)
     for tab, name in (("existing", "B2b 有观测云账号"), ("register", "B2c 没有观测云账号")):
         _measure_all(browsers, results, measure, name, f"/workspace/new?tab={tab}")
 

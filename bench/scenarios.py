@@ -20,7 +20,7 @@ from devtools.alibaba import Alibaba
 
 from .customers import PASSWORD, SITE, Customer
 
-CONFIRM_LINK = r'href="/bind/workspaces%?confirm=(%d+)"'  # a Lua pattern: B2's 绑定 on the first workspace
+BIND_FORM = r'action="/bind/workspaces/(%d+)"'  # a Lua pattern: B2's 绑定 (a form) on the first workspace
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,7 @@ SEGMENTS = {
         Segment(
             [
                 BIND_BILLING,
-                page("/bind/workspaces", grab=["workspace", CONFIRM_LINK]),
-                page("/bind/workspaces?confirm={workspace}", "GET /bind/workspaces?confirm=<id>", csrf=True),
+                page("/bind/workspaces", grab=["workspace", BIND_FORM], csrf=True),
                 post("/bind/workspaces/{workspace}", "", "/bind/workspaces", "POST /bind/workspaces/<id>"),
                 *FINISH,
             ]

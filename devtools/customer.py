@@ -4,7 +4,7 @@
     customer.arrive("1380000000000001")               # 开通 (createInstance), then 免登: G1
     customer.choose("bind")                            # 有费用中心账号: B1
     customer.bind_billing("acme_billing", "billing@acme.example")   # the mailed code: B2
-    customer.bind_workspace()                          # 绑定, 确定: B3
+    customer.bind_workspace()                          # 绑定 on a row: B3
     customer.finish()                                  # 确定: S1 开通成功
 
 The transport is the Flask test client (tests, hardening: in-process) or HTTP (httpx with a cookie
@@ -136,9 +136,13 @@ class Browser:
         return self.transport.client
 
     def open(self, method: str, url: str, follow: bool = False, **options) -> Page:
-        """One request; with `follow`, then every redirect as a browser follows it (GET)."""
+        """One request; with `follow`, then every redirect as a browser follows it (GET).
+
+        A 303 is always followed: it is a wizard form answered with errors (or 获取验证码's outcome)
+        sending the browser back to the form's page (Post/Redirect/Get, wizard/form_state.py), and
+        that page, shown once with what was kept, is what the customer sees next."""
         page = self.transport.request(method, url, **options)
-        while follow and page.is_redirect:
+        while page.is_redirect and (follow or page.status == 303):
             page = self.transport.request("GET", page.location)
         return page
 
@@ -344,13 +348,15 @@ class Customer:
         return self.redirected(page, "/bind/workspaces")
 
     def bind_workspace(self, workspace: int | None = None) -> Page:
-        """B2: 绑定 on `workspace` (default: the first one offered), 确定 in the dialog: B3."""
-        if workspace is None:
-            b2 = self.page if self.page is not None and self.page.url == "/bind/workspaces" else None
-            link = (b2 or self.browser.get("/bind/workspaces")).link("a[href*='/bind/workspaces?confirm=']")
-            workspace = int(link.rsplit("=", 1)[1])
-        dialog = self.browser.get(f"/bind/workspaces?confirm={workspace}").expect(200)
-        return self.redirected(self.browser.submit(dialog, action=f"/bind/workspaces/{workspace}"), "/bind/workspaces")
+        """B2: 绑定 on `workspace`'s row (default: the first one offered), bound at once: B3."""
+        b2 = self.on("/bind/workspaces")
+        action = f"/bind/workspaces/{workspace}" if workspace is not None else None
+        if action is None:
+            form = b2.find("form[action^='/bind/workspaces/']")
+            if form is None:
+                raise FlowError("B2 offers no workspace to bind")
+            action = form["action"]
+        return self.redirected(self.browser.submit(b2, action=action), "/bind/workspaces")
 
     def create_workspace(self, tab: str, email: str, name: str, language: str = "zh", **fields: str) -> Page:
         """B2a-c: the tab ("existing": 有观测云账号, "register": 没有), 获取验证码 for `email`, 创建: B3."""

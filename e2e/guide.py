@@ -160,9 +160,10 @@ GUIDE = Guide(
         h(3, "bind", "已有费用中心账号：绑定", "With a Billing Center account: bind"),
         Step(
             "选择「有费用中心账号」并点击「下一步」，进入「绑定观测云工作空间」。第一次进入时会显示如何快速绑定的说明，"
-            "点击「知道了」关闭。",
+            "点击「知道了」关闭；页面上方的「帮助」可以再次打开它。",
             "Choose **I have a Billing Center account** and click **Next** to open **Bind Guance workspace**. On the "
-            "first visit a short guide explains the steps; close it with **Got it**.",
+            "first visit a short guide explains the steps; close it with **Got it**, and reopen it with **Help** at "
+            "the top of the page.",
             "15.aliyun_register_1",
             ("「绑定观测云工作空间」和首次进入的说明", "Bind Guance workspace with its first-visit guide"),
         ),
@@ -193,10 +194,10 @@ GUIDE = Guide(
             ":material-numeric-2-circle: Bind a workspace",
         ),
         Step(
-            "页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击后在确认框中点击「确定」。"
+            "页面列出该费用中心账号下的工作空间。可绑定的工作空间右侧有「绑定」，点击即绑定，页面显示绑定成功。"
             "没有可绑定的工作空间时，请[创建工作空间](#create-workspace)。",
-            "The page lists the Billing Center account's workspaces. Click **Bind** on an available one, then "
-            "**Confirm** in the confirmation. With no available workspace, [create a workspace](#create-workspace).",
+            "The page lists the Billing Center account's workspaces. Click **Bind** on an available one: it is bound "
+            "at once, and the page says so. With no available workspace, [create a workspace](#create-workspace).",
             "15.aliyun_register_6.1",
             ("费用中心账号下的工作空间列表", "The Billing Center account's workspaces"),
         ),
@@ -227,10 +228,10 @@ GUIDE = Guide(
         ),
         Step(
             "填写工作空间名称，选择语言和风格，输入注册观测云账号时使用的邮箱，获取并填入验证码，同意协议后点击「创建」。"
-            "创建后回到绑定页面，新工作空间显示「已选择」。",
+            "创建后回到绑定页面，新工作空间显示「已绑定」。",
             "Enter the workspace name, choose its language and style, enter the email of your Guance account, get "
             "and type the code, accept the agreement and click **Create**. Back on the bind page, the new "
-            "workspace shows **Selected**.",
+            "workspace shows **Bound**.",
             "15.aliyun_register_5",
             ("填写好的创建工作空间表单", "The filled-in workspace form"),
         ),
@@ -252,26 +253,30 @@ GUIDE = Guide(
         ),
         h(2, "activated", "第三步：开通成功", "Step 3: Activated"),
         Step(
-            "点击「确定」后显示「开通成功」，列出工作空间、费用中心账号、阿里云账号 ID 和商品实例 ID。",
-            "After **Confirm**, **Activated successfully** lists the workspace, the Billing Center account, the "
-            "Alibaba Cloud account ID and the instance ID.",
+            "点击「确定」后显示「开通成功」，列出工作空间、可登录的观测云账号、费用中心账号、阿里云账号 ID 和商品实例 ID。",
+            "After **Confirm**, **Activated successfully** lists the workspace, the Guance accounts that can log in, "
+            "the Billing Center account, the Alibaba Cloud account ID and the instance ID.",
             "15.aliyun_register_7",
             ("「开通成功」页面", "The Activated successfully page"),
         ),
         Step(
-            "再点击「确定」前往观测云登录页（/login/pwd），选择站点并用观测云账号登录。首页显示工作空间、商业版、"
-            "阿里云账号结算信息，以及「从安装 DataKit 开始」。",
-            "Click **Confirm** again to go to the Guance login page (/login/pwd); choose the site and log in with your "
-            "Guance account. The first page shows the workspace, Commercial Edition, that it is billed to your "
-            "Alibaba Cloud account, and **Start with installing DataKit**.",
+            "再点击「确定」前往观测云登录页（/login/pwd），站点和用户名已填好，输入密码登录。首页显示工作空间、商业版、"
+            "阿里云账号结算信息，以及「从安装 DataKit 开始」（安装命令中带有该工作空间自己的 token）。",
+            "Click **Confirm** again to go to the Guance login page (/login/pwd) with the site and username filled in; "
+            "enter the password. The first page shows the workspace, Commercial Edition, that it is billed to your "
+            "Alibaba Cloud account, and **Start with installing DataKit** (its install command carries the "
+            "workspace's own token).",
             "1-free-start-1109",
             ("登录后的观测云首页", "The Guance start page after logging in"),
         ),
         callout(
             "tip",
             ("再次进入", "Coming back"),
-            "之后再从「已购买的服务」点击「免登」，会直接进入「开通成功」页面。",
-            "Later, **Open Guance** in **Purchased services** goes straight to the success page.",
+            "「开通成功」列出可以登录该工作空间的观测云账号。之后再从「已购买的服务」点击「免登」：已在本浏览器登录该工作空间时直接进入控制台，"
+            "否则打开登录页并填好所有者的用户名。",
+            "The success page names the Guance accounts that can log in to the workspace. Later, **Open Guance** in "
+            "**Purchased services** goes straight to the console when such an account is logged in in this browser, "
+            "and otherwise to the login page with the owner's username filled in.",
         ),
         h(2, "pay-as-you-go", "按量付费：用量与费用账单", "Pay-as-you-go: usage and the bill"),
         Step(

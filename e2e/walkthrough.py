@@ -211,7 +211,8 @@ def test_bind_an_existing_workspace(page: Page, shoot, shoot_phone, walkthrough,
     shoot("1-free-start-1109")
     shoot_phone("phone-console")
     page.locator("a[href='/console/datakit']").first.click()
-    expect(page.locator("pre.command")).to_be_visible()
+    command = page.locator("section.datakit-workspace").filter(has_text="生产环境监控").locator("pre.command")
+    expect(command).to_contain_text(re.compile(r"DK_DATAWAY=\"https://openway\.guance\.com\?token=tkn_[0-9a-f]{32}\""))
 
 
 def test_create_a_workspace_with_an_existing_guance_account(page: Page, shoot, walkthrough, live_smtp):
@@ -242,9 +243,10 @@ def test_register_a_guance_account_and_create_a_workspace(page: Page, shoot, wal
     steps.finish_and_log_in(page, "newcomer", "Newcomer-Harbor-26")
 
 
-def test_coming_back_after_activation_goes_to_success(page: Page, walkthrough):
+def test_coming_back_after_activation_opens_the_login_with_the_owner_filled_in(page: Page, walkthrough):
     steps.login_free_for(page, walkthrough.server.market_url, "1380000000000002")
-    expect(page).to_have_url(re.compile(r"/activate/success$"))
+    expect(page).to_have_url(re.compile(r"/login/pwd\?site=cn1&username=demo_owner$"))
+    expect(page.locator("#username")).to_have_value("demo_owner")
 
 
 def fits_a_phone(page: Page) -> bool:
@@ -305,8 +307,8 @@ def test_after_expiry_the_lock_countdown_and_unlocking_by_renewal(page: Page, sh
     page.locator(f"a[href^='{market}/instances?instanceId=']").click()
     page.locator(".renew-callout button[type=submit]").click()
     expect(page.locator(".flash-success")).to_be_visible()
-    steps.login_free(page, market)
-    expect(page).to_have_url(re.compile(r"/activate/success$"))
+    steps.login_free(page, market)  # unlocked, and demo_owner is signed in here: the console
+    expect(page).to_have_url(re.compile(r"/console/$"))
 
 
 OPS_BUYER = "1380000000000007"

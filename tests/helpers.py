@@ -17,7 +17,15 @@ def submit(client: FlaskClient, page_url: str, data: dict | None = None, action:
     """Open `page_url`, then post `data` with the page's CSRF token to `action` (default: the page)."""
     page = client.get(page_url)
     payload = {"csrf_token": csrf_token(page.data), **(data or {})}
-    return client.post(action or page_url, data=payload, **kwargs)
+    return shown_after(client, client.post(action or page_url, data=payload, **kwargs))
+
+
+def shown_after(client: FlaskClient, response):
+    """The page a browser shows after a wizard form: one answered with errors (or 获取验证码) redirects
+    to itself with 303 (Post/Redirect/Get, wizard/form_state.py), and the browser follows."""
+    if response.status_code == 303:
+        return client.get(response.headers["Location"], follow_redirects=True)
+    return response
 
 
 def text_of(response) -> str:

@@ -19,9 +19,10 @@ def log_in(browser, **changes):
 
 
 def test_success_leads_to_the_login_page_with_the_site(browser, activated):
-    assert browser.get("/activate/success").links("a[href^='/login/pwd']") == ["/login/pwd?site=cn1"]
-    page = browser.get("/login/pwd?site=cn1")
-    assert page.value("site") == "cn1"
+    link = "/login/pwd?site=cn1&username=acme_owner"
+    assert browser.get("/activate/success").links("a[href^='/login/pwd']") == [link]
+    page = browser.get(link)
+    assert page.value("site") == "cn1" and page.value("username") == "acme_owner"
     labels = [page.text_of(f"label[for={name}]") for name in ("site", "username", "password")]
     assert labels == ["站点", "用户名", "密码"]
 

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from devtools.customer import Browser
-from devtools.factories import CloudAccountBindingFactory
-from wizard.models import CloudAccountBinding, MarketplaceInstance, Workspace
+from devtools.factories import CloudAccountBindingFactory, GuanceAccountFactory
+from wizard.models import CloudAccountBinding, MarketplaceInstance, Workspace, WorkspaceMember
 
-from .activation import ACME, add_billing_account, workspace_id
+from .activation import ACME, PASSWORD, add_billing_account, workspace_id
 from .conftest import BOTH_DATABASES, customer_of
 from .marketplace import call_spi
 
@@ -39,8 +39,8 @@ def instance_workspace(db, instance_id):
 
 
 def bind(browser, workspace: int):
-    """B2: 绑定 on `workspace`, then 确定 on the confirmation; the answer, whatever it is."""
-    return browser.submit(f"/bind/workspaces?confirm={workspace}", action=f"/bind/workspaces/{workspace}")
+    """B2: 绑定 on `workspace`'s row; the answer, whatever it is."""
+    return browser.submit("/bind/workspaces", action=f"/bind/workspaces/{workspace}")
 
 
 def wrong(code: str) -> str:
@@ -94,7 +94,8 @@ def test_an_unknown_username_gets_the_same_answer_and_no_mail(app, customer, smt
     other.on("/bind/billing")
     other.send_code("nobody_here", javascript=False)
     assert customer.page.code_status == other.page.code_status
-    assert other.page.code_status.text == "验证码已发送到该账号绑定的邮箱，请查收"
+    assert other.page.code_status.text == "若该账号存在，验证码已发送至其绑定邮箱，请查收"
+    assert len(smtp.messages()) == 1  # only acme_billing's address got a mail
     assert [m.to for m in smtp.messages()] == ["billing@acme.example"]
 
 
@@ -122,8 +123,8 @@ def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(
     monkeypatch.setattr(billing_service, "binding_of", second_tab_binds_first)
     customer.on("/bind/billing")
     code = customer.send_code(*ACME)
-    page = browser.submit("/bind/billing", {"username": "acme_billing", "code": code})
-    assert "该阿里云账号已绑定其他费用中心账号" in page.text
+    page = browser.submit("/bind/billing", {"username": "acme_billing", "code": code}, follow=True)
+    assert "该阿里云账号已绑定费用中心账号「other_billing」，此页面的提交未执行。" in page.flashed("warning")
     assert bound_billing_account(db) == other.id
 
 
@@ -161,18 +162,19 @@ def test_b2_lists_the_workspaces_as_bindable(customer, arrived):
     assert workspace_rows(b2) == {"生产环境": "可绑定", "测试环境": "可绑定"}
 
 
-def test_bind_confirm_then_b3_shows_bound_and_leads_to_success(browser, customer, db, arrived):
-    customer.bind_billing(*ACME)
-    dialog = browser.get(f"/bind/workspaces?confirm={workspace_id('生产环境')}")
-    assert "确定将工作空间「生产环境」绑定到商品实例" in dialog.text_of("[role=alertdialog]")
-    assert bind(browser, workspace_id("生产环境")).location == "/bind/workspaces"
-    assert instance_workspace(db, arrived) == workspace_id("生产环境")
-    b3 = browser.get("/bind/workspaces")
-    assert workspace_rows(b3)["生产环境"] == "已绑定" and b3.links("a[href='/activate/success']")
+def test_bind_in_one_step_then_b3_says_so_and_leads_to_success(browser, customer, db, arrived):
+    b2 = customer.bind_billing(*ACME)
+    target = workspace_id("生产环境")
+    assert b2.find(f"form[action='/bind/workspaces/{target}']") is not None  # 绑定 is the row's own form
+    b3 = customer.bind_workspace(target)
+    assert instance_workspace(db, arrived) == target
+    assert f"已将工作空间「生产环境」绑定到商品实例 {arrived}" in b3.flashed("success")
+    assert workspace_rows(b3)["生产环境"] == "已绑定" and "已选择" not in b3.text
+    assert "点击确定查看开通结果" in b3.text and b3.links("a[href='/activate/success']")
     s1 = browser.get("/activate/success")
     for text in ("开通成功", "生产环境", "acme_billing", UID, arrived):
         assert text in s1.text_of(".success-card"), text
-    assert s1.links("a[href^='/login/pwd']") == ["/login/pwd?site=cn1"]
+    assert s1.links("a[href^='/login/pwd']") == ["/login/pwd?site=cn1&username=acme_owner"]
 
 
 def test_a_workspace_bound_to_another_live_instance_is_not_bindable(browser, customer, db, arrived):
@@ -232,18 +234,49 @@ def test_once_bound_the_earlier_steps_redirect_forward(browser, customer, arrive
 def test_a_double_submit_binds_once_and_lands_on_success(browser, customer, db, arrived):
     customer.bind_billing(*ACME)
     workspace = workspace_id("生产环境")
-    dialog = browser.get(f"/bind/workspaces?confirm={workspace}")
-    first = browser.submit(dialog, action=f"/bind/workspaces/{workspace}")
-    second = browser.submit(dialog, action=f"/bind/workspaces/{workspace}")
+    b2 = browser.get("/bind/workspaces")
+    first = browser.submit(b2, action=f"/bind/workspaces/{workspace}")
+    second = browser.submit(b2, action=f"/bind/workspaces/{workspace}")
     assert first.location == "/bind/workspaces"
     assert second.location == "/activate/success"
     assert instance_workspace(db, arrived) == workspace
 
 
-def test_login_free_again_after_activation_goes_to_success(customer, arrived):
+def test_login_free_again_after_activation_opens_the_login_with_the_owner_filled_in(browser, customer, arrived):
     customer.bind_billing(*ACME)
     customer.bind_workspace(workspace_id("生产环境"))
-    assert customer.login_free(lands="/activate/success").url == "/activate/success"
+    login = customer.login_free(lands="/login/pwd?site=cn1&username=acme_owner")
+    assert login.value("username") == "acme_owner" and "已填入可登录该工作空间的观测云账号" in login.text
+    assert browser.get("/bind/workspaces").links("a[href='/activate/success']")  # S1 stays reachable from B3
+
+
+def test_login_free_for_a_signed_in_member_lands_in_the_console(browser, customer, arrived):
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id("生产环境"))
+    customer.log_in("acme_owner", PASSWORD)
+    assert customer.login_free(lands="/console/").url == "/console/"
+    assert "生产环境" in browser.get("/console/").text  # still signed in: 免登 did not end the session
+
+
+def test_login_free_for_another_signed_in_account_asks_for_the_members_login(browser, customer, arrived):
+    add_billing_account("other_billing", "other@acme.example", workspaces=("别处",), owner_username="stranger")
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id("生产环境"))
+    customer.log_in("stranger", PASSWORD)
+    customer.login_free(lands="/login/pwd?site=cn1&username=acme_owner")
+    assert browser.get("/console/").status == 302  # the stranger's session ended with the new 免登
+
+
+def test_success_names_the_accounts_that_can_log_in(browser, customer, db, arrived):
+    customer.bind_billing(*ACME)
+    customer.bind_workspace(workspace_id("生产环境"))
+    colleague = GuanceAccountFactory(username="colleague", email="colleague@acme.example")
+    db.session.add(WorkspaceMember(workspace_id=workspace_id("生产环境"), account=colleague, role="member"))
+    db.session.commit()
+    s1 = browser.get("/activate/success")
+    assert "可登录的观测云账号" in s1.text
+    names = s1.text_of(".success-card")
+    assert names.index("acme_owner") < names.index("（所有者）") < names.index("colleague")
 
 
 @BOTH_DATABASES
@@ -257,7 +290,7 @@ def test_two_aliyun_accounts_racing_for_one_workspace_one_wins(app, db, smtp):
         customer.arrive(uid)
         CloudAccountBindingFactory(ali_uid=uid, billing_account=billing)
         customers.append(customer)
-    dialogs = [customer.browser.get(f"/bind/workspaces?confirm={target}") for customer in customers]
+    dialogs = [customer.browser.get("/bind/workspaces") for customer in customers]
 
     def press(pair):
         customer, dialog = pair

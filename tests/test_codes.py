@@ -378,7 +378,7 @@ def test_smtp_down_reads_the_same_for_an_unknown_account(database, smtp_server, 
         frozen_clock.advance(60)
         app.extensions["mail"].port = smtp_server.port
         answers = {str(send(username, "bind_billing").message) for username in ("acme_billing", "nobody_billing")}
-        assert answers == {"上一个验证码未能送达。验证码已发送到该账号绑定的邮箱，请查收"}
+        assert answers == {"上一个验证码未能送达。若该账号存在，验证码已发送至其绑定邮箱，请查收"}
 
 
 def test_a_silent_smtp_server_does_not_hold_up_the_request(database, smtp_server, silent_smtp_port, tmp_path):

@@ -435,7 +435,7 @@ def test_another_cloud_account_cannot_take_the_workspace_while_its_instance_live
     states = {name: state for name, _site, state, _action in b2.rows()}
     assert states["生产环境"].startswith("不可绑定")
     bind = f"/bind/workspaces/{workspace_id('生产环境')}"
-    other.browser.submit(f"/bind/workspaces?confirm={workspace_id('生产环境')}", action=bind)
+    other.browser.submit(b2, action=bind)
     assert instance(db, other.instance_id).workspace_id is None
     call_spi(client, app, action="releaseInstance", instanceId=bound, isRefund="false")
     other.bind_workspace(workspace_id("生产环境"))

@@ -86,7 +86,8 @@ def test_existing_account_creates_a_bound_workspace(browser, customer, db, bound
     assert workspace.owner_account_id == solo.id and workspace.billing_account_id == billing.id
     assert db.session.scalar(select(WorkspaceMember.account_id).filter_by(workspace_id=workspace.id)) == solo.id
     b3 = browser.get("/bind/workspaces")
-    assert ["新空间", "中国区1（杭州）", "已选择", "—"] in b3.rows()
+    assert ["新空间", "中国区1（杭州）", "已绑定", "—"] in b3.rows() and "已选择" not in b3.text
+    assert "已将工作空间「新空间」绑定到商品实例" in b3.flashed("success")
 
 
 def test_the_b2b_email_names_the_aliyun_account_and_instance_being_bound(customer, smtp, bound, solo):

@@ -15,6 +15,16 @@ SITES = {
     "eu1": _l("欧洲区1（法兰克福）"),
     "ap1": _l("亚太区1（新加坡）"),
 }
+# Where DataKit sends a site's data (Guance's DataKit install docs: DK_DATAWAY per site).
+DATAWAY_URLS = {
+    "cn1": "https://openway.guance.com",
+    "cn2": "https://aws-openway.guance.com",
+    "cn4": "https://cn4-openway.guance.com",
+    "cn6": "https://cn6-openway.guance.one",
+    "us1": "https://us1-openway.guance.com",
+    "eu1": "https://eu1-openway.guance.one",
+    "ap1": "https://ap1-openway.guance.one",
+}
 # Aliyun settlement defaults to the Hangzhou site.
 DEFAULT_SITE = "cn1"
 

@@ -34,6 +34,8 @@ def _defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         # 免登 starts. Development: the simulator of `make run`; production: Alibaba Cloud's.
         "MARKETPLACE_URL": f"http://127.0.0.1:{market_port}/",
         "MARKETPLACE_CONSOLE_URL": f"http://127.0.0.1:{market_port}/instances",
+        # The help link of the registration pages (the bind pages' help reopens their guide, B0).
+        "HELP_URL": "https://docs.guance.com/plans/commercial-aliyun/",
         # This application's public address: authUrl and frontEndUrl in SPI answers are built on it,
         # never on a request's Host header. Required in production.
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
@@ -188,6 +190,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "ISV_KEY": str,
     "MARKETPLACE_URL": str,
     "MARKETPLACE_CONSOLE_URL": str,
+    "HELP_URL": str,
     "PUBLIC_BASE_URL": str,
     "SSO_WINDOW_SECONDS": int,
     "SSO_TIMEZONE": str,

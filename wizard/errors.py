@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
-from flask_wtf.csrf import CSRFError
+from flask import Flask, current_app, render_template, request
+from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from wtforms import ValidationError
 
 from .extensions import db
 from .i18n import lazy_gettext as _l
@@ -21,6 +22,8 @@ ERROR_PAGES = {
     503: (_l("服务暂时不可用"), _l("服务暂时不可用，请稍候片刻后重试。")),
 }
 CSRF_MESSAGE = _l("页面已过期或表单校验失败，请刷新页面后重新提交。")
+# The form was made for a session that a later 免登 (another instance, or the same one again) replaced.
+REPLACED_MESSAGE = _l("此页面已在另一次免登后失效，请回到最新的页面或重新免登。")
 
 
 def render_error(code: int, message=None):
@@ -34,8 +37,25 @@ def handle_http_error(error: HTTPException):
     return render_error(error.code)
 
 
+def _made_before_login_free(replaced_key: str) -> bool:
+    """Whether the form's token was made by the session a later 免登 replaced (not a forged or stale one)."""
+    try:
+        validate_csrf(request.form.get("csrf_token"), token_key=replaced_key)
+    except ValidationError:
+        return False
+    return True
+
+
 def handle_csrf_error(_error: CSRFError):
-    return render_error(400, CSRF_MESSAGE)
+    """A form of a session replaced by 免登 says so and leads to the latest page; any other, the usual."""
+    from . import flow
+
+    current = flow.current_login() if _made_before_login_free(flow.REPLACED_CSRF_KEY) else None
+    if current is None:
+        return render_error(400, CSRF_MESSAGE)
+    page = render_template("errors/error.html", code=400, title=ERROR_PAGES[400][0], message=REPLACED_MESSAGE,
+                           latest_url=flow.login_free_url(current))  # fmt: skip
+    return page, 400
 
 
 def rollback_quietly() -> None:

@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from . import sessions
+from . import form_state, sessions
 from .choices import DEFAULT_SITE, SITES
 from .extensions import db
+from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .i18n import page_language
-from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft
+from .models import CloudAccountBinding, MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from .pages import PAGES, RegisterStep, Stage
 from .services import lifecycle
 from .services import registration as registrations
@@ -28,8 +29,9 @@ from .services.sso import PENDING_LOGIN_SALT, MarketplaceLogin, issue_marketplac
 MARKETPLACE_LOGIN_KEY = "market_login"
 PENDING_LOGIN_KEY = "pending_market_login"
 SITE_KEY = "site"
-CREATED_WORKSPACE_KEY = "created_workspace"
 REGISTRATION_DRAFT_KEY = "registration_draft"
+CSRF_KEY = "csrf_token"  # Flask-WTF's WTF_CSRF_FIELD_NAME, where it keeps the session's secret
+REPLACED_CSRF_KEY = "replaced_csrf_token"
 
 # What a script (app.js) is told when the session holds no marketplace login any more.
 NO_WIZARD_LOGIN = _l("开通页面已超时，请返回阿里云云市场的「已购买的服务」，重新点击「免登」。")
@@ -51,6 +53,13 @@ class Activation:
         if self.binding is None:
             raise LookupError("the Aliyun account is not bound: the page's guard should have redirected")
         return self.binding
+
+    @property
+    def bound_workspace(self) -> Workspace:
+        """The workspace bound to the instance, on the pages whose guard let only an activation through."""
+        if self.instance.workspace is None:
+            raise LookupError("no workspace bound: the page's guard should have redirected")
+        return self.instance.workspace
 
     @property
     def started_registration(self) -> MarketplaceRegistration:
@@ -85,8 +94,16 @@ STAGE_ENTRY = {Stage.UNBOUND: PAGES["G1"].endpoint, Stage.BOUND: PAGES["B2"].end
 
 
 def start_marketplace_session(login: MarketplaceLogin) -> None:
-    """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor)."""
+    """A fresh session (a new id) holding only the new marketplace login (nothing of a previous visitor).
+
+    It keeps the replaced session's CSRF secret under REPLACED_CSRF_KEY, only so that a form of the
+    replaced session (an older tab) can be told apart and explained (errors.handle_csrf_error); it
+    is never accepted for anything.
+    """
+    replaced = session.get(CSRF_KEY)
     sessions.renew()
+    if replaced:
+        session[REPLACED_CSRF_KEY] = replaced
     session[MARKETPLACE_LOGIN_KEY] = issue_marketplace_login(login, current_app.config["SECRET_KEY"])
 
 
@@ -118,13 +135,15 @@ def choose_site(site: str) -> None:
     session[SITE_KEY] = site
 
 
-def remember_created_workspace(workspace_id: int) -> None:
-    """B3 says 已选择 for a workspace created here, 已绑定 for one that existed."""
-    session[CREATED_WORKSPACE_KEY] = workspace_id
-
-
-def created_workspace_id() -> int | None:
-    return session.get(CREATED_WORKSPACE_KEY)
+def announce_binding(workspace_name: str, instance_id: str) -> None:
+    """B3's success message, whether the workspace existed (B2 绑定) or was just created (B2a)."""
+    message = _(
+        "已将工作空间「%(name)s」绑定到商品实例 %(instance)s，该工作空间将通过阿里云账号结算。"
+        "点击「确定」查看开通结果。",
+        name=workspace_name,
+        instance=instance_id,
+    )
+    flash(message, "success")
 
 
 def current_login() -> MarketplaceLogin | None:
@@ -167,6 +186,46 @@ def entry_url(login: MarketplaceLogin) -> str:
     return url_for(activation.entry_endpoint if activation else STAGE_ENTRY[Stage.UNBOUND])
 
 
+def activated_workspace(login: MarketplaceLogin):
+    """The workspace of an activated, usable instance (免登 then leads to it, not to the wizard); else None."""
+    activation = load_activation(login)
+    if activation is None or activation.stage is not Stage.ACTIVATED or not activation.instance.state.usable:
+        return None
+    return activation.instance.workspace
+
+
+def login_free_url(login: MarketplaceLogin) -> str:
+    """Where 免登 lands. The wizard's step while activating; once activated (S1 was shown when the
+    activation completed), the login page with the owner's username and the site filled in: the
+    console is where an activated customer works (a member already signed in goes straight there,
+    see spi.login_free)."""
+    workspace = activated_workspace(login)
+    if workspace is None:
+        return entry_url(login)
+    return url_for(PAGES["L1"].endpoint, site=workspace.site, username=workspace.owner.username)
+
+
+def signed_in_member(login: MarketplaceLogin) -> bool:
+    """Whether the Guance account signed in in this browser is a member of the instance's workspace."""
+    from flask_login import current_user
+
+    workspace = activated_workspace(login)
+    if workspace is None or not current_user.is_authenticated:
+        return False
+    return any(member.account_id == current_user.id for member in workspace.members)
+
+
+def what_already_happened(activation: Activation) -> str:
+    """Why a form sent from an older page (a second tab, Back) was not applied: what the flow did meanwhile."""
+    workspace = activation.instance.workspace
+    if activation.stage is Stage.ACTIVATED and workspace is not None:
+        return _("该实例已绑定工作空间「%(name)s」，此页面的提交未执行。", name=workspace.name)
+    if activation.stage is Stage.BOUND:
+        return _("该阿里云账号已绑定费用中心账号「%(name)s」，此页面的提交未执行。",
+                 name=activation.bound_binding.billing_account.username)  # fmt: skip
+    return _("开通已在另一个页面继续，此页面的提交未执行。请在当前页面继续。")
+
+
 def login_required_page():
     """The page shown when a wizard page is opened without a valid marketplace login."""
     return render_template("flow/login_required.html"), 401
@@ -188,6 +247,10 @@ def wizard_page(*stages: Stage):
                 return login_required_page()
             lifecycle.expire_if_overdue(activation.instance)  # its date passed: the lock page, not the wizard
             if not activation.instance.state.usable or activation.stage not in stages:
+                # A form of an older tab, or one refused a moment ago because the flow moved on
+                # meanwhile (its refusal kept for this GET): say what happened instead.
+                if request.method == "POST" or form_state.take_pending():
+                    flash(what_already_happened(activation), "warning")
                 return redirect(url_for(activation.entry_endpoint))
             if request.method == "POST" and activation.instance.language != page_language():
                 lifecycle.remember_language(activation.instance.instance_id, page_language())
@@ -247,6 +310,8 @@ def registration_page(*steps: RegisterStep):
         def at_step(activation: Activation, *args, **kwargs):
             step = registration_progress(activation)
             if step not in steps:
+                if request.method == "POST" or form_state.take_pending():
+                    flash(what_already_happened(activation), "warning")
                 return redirect(url_for(REGISTER_ENDPOINTS[step]))
             return view(activation, *args, **kwargs)
 

@@ -90,7 +90,8 @@ class CodeFieldsMixin:
         _l("验证码"),
         filters=[code_digits],
         validators=[DataRequired(message=_l("请输入验证码")), Regexp(r"^[0-9]{6}$", message=_l("验证码是 6 位数字"))],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6},
+        # No maxlength: a pasted "356 365" must arrive whole (code_digits drops the space).
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
     send_code = SubmitField(_l("获取验证码"))
     # The outcome of the last 获取验证码 (a CodeStatus), set by handle_send_code for the template.
@@ -259,9 +260,9 @@ class BindBillingForm(CodeFieldsMixin, FlaskForm):
 
 
 class BindWorkspaceForm(FlaskForm):
-    """确定 on B2's confirmation: bind this instance to the workspace."""
+    """绑定 on a row of B2: bind this instance to the workspace, at once."""
 
-    submit = SubmitField(_l("确定"))
+    submit = SubmitField(_l("绑定"))
 
 
 class ExistingAccountWorkspaceForm(CodeFieldsMixin, FlaskForm):

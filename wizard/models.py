@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -78,6 +79,11 @@ class CloudAccountBinding(Model):
     billing_account: Mapped[BillingAccount] = relationship(back_populates="cloud_bindings")
 
 
+def new_workspace_token() -> str:
+    """A workspace's DataWay token, as Guance writes them: tkn_ and 32 hex digits (128 random bits)."""
+    return f"tkn_{secrets.token_hex(16)}"
+
+
 class Workspace(Model):
     """A workspace and where it stands after activation (rules in services/lifecycle.py)."""
 
@@ -93,6 +99,8 @@ class Workspace(Model):
     language: Mapped[str] = mapped_column(String(8))
     style: Mapped[str] = mapped_column(String(16))
     site: Mapped[str] = mapped_column(String(8))
+    # What DataKit sends data with (DK_DATAWAY ...?token=): shown only to the workspace's members.
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_workspace_token)
     owner_account_id: Mapped[int] = mapped_column(ForeignKey("guance_account.id"), index=True)
     # None: settled by Guance directly, without a billing-center account.
     billing_account_id: Mapped[int | None] = mapped_column(ForeignKey("billing_account.id"), index=True)

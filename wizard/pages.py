@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from .i18n import lazy_gettext as _l
 
@@ -161,7 +161,7 @@ PAGE_LIST: tuple[Page, ...] = (
         at_stage(Stage.BOUND, Stage.ACTIVATED, who=_BOUND), BIND_STEPS, 2, ("15.aliyun_register_6.1",),
     ),
     Page(
-        "B3", _l("绑定工作空间：已选择 / 已绑定"), "/bind/workspaces", "bind.workspaces", "bind/workspaces.html",
+        "B3", _l("绑定工作空间：已绑定"), "/bind/workspaces", "bind.workspaces", "bind/workspaces.html",
         at_stage(Stage.ACTIVATED, who=_ACTIVATED), BIND_STEPS, 2, ("15.aliyun_register_6",), state_of="B2",
     ),
     Page(
@@ -279,12 +279,30 @@ def current_page() -> Page | None:
     return ROUTED.get(request.endpoint or "")
 
 
-def render_page(**context) -> str:
-    """The current page's template, with the page (its title and step indicator) in the context."""
+def render_page(**context):
+    """The current page's template, with the page (its title and step indicator) in the context.
+
+    A wizard page answering a POST with its form (errors, 获取验证码) redirects to itself instead,
+    the form's state kept for the GET (Post/Redirect/Get, wizard/form_state.py).
+    """
+    from . import form_state
+
     page = current_page()
     if page is None or page.template is None:
         raise LookupError(f"{request.endpoint} is not a page of the map")
-    return render_template(page.template, page=page, **context)
+    form = context.get("form")
+    if form is not None and request.method == "POST" and page.guard.kind in WIZARD_GUARDS:
+        form_state.keep_form(form)
+        return redirect(request.full_path.removesuffix("?"), 303)
+    if form is not None and request.method == "GET":
+        form_state.restore_form(form)
+    # The language switch submits this form (id="page-form"), so what was typed survives the switch.
+    page_form = "page-form" if form is not None and (page.guard.kind in WIZARD_GUARDS or page.id == "L1") else None
+    return render_template(page.template, page=page, page_form=page_form, **context)
+
+
+# The pages of the activation wizard (a marketplace login's pages): they answer a form with a redirect.
+WIZARD_GUARDS = ("stage", "register")
 
 
 # ---- The table the README and the guide show ----

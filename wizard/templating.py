@@ -32,7 +32,7 @@ def is_safe_redirect(target: str | None) -> TypeGuard[str]:
 
 def next_url(default: str) -> str:
     """The `next` the form carried, if it stays on this site; else `default`."""
-    target = request.form.get("next")
+    target = request.values.get("next")  # the language switch carries it in its formaction
     return target if is_safe_redirect(target) else default
 
 

@@ -124,6 +124,8 @@ def redirect_to(*paths: str, outcome: str = "moved") -> Callable:
 
 
 def code_sent(response, body, arranged, app):
+    if response.status_code == 303:  # Post/Redirect/Get (wizard/form_state.py): the page shows the outcome
+        response = arranged.client.get(response.headers["Location"])
     return "kept" if response.status_code == 200 and Page.of(response).find("#code-status.code-status-ok") else None
 
 

@@ -30,6 +30,7 @@ from wizard.models import (
 )
 from wizard.services import billing, codes, registration, spi, workspaces
 
+from ..helpers import shown_after
 from ..marketplace import order_params, signed_query
 from .conftest import UNLIMITED, build_app, dispose
 from .states import NEW_PASSWORD, Flow
@@ -209,7 +210,9 @@ def two_tabs_same_code(flow, arranged, page: str, source: str, identifier: str, 
     code = flow.code_for(first, page, identifier, recipient, **data)
     token = Browser.of(first).get(page).csrf_token
     return [
-        lambda tab=tab: tab.post(page, data={**data, source: identifier, "code": code, "csrf_token": token})
+        lambda tab=tab: shown_after(
+            tab, tab.post(page, data={**data, source: identifier, "code": code, "csrf_token": token})
+        )
         for tab in (first, second)
     ]
 
@@ -229,7 +232,9 @@ def test_two_tabs_creating_a_workspace_with_an_existing_account_create_one(race_
         with lined_up(monkeypatch, codes, "_matches", 2):  # both read the live code before either uses it
             answers = together(calls)
         one_success(answers, "/bind/workspaces")
-        assert "验证码无效或已过期" in Page.of(next(a for a in answers if a.status_code == 200)).text
+        # The loser is sent back (Post/Redirect/Get); its refusal is kept in the session both tabs share,
+        # which the winner's request may save over at the same instant: what is certain is the data.
+        assert sum(a.status_code == 200 for a in answers) == 1
         assert_one_workspace_bound(race_app, arranged)
 
     repeated(race)
@@ -253,10 +258,14 @@ def test_two_tabs_both_past_the_code_still_create_one_workspace(race_app, flow, 
         }
         monkeypatch.setattr(workspace_views, "redeem_code", action_alone)
         with lined_up(monkeypatch, workspaces, "bind_instance", 2):
-            answers = together([lambda tab=tab: tab.post(page, data=data) for tab in tabs(race_app, arranged, 2)])
+            answers = together(
+                [lambda tab=tab: shown_after(tab, tab.post(page, data=data)) for tab in tabs(race_app, arranged, 2)]
+            )
         monkeypatch.undo()
         one_success(answers, "/bind/workspaces")
-        assert "该商品实例已绑定工作空间" in Page.of(next(a for a in answers if a.status_code == 200)).text
+        # The loser is sent back (Post/Redirect/Get); what its page says is kept in the session both tabs
+        # share, which the winner's request may save over at the same instant: what is certain is the data.
+        assert sum(a.status_code == 200 for a in answers) == 1
         assert_one_workspace_bound(race_app, arranged)
 
     repeated(race)
@@ -304,7 +313,9 @@ def test_two_tabs_registering_and_creating_make_one_account_and_one_workspace(
         if past_the_code:
             monkeypatch.setattr(workspace_views, "redeem_code", action_alone)
             request = {**data, "code": "123456", "csrf_token": arranged.token}
-            calls = [lambda tab=tab: tab.post(page, data=request) for tab in tabs(race_app, arranged, 2)]
+            calls = [
+                lambda tab=tab: shown_after(tab, tab.post(page, data=request)) for tab in tabs(race_app, arranged, 2)
+            ]
             point = (workspaces, "create_with_new_account")  # both see the username free
         else:
             fields = {k: v for k, v in data.items() if k != "email"}
@@ -336,7 +347,10 @@ def test_two_tabs_pressing_kaitong_activate_once(race_app, flow, monkeypatch, wi
             data["create_billing_account"] = with_billing
         with lined_up(monkeypatch, registration, "_complete", 2):  # both saw R3 not yet done
             answers = together(
-                [lambda tab=tab: tab.post("/register/activation", data=data) for tab in tabs(race_app, arranged, 2)]
+                [
+                    lambda tab=tab: shown_after(tab, tab.post("/register/activation", data=data))
+                    for tab in tabs(race_app, arranged, 2)
+                ]
             )
         one_success(answers, "/activate/success" if with_billing else "/register/finished")
         uid = arranged.ali_uid
@@ -359,7 +373,7 @@ def test_two_tabs_binding_two_billing_accounts_bind_one(race_app, flow, monkeypa
             account = flow.billing_account(workspaces=())
             code = flow.code_for(tab, "/bind/billing", account["username"], account["email"])
             data = {"username": account["username"], "code": code, "csrf_token": arranged.token}
-            calls.append(lambda tab=tab, data=data: tab.post("/bind/billing", data=data))
+            calls.append(lambda tab=tab, data=data: shown_after(tab, tab.post("/bind/billing", data=data)))
         with lined_up(monkeypatch, billing, "bind_cloud_account", 2):  # both codes used up, both see no binding
             answers = together(calls)
         one_success(answers, "/bind/workspaces")
@@ -399,9 +413,16 @@ def test_ten_tabs_verifying_one_code_at_once_give_one_success(race_app, flow, mo
         token = Browser.of(everything[0]).get("/register/basic").csrf_token
         data = {**basic, "code": code, "csrf_token": token}
         with lined_up(monkeypatch, codes, "_matches", 10):
-            answers = together([lambda tab=tab: tab.post("/register/basic", data=data) for tab in everything])
+            answers = together(
+                [lambda tab=tab: shown_after(tab, tab.post("/register/basic", data=data)) for tab in everything]
+            )
         one_success(answers, "/register/company")
-        assert sum("验证码无效或已过期" in Page.of(a).text for a in answers if a.status_code == 200) == 9
+        # Every other tab is sent back to R1 (Post/Redirect/Get). The ten tabs share one session, and
+        # each page's refusal is kept in it for the next GET, so tabs answered at the same instant may
+        # show the refusal kept by another (or none); what they show is the code's refusal, nothing else.
+        refused = [Page.of(a) for a in answers if a.status_code == 200]
+        assert len(refused) == 9 and all(page.find("form[action='/register/basic']") for page in refused)
+        assert any("验证码无效或已过期" in page.text for page in refused)
         drafts = count_of(race_app, RegistrationDraft, RegistrationDraft.ali_uid == arranged.ali_uid)
         assert drafts == 1
         assert_consistent(race_app)

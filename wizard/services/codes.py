@@ -198,7 +198,8 @@ PURPOSES = {
 
 SENT_MESSAGES = {
     "email": _l("验证码已发送，请查收邮件"),
-    "username": _l("验证码已发送到该账号绑定的邮箱，请查收"),
+    # The same words whether the username exists or not (no enumeration): nothing names the address.
+    "username": _l("若该账号存在，验证码已发送至其绑定邮箱，请查收"),
 }
 
 

@@ -70,9 +70,25 @@ class CompanyInfo:
 # ---- R1: the draft ----
 
 
+def _kept_password_hash(draft_id: str | None, ali_uid: str) -> str:
+    """The password of the draft R1 replaces (back from R2, the password left empty); gone meanwhile
+    (pruned, expired), the customer types one again."""
+    draft = find_draft(draft_id, ali_uid)
+    if draft is None:
+        raise Refused(_l("请输入登录密码"), "password")
+    return draft.password_hash
+
+
 def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> str:
-    """Keep R1's answers for R2 (the password only hashed); returns the draft's id for the session."""
+    """Keep R1's answers for R2 (the password only hashed); returns the draft's id for the session.
+
+    R1 sent again from R2 without a password (`info.password` empty) keeps the replaced draft's.
+    """
     now = clock.now()
+    if info.password:
+        password_hash = hash_password(info.password)
+    else:
+        password_hash = _kept_password_hash(replaces, ali_uid)
     ttl = timedelta(seconds=current_app.config["REGISTRATION_DRAFT_TTL_SECONDS"])
     draft = RegistrationDraft(
         id=secrets.token_urlsafe(32),
@@ -81,7 +97,7 @@ def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> st
         username=normalize_username(info.username),
         email=normalize_email(info.email),
         phone=info.phone,
-        password_hash=hash_password(info.password),
+        password_hash=password_hash,
         created_at=now,
         expires_at=now + ttl,
     )

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import clock
+from ..choices import DATAWAY_URLS, DEFAULT_SITE
 from ..extensions import db, execute_dml
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
@@ -128,6 +129,24 @@ def workspaces_of(account: GuanceAccount) -> list[Workspace]:
             .order_by(Workspace.created_at, Workspace.id)
         ).unique()
     )
+
+
+DATAKIT_INSTALL = (
+    'DK_DATAWAY="{dataway}?token={token}" bash -c "$(curl -L https://static.guance.com/datakit/install.sh)"'
+)
+
+
+def datakit_install_command(workspace: Workspace) -> str:
+    """The Linux install command of DataKit for the workspace: its site's DataWay and its own token."""
+    return DATAKIT_INSTALL.format(dataway=DATAWAY_URLS.get(workspace.site, DATAWAY_URLS[DEFAULT_SITE]),
+                                  token=workspace.token)  # fmt: skip
+
+
+def login_usernames(workspace: Workspace) -> list[str]:
+    """The Guance accounts that can log in to the workspace: its owner first, then the other members."""
+    members = sorted(workspace.members, key=lambda member: (member.account_id != workspace.owner_account_id,
+                                                           member.account.username))  # fmt: skip
+    return [member.account.username for member in members]
 
 
 def settling_instance(workspace: Workspace) -> MarketplaceInstance | None:

@@ -3,6 +3,7 @@ from flask import redirect, url_for
 from ...flow import Activation
 from ...forms import ChoosePathForm
 from ...pages import PAGES, render_page, route
+from ...services.workspaces import login_usernames
 from . import bp
 
 NEXT_STEP = {"register": PAGES["R1"].endpoint, "bind": PAGES["B1"].endpoint}
@@ -20,6 +21,7 @@ def choose(activation: Activation):
 def success(activation: Activation):
     return render_page(
         activation=activation,
-        workspace=activation.instance.workspace,
+        workspace=activation.bound_workspace,
+        usernames=login_usernames(activation.bound_workspace),
         billing_account=activation.bound_binding.billing_account,
     )

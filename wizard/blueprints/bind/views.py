@@ -22,7 +22,8 @@ def render_bind_page(activation: Activation, **context):
         activation=activation,
         site_form=SiteForm(site=flow.chosen_site()),
         guide_form=GuideForm(),
-        show_guide=request.cookies.get(GUIDE_COOKIE) != "1",
+        # The first visit shows the guide (B0); 帮助 (partials/wizard_links.html) reopens it with ?guide=1.
+        show_guide=request.cookies.get(GUIDE_COOKIE) != "1" or request.args.get("guide") == "1",
         **context,
     )
 
@@ -46,16 +47,9 @@ def billing_account(activation: Activation):
 
 @route(bp, "B2")
 def workspaces(activation: Activation):
-    """B2 (choose a workspace to bind) and, once bound, B3 (已绑定 / 已选择, then 确定)."""
+    """B2 (绑定 binds at once) and, once bound, B3 (已绑定 and the success message, then 确定 to S1)."""
     choices = workspace_choices(activation.bound_binding.billing_account_id, activation.instance)
-    confirming = request.args.get("confirm", type=int)
-    return render_bind_page(
-        activation,
-        choices=choices,
-        form=BindWorkspaceForm(),
-        confirming=next((c for c in choices if c.workspace.id == confirming and c.state == "bindable"), None),
-        created_id=flow.created_workspace_id(),
-    )
+    return render_bind_page(activation, choices=choices)
 
 
 @bp.post("/bind/workspaces/<int:workspace_id>")
@@ -63,7 +57,9 @@ def workspaces(activation: Activation):
 def bind_workspace(activation: Activation, workspace_id: int):
     if BindWorkspaceForm().validate_on_submit():
         try:
-            bind_existing_workspace(activation.instance, activation.bound_binding.billing_account_id, workspace_id)
+            instance = activation.instance
+            workspace = bind_existing_workspace(instance, activation.bound_binding.billing_account_id, workspace_id)
+            flow.announce_binding(workspace.name, instance.instance_id)
         except Refused as refusal:
             show_refusal(None, refusal)
     return redirect(page_url("B2"))

@@ -42,8 +42,9 @@ def usage_month(workspace_id: int):
 
 @route(bp, "datakit")
 def datakit():
-    """从安装 DataKit 开始: a short getting-started page."""
-    return render_page()
+    """从安装 DataKit 开始: the install command of each workspace the account is a member of, with its token."""
+    usable = [workspace for workspace in workspaces.workspaces_of(current_user) if workspace.status != "locked"]
+    return render_page(workspaces=usable, install_command=workspaces.datakit_install_command)
 
 
 def member_workspace(workspace_id: int) -> Workspace:

@@ -1,5 +1,8 @@
+from urllib.parse import urlsplit
+
 from flask import current_app, redirect, render_template, request, url_for
 
+from ... import form_state
 from ...pages import render_page, route
 from ...security import set_cookie
 from ...templating import next_url
@@ -28,7 +31,10 @@ def privacy():
 @bp.post("/language")
 def set_language():
     """Keep the chosen interface language in a cookie and return to the page the user was on."""
-    response = redirect(next_url(url_for("home.index")))
+    target = next_url(url_for("home.index"))
+    response = redirect(target)
+    # The switch submits the page's form: what was typed comes back in the new language.
+    form_state.keep_submitted(urlsplit(target).path)
     language = request.form.get("lang")
     if language is not None and language in current_app.config["LANGUAGES"]:
         set_cookie(response, "lang", language, max_age=LANGUAGE_COOKIE_AGE)

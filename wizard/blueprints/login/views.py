@@ -21,7 +21,8 @@ def _login_limit() -> str:
 @route(bp, "L1")
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
-    form = LoginForm(site=request.args.get("site", DEFAULT_SITE))
+    # 免登 on an activated instance comes with the site and the workspace owner's username.
+    form = LoginForm(site=request.args.get("site", DEFAULT_SITE), username=request.args.get("username", ""))
     if form.validate_on_submit():
         try:
             account = accounts.log_in(form.site.data, form.username.data, form.password.data, page_language())

@@ -1,11 +1,12 @@
 from flask import redirect, url_for
 
 from ... import flow
+from ...extensions import one_transaction
 from ...flow import Activation
 from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm, show_refusal
 from ...pages import PAGES, render_page, route
 from ...services import registration as registrations
-from ...services.accounts import ensure_free
+from ...services.accounts import ensure_free, normalize_email
 from ...services.refusals import Refused
 from ...services.workspaces import NewWorkspace
 from ..codes import handle_send_code, redeem_code, send_limit
@@ -37,6 +38,28 @@ def save(form: RegisterBasicForm, activation: Activation) -> str:
     return registrations.save_draft(activation.login.ali_uid, basic_info(form), flow.draft_id())
 
 
+def keep_verified(form: RegisterBasicForm, draft) -> bool:
+    """Back from R2 (上一步): no password typed keeps the draft's, and the email R1 verified needs no
+    new code while it is unchanged. True when the email is that verified one."""
+    if draft is None:
+        return False
+    if not form.password.data and not form.confirm.data:
+        form.password.validators = form.confirm.validators = []
+    verified = normalize_email(form.email.data or "") == draft.email
+    if verified:
+        form.code.validators = []
+    return verified
+
+
+def save_verified(form: RegisterBasicForm, activation: Activation, verified: bool) -> str:
+    """The draft saved: with the email's code used up in the same transaction, or, for the address
+    this R1 proved already (back from R2), without a new code."""
+    if not verified:
+        return redeem_code(form, "email", "register", lambda: save(form, activation))
+    with one_transaction():
+        return save(form, activation)
+
+
 def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
     return registrations.BasicInfo(
         form.site.data, form.username.data, form.email.data, form.password.data, form.phone.data
@@ -47,12 +70,13 @@ def basic_info(form: RegisterBasicForm) -> registrations.BasicInfo:
 @send_limit
 def basic(activation: Activation):
     """R1 基本信息: saved as a draft once the email's code is right; R2 creates the account."""
-    form = basic_form(activation)
+    form, draft = basic_form(activation), flow.current_draft(activation)
     sending = handle_send_code(form, "email", "register")
+    verified = not sending and keep_verified(form, draft)
     if not sending and form.validate_on_submit():
         # Only who proved the address learns whether the username or email is taken (the code first).
         try:
-            draft_id = redeem_code(form, "email", "register", lambda: save(form, activation))
+            draft_id = save_verified(form, activation, verified)
         except Refused as refusal:
             show_refusal(form, refusal)
         else:
@@ -60,7 +84,7 @@ def basic(activation: Activation):
             flow.choose_site(form.site.data)
             return redirect(url_for(PAGES["R2"].endpoint))
     form.code.data = ""  # typed again on purpose, like the passwords
-    return render_page(activation=activation, form=form)
+    return render_page(activation=activation, form=form, draft=draft)
 
 
 def company_info(form: RegisterCompanyForm) -> registrations.CompanyInfo:

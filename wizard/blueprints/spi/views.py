@@ -9,6 +9,7 @@ from ...extensions import csrf
 from ...forms import SwitchAccountForm
 from ...i18n import gettext as _
 from ...i18n import page_language
+from ...pages import PAGES
 from ...services import lifecycle, spi, sso
 from . import bp
 
@@ -60,7 +61,7 @@ def login_free(params: dict[str, str], repeated: bool = False):
             # has since expired or been released; then that is what the customer must read.
             still_refused = sso.enterable(current.instance_id)
             if still_refused is None:
-                return redirect(flow.entry_url(current))
+                return redirect(flow.login_free_url(current))
             refusal = still_refused
         page = render_template(
             "spi/login_free_refused.html",
@@ -68,13 +69,15 @@ def login_free(params: dict[str, str], repeated: bool = False):
             marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"],
         )
         return page, refusal.status
+    if flow.signed_in_member(login):  # already signed in to this workspace: its console, session untouched
+        return redirect(url_for(PAGES["console"].endpoint))
     current = flow.replaces_another_account(login)
     if current is not None:  # maybe a forced 免登 (login CSRF): the customer decides
         flow.hold_login(login)
         return render_template("spi/switch_account.html", current=current, new=login, form=SwitchAccountForm())
     flow.start_marketplace_session(login)
     lifecycle.remember_language(login.instance_id, page_language())
-    return redirect(flow.entry_url(login))
+    return redirect(flow.login_free_url(login))
 
 
 @bp.post("/login-free/switch")
@@ -84,7 +87,7 @@ def switch_account():
     held = flow.take_held_login() if form.validate_on_submit() else None
     if held is not None and form.proceed.data:
         flow.start_marketplace_session(held)
-        return redirect(flow.entry_url(held))
+        return redirect(flow.login_free_url(held))
     if held is None and form.proceed.data:
         flash(_("确认已超时，新的免登未生效。如需切换，请回到阿里云云市场重新点击「免登」。"), "error")
     current = flow.current_login()

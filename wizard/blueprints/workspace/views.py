@@ -46,7 +46,7 @@ def new(activation: Activation):
     if not sending and form.validate_on_submit():
         try:
             workspace = redeem_code(form, "email", purpose, lambda: create(tab, form, activation))
-            flow.remember_created_workspace(workspace.id)
+            flow.announce_binding(workspace.name, activation.instance.instance_id)
             return redirect(page_url("B2"))
         except Refused as refusal:
             show_refusal(form, refusal, default_field="name")

@@ -19,26 +19,41 @@
     region.textContent = message;
   }
 
-  // The server's retry_after drives it; a deadline keeps it right when the tab sleeps.
-  function codeCountdown(button) {
+  // The server's retry_after drives it; a deadline keeps it right when the tab sleeps. The cooldown
+  // belongs to the address (or username) it was sent to, as on the server: a corrected address
+  // may be sent to at once, and going back to the first one shows what is left of its wait.
+  function codeCountdown(button, source) {
     var label = button.textContent;
     var timer = null;
-    return function start(seconds) {
-      var deadline = Date.now() + seconds * 1000;
-      function tick() {
-        var left = Math.ceil((deadline - Date.now()) / 1000);
-        if (left > 0) {
-          button.setAttribute("aria-disabled", "true");
-          button.textContent = button.getAttribute("data-countdown").replace("{seconds}", left);
-          return;
-        }
-        window.clearInterval(timer);
-        button.removeAttribute("aria-disabled");
-        button.textContent = label;
+    var deadlines = {};
+    function key() {
+      return source ? source.value.trim().toLowerCase() : "";
+    }
+    function tick() {
+      var left = Math.ceil(((deadlines[key()] || 0) - Date.now()) / 1000);
+      if (left > 0) {
+        button.setAttribute("aria-disabled", "true");
+        button.textContent = button.getAttribute("data-countdown").replace("{seconds}", left);
+        return;
       }
       window.clearInterval(timer);
+      timer = null;
+      button.removeAttribute("aria-disabled");
+      button.textContent = label;
+    }
+    function follow() {
+      window.clearInterval(timer);
       tick();
-      timer = window.setInterval(tick, 250);
+      if (button.getAttribute("aria-disabled") === "true") {
+        timer = window.setInterval(tick, 250);
+      }
+    }
+    if (source) {
+      source.addEventListener("input", follow);
+    }
+    return function start(seconds, sentTo) {
+      deadlines[sentTo === undefined ? key() : sentTo] = Date.now() + seconds * 1000;
+      follow();
     };
   }
 
@@ -46,6 +61,7 @@
     var source = document.getElementById(button.getAttribute("data-source"));
     var token = button.form ? button.form.querySelector("input[name='csrf_token']") : null;
     var body = new FormData();
+    var sentTo = source ? source.value.trim().toLowerCase() : "";
     body.append("purpose", button.getAttribute("data-purpose"));
     body.append("identifier", source ? source.value : "");
     button.setAttribute("aria-busy", "true");
@@ -59,7 +75,7 @@
       .then(function (answer) {
         showCodeStatus(region, answer.message, answer.ok);
         if (answer.retry_after) {
-          countdown(answer.retry_after);
+          countdown(answer.retry_after, sentTo);
         }
       })
       .catch(function () { showCodeStatus(region, button.getAttribute("data-failed"), false); })
@@ -69,7 +85,7 @@
   function initCodeSenders() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-code-send]"), function (button) {
       var region = document.getElementById(button.getAttribute("data-status"));
-      var countdown = codeCountdown(button);
+      var countdown = codeCountdown(button, document.getElementById(button.getAttribute("data-source")));
       var pending = parseInt(button.getAttribute("data-retry-after") || "0", 10);
       // No longer a submit button: Enter in a field must submit the page, not ask for a code.
       button.type = "button";
