@@ -62,9 +62,10 @@ FROM generate_series(1, %(accounts)s) n;
 INSERT INTO billing_account (id, username, email, password_hash, created_at)
 SELECT n, 'billing' || n, 'billing' || n || '@bench.example', 'x', now() - n * interval '5 minutes'
 FROM generate_series(1, %(accounts)s) n;
-INSERT INTO workspace (id, name, language, style, site, owner_account_id, billing_account_id, created_at, status)
+INSERT INTO workspace (id, name, language, style, site, owner_account_id, billing_account_id, created_at, status,
+    token)
 SELECT n, 'ws-' || n, 'zh', 'ops', 'cn1', n %% %(accounts)s + 1, n %% %(accounts)s + 1,
-       now() - n * interval '5 minutes', 'active'
+       now() - n * interval '5 minutes', 'active', 'tkn_' || md5(n::text)
 FROM generate_series(1, %(instances)s) n WHERE n %% 10 < 6;
 INSERT INTO workspace_member (workspace_id, account_id, role, created_at)
 SELECT id, owner_account_id, 'owner', created_at FROM workspace;

@@ -6,9 +6,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from . import steps
+from devtools.factories import PASSWORD  # every arranged account's password
 
-PASSWORD = "Acme-Owner-Lantern-42"  # tests.activation.PASSWORD, the owners' password
+from . import steps
 
 
 def bound_to_first(page: Page, market_url, live_smtp, billing_account, name: str, ali_uid: str) -> None:
@@ -23,7 +23,7 @@ def bound_to_first(page: Page, market_url, live_smtp, billing_account, name: str
 def test_success_names_the_login_and_login_free_then_leads_to_the_workspace(
     page: Page, market_url, live_smtp, billing_account
 ):
-    bound_to_first(page, market_url, live_smtp, billing_account, "s1names", "1380000000000501")
+    bound_to_first(page, market_url, live_smtp, billing_account, "s1names", "1380000000000521")
     steps.bind_workspace(page, "s1names甲")
     page.locator("a[href='/activate/success']").click()
     expect(page.locator(".login-accounts")).to_contain_text("s1names_owner")
@@ -43,7 +43,7 @@ def test_success_names_the_login_and_login_free_then_leads_to_the_workspace(
 
 
 def test_a_later_tab_is_told_the_instance_is_already_bound(page: Page, market_url, live_smtp, billing_account):
-    bound_to_first(page, market_url, live_smtp, billing_account, "twotabs", "1380000000000502")
+    bound_to_first(page, market_url, live_smtp, billing_account, "twotabs", "1380000000000522")
     later = page.context.new_page()
     later.goto(page.url)  # the same B2 in a second tab
     steps.bind_workspace(page, "twotabs甲")
@@ -53,9 +53,9 @@ def test_a_later_tab_is_told_the_instance_is_already_bound(page: Page, market_ur
 
 
 def test_a_tab_replaced_by_another_login_free_explains_itself(page: Page, market_url):
-    steps.buy_and_enter(page, market_url, "1380000000000503")  # this tab shows G1
+    steps.buy_and_enter(page, market_url, "1380000000000523")  # this tab shows G1
     other = page.context.new_page()
-    steps.buy_and_enter(other, market_url, "1380000000000503")  # a second instance, entered in another tab
+    steps.buy_and_enter(other, market_url, "1380000000000523")  # a second instance, entered in another tab
     steps.choose(page, "bind")
     expect(page.locator("main")).to_contain_text("此页面已在另一次免登后失效")
     page.get_by_role("link", name="回到最新的页面").click()

@@ -414,7 +414,7 @@ def test_release_moves_the_workspace_to_billing_center_settlement_and_emails_the
 
 def test_lifecycle_emails_are_in_the_language_the_customer_used(client, app, customer, db, smtp, bound):
     client.set_cookie("lang", "en")
-    customer.login_free(lands="/activate/success")  # the customer came back, in English
+    customer.login_free(lands="/login/pwd?site=cn1&username=acme_owner")  # the customer came back, in English
     expire(client, app, bound)
     email = smtp.messages(OWNER_EMAIL)[0]
     assert email.subject == 'Workspace "生产环境" will be locked in 14 days'
