@@ -328,6 +328,7 @@ def measure(stack: ExitStack, cluster, database: str, options: Options, log=prin
     """Load `database` in `cluster`, serve it, sign in; every page must answer 200 once, then wrk measures
     each (or only those named in `hammered`)."""
     keys, directory = Secrets.fresh(), workdir(stack)
+    load_at_start = _load_average()
     began = time.monotonic()
     url = load(cluster, database, keys, options.sizes, log)
     loading = time.monotonic() - began
@@ -357,9 +358,17 @@ def measure(stack: ExitStack, cluster, database: str, options: Options, log=prin
         "load": asdict(options.load),
         "shape": asdict(options.shape),
         "loading_seconds": round(loading, 1),
+        "load_average": {"start": load_at_start, "end": _load_average()},
         "target_p95_ms": TARGET_P95_MS,
         "pages": results,
     }
+
+
+def _load_average() -> float:
+    """The machine's 1-minute load average: other work on a shared machine lengthens every latency."""
+    import os
+
+    return round(os.getloadavg()[0], 2)
 
 
 def _cores() -> int:
@@ -385,7 +394,7 @@ def report(results: dict) -> str:
         f"{sizes['audit_rows']:,} SPI audit rows and as many operator audit rows (loaded in "
         f"{results['loading_seconds']} s); gunicorn {results['shape']['workers']} workers × "
         f"{results['shape']['threads']} threads; wrk {load['connections']} connections for {load['seconds']:g} s "
-        "per page, signed in as an operator. Target: p95 under 100 ms on every page.",
+        "per page, signed in as an operator. Target: p95 under 100 ms on every page." + _load_sentence(results),
         "",
         f"**{len(results['pages']) - len(missed)} of {len(results['pages'])} pages under the target.**"
         + (" Missed: " + ", ".join(page["name"] for page in missed) + "." if missed else ""),
@@ -402,6 +411,17 @@ def report(results: dict) -> str:
             f"{page['p99_ms']:.1f} | {'—' if cpu is None else f'{cpu:.1f}'} | {other} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _load_sentence(results: dict) -> str:
+    """The machine's load, when recorded: compare runs made under different loads only as ratios."""
+    if "load_average" not in results:
+        return ""
+    seen = results["load_average"]
+    return (
+        f" Machine load (1-minute load average, {results['machine'].split(' · ')[-1]} shared with other work): "
+        f"{seen['start']:g} at the start, {seen['end']:g} at the end."
+    )
 
 
 def parse(argv: list[str]) -> tuple[Options, Path]:
