@@ -212,9 +212,9 @@ def median(histogram: Counter) -> float | None:
     total = histogram.total()
     if not total:
         return None
-    ranks, middle, seen = {(total - 1) // 2, total // 2}, [], 0
+    ranks, middle, seen = ((total - 1) // 2, total // 2), [], 0  # the same rank twice when the total is odd
     for value in sorted(histogram):
-        middle += [value for rank in sorted(ranks) if seen <= rank < seen + histogram[value]]
+        middle += [value for rank in ranks if seen <= rank < seen + histogram[value]]
         seen += histogram[value]
     return sum(middle) / len(middle)
 
@@ -256,7 +256,7 @@ def _rolled_up(first: date, last: date) -> Tally:
 
 
 def _counted(start: datetime, end: datetime) -> Tally:
-    """The same figures counted from the events themselves (a part of a day; the tests' reference)."""
+    """The same figures counted from the events themselves: the part of a day at either end of a period."""
     tally = Tally()
     cohort = (
         FunnelEvent.entered_at >= literal(start, Timestamp()),
