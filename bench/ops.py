@@ -86,6 +86,7 @@ SELECT ali_uid, workspace_id %% %(accounts)s + 1, created_at FROM marketplace_in
 
 # Each instance's path through the wizard: activated ones by bind (even n) or registration (odd n);
 # the others stopped at G1 (n % 10 = 6, 7), B1 (8) or right after 免登 (9). A step every 2-4 minutes.
+# The funnel's daily roll-up is what the product counts with each event (services/ops/funnel.py).
 _FUNNEL = """
 WITH path(kind, ord, step) AS (VALUES
     ('bind', 1, 'created'), ('bind', 2, 'login_free'), ('bind', 3, 'choose'), ('bind', 4, 'bind_billing'),
@@ -107,6 +108,11 @@ INSERT INTO activation_progress (instance_id, ali_uid, step, reached_at, entered
 SELECT DISTINCT ON (instance_id) instance_id, ali_uid, step, reached_at, entered_at,
        CASE WHEN step = 'activated' THEN reached_at END
 FROM funnel_event ORDER BY instance_id, reached_at DESC;
+INSERT INTO funnel_day (day, step, reached)
+SELECT (entered_at AT TIME ZONE %(zone)s)::date, step, count(*) FROM funnel_event GROUP BY 1, 2;
+INSERT INTO funnel_day_duration (day, step, seconds, departures)
+SELECT (entered_at AT TIME ZONE %(zone)s)::date, previous_step, seconds_on_previous, count(*)
+FROM funnel_event WHERE previous_step IS NOT NULL GROUP BY 1, 2, 3;
 """
 
 # SPI call k (1..A) belongs to instance k % N + 1: its createInstance first, then 免登 (verify) and the
@@ -162,8 +168,10 @@ FROM marketplace_instance WHERE bound_at IS NOT NULL;
 def load(cluster, database: str, keys: Secrets, sizes: Sizes, log) -> str:
     """A new database at the newest schema with the rows above, analysed; its URL."""
     url = cluster.create_database(database)
-    _migrate(url, keys)
-    values = {"instances": sizes.instances, "accounts": max(1, sizes.instances // 4), "audit": sizes.audit_rows}
+    zone = _migrate(url, keys)
+    values = {
+        "instances": sizes.instances, "accounts": max(1, sizes.instances // 4), "audit": sizes.audit_rows, "zone": zone,
+    }  # fmt: skip
     dsn = f"host=127.0.0.1 port={cluster.port} user=postgres dbname={database}"
     with psycopg.connect(dsn, autocommit=True) as connection:
         for name, script in (("instances", _INSTANCES), ("funnel", _FUNNEL), ("audit", _AUDIT), ("rest", _REST)):
@@ -176,13 +184,21 @@ def load(cluster, database: str, keys: Secrets, sizes: Sizes, log) -> str:
         connection.execute("VACUUM ANALYZE")
         counts = {
             table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("marketplace_instance", "spi_call", "operator_audit", "funnel_event", "metering_hour")
+            for table in (
+                "marketplace_instance",
+                "spi_call",
+                "operator_audit",
+                "funnel_event",
+                "funnel_day_duration",
+                "metering_hour",
+            )
         }
     log(f"rows: {counts}")
     return url
 
 
-def _migrate(url: str, keys: Secrets) -> None:
+def _migrate(url: str, keys: Secrets) -> str:
+    """The newest schema and the bench's operator; the console's time zone (the funnel's days)."""
     from flask_migrate import upgrade
 
     from wizard import create_app
@@ -194,6 +210,7 @@ def _migrate(url: str, keys: Secrets) -> None:
         upgrade()
         operators.create(OPERATOR, PASSWORD, SECRET)
         db.engine.dispose()
+        return app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 def _settings(url: str, keys: Secrets) -> dict:
@@ -312,6 +329,7 @@ def measure(stack: ExitStack, cluster, database: str, options: Options, log=prin
     """Load `database` in `cluster`, serve it, sign in; every page must answer 200 once, then wrk measures
     each (or only those named in `hammered`)."""
     keys, directory = Secrets.fresh(), workdir(stack)
+    load_at_start = _load_average()
     began = time.monotonic()
     url = load(cluster, database, keys, options.sizes, log)
     loading = time.monotonic() - began
@@ -341,9 +359,17 @@ def measure(stack: ExitStack, cluster, database: str, options: Options, log=prin
         "load": asdict(options.load),
         "shape": asdict(options.shape),
         "loading_seconds": round(loading, 1),
+        "load_average": {"start": load_at_start, "end": _load_average()},
         "target_p95_ms": TARGET_P95_MS,
         "pages": results,
     }
+
+
+def _load_average() -> float:
+    """The machine's 1-minute load average: other work on a shared machine lengthens every latency."""
+    import os
+
+    return round(os.getloadavg()[0], 2)
 
 
 def _cores() -> int:
@@ -369,7 +395,7 @@ def report(results: dict) -> str:
         f"{sizes['audit_rows']:,} SPI audit rows and as many operator audit rows (loaded in "
         f"{results['loading_seconds']} s); gunicorn {results['shape']['workers']} workers × "
         f"{results['shape']['threads']} threads; wrk {load['connections']} connections for {load['seconds']:g} s "
-        "per page, signed in as an operator. Target: p95 under 100 ms on every page.",
+        "per page, signed in as an operator. Target: p95 under 100 ms on every page." + _load_sentence(results),
         "",
         f"**{len(results['pages']) - len(missed)} of {len(results['pages'])} pages under the target.**"
         + (" Missed: " + ", ".join(page["name"] for page in missed) + "." if missed else ""),
@@ -386,6 +412,17 @@ def report(results: dict) -> str:
             f"{page['p99_ms']:.1f} | {'—' if cpu is None else f'{cpu:.1f}'} | {other} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _load_sentence(results: dict) -> str:
+    """The machine's load, when recorded: compare runs made under different loads only as ratios."""
+    if "load_average" not in results:
+        return ""
+    seen = results["load_average"]
+    return (
+        f" Machine load (1-minute load average, {results['machine'].split(' · ')[-1]} shared with other work): "
+        f"{seen['start']:g} at the start, {seen['end']:g} at the end."
+    )
 
 
 def parse(argv: list[str]) -> tuple[Options, Path]:

@@ -386,7 +386,7 @@ OPS_GUIDE = Guide(
             "The operations console (/ops/) is for Guance's operators and is separate from customers' Guance "
             "accounts: an administrator creates operator accounts on the server with `flask ops create-operator`, "
             "signing in takes a password and a code from an authenticator app, and every action is recorded "
-            "under **Audit Trail**.",
+            "under **Audit trail**.",
         ),
         h(2, "ops-sign-in", "登录与绑定认证器", "Signing in and enrolling an authenticator"),
         Step(
@@ -426,7 +426,7 @@ OPS_GUIDE = Guide(
         Step(
             "「开通漏斗」统计所选时间段内开始开通的实例到达每一步的数量、在每一步离开的数量和停留时间的中位数，"
             "左边是图，右边是表。",
-            "**Activation Funnel** shows, for the instances whose activation began in the chosen period, how many "
+            "**Activation funnel** shows, for the instances whose activation began in the chosen period, how many "
             "reached each step, how many left at each step and the median time spent on it: the chart on the left, "
             "the table beside it.",
             "ops-funnel",
@@ -437,8 +437,8 @@ OPS_GUIDE = Guide(
             ("其他页面", "The other pages"),
             "「SPI 审计日志」按动作、结果和时间筛选；「卡住的开通」列出在某一步停留过久的实例；「计量推送失败」和"
             "「失败任务」可以重试；「Webhook」配置开通、到期、锁定等事件的通知地址并发送测试事件。",
-            "**SPI Audit Log** filters by action, outcome and time; **Stuck Activations** lists instances idle at one "
-            "step for too long; **Metering Failures** and **Failed Tasks** can be retried; **Webhook** sets the "
+            "**SPI audit log** filters by action, outcome and time; **Stuck activations** lists instances idle at one "
+            "step for too long; **Metering failures** and **Failed tasks** can be retried; **Webhook** sets the "
             "addresses notified of activations, expiries, locks and more, and sends a test event.",
         ),
     ],

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import re
-from datetime import timedelta
+import statistics
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from devtools.customer import Browser, Customer
 from wizard import clock
-from wizard.ops_models import ActivationProgress, FunnelEvent
+from wizard.ops_models import ActivationProgress, FunnelDay, FunnelDayDuration, FunnelEvent
 from wizard.services.ops import funnel
 
 from .activation import ACME, add_billing_account, workspace_id
@@ -97,3 +101,100 @@ def test_the_funnel_page_draws_an_svg_chart_without_style_beside_its_table(app, 
     assert custom.status_code == 200 and "2026-01-01 至 2026-01-31" in text_of(custom)
     nonsense = operator.get("/ops/funnel", query_string={"from": "x", "to": "2026-13-45", "days": "-1"})
     assert nonsense.status_code == 200  # anything unreadable: the last 30 days
+
+
+# ---- The daily roll-up: the same figures as the events themselves ----
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BEGIN = datetime(2026, 3, 1, 9, 0, tzinfo=SHANGHAI)
+PATHS = (
+    ("created", "login_free", "choose", "bind_billing", "bind_workspaces", "activated"),
+    ("created", "login_free", "choose", "register_basic", "register_company", "register_activation", "activated"),
+    ("created", "login_free", "choose", "bind_billing", "bind_workspaces", "create_workspace", "activated"),
+)
+
+
+def generate_activations(count: int, seed: int) -> None:
+    """`count` instances beginning at random moments over ten days (many near midnight, where the
+    roll-up's days meet), each going some way along a path, a few minutes or hours on each step."""
+    rng = random.Random(seed)
+    for number in range(count):
+        entered = BEGIN + timedelta(
+            days=rng.randrange(10), hours=rng.choice((-9, 0, 5, 14, 14.9)), minutes=rng.randrange(6)
+        )
+        path = rng.choice(PATHS)
+        moment = entered
+        for step in path[: rng.randint(1, len(path))]:
+            funnel.reach(f"gen{number:04d}", "1390000000000001", step, moment.astimezone(UTC))
+            moment += timedelta(seconds=rng.choice((5, 60, 61, 600, 3600, 7300)) + rng.randrange(3))
+
+
+def reference(db, start: datetime, end: datetime) -> dict:
+    """The figures computed here from every event of the period, with statistics.median."""
+    events = db.session.execute(
+        select(FunnelEvent.step, FunnelEvent.previous_step, FunnelEvent.seconds_on_previous).where(
+            FunnelEvent.entered_at >= start, FunnelEvent.entered_at < end
+        )
+    ).all()
+    figures = {}
+    for step in funnel.STEPS:
+        times = [seconds for _step, previous, seconds in events if previous == step.key]
+        reached = sum(1 for key, _previous, _seconds in events if key == step.key)
+        figures[step.key] = (reached, len(times), statistics.median(times) if times else None)
+    return figures
+
+
+def figures_of(report) -> dict:
+    return {f.step.key: (f.reached, f.went_on, f.median_seconds) for f in report.steps}
+
+
+def roll_up_rows(db) -> tuple[list, list]:
+    return (
+        db.session.execute(
+            select(FunnelDay.day, FunnelDay.step, FunnelDay.reached).order_by(FunnelDay.day, FunnelDay.step)
+        ).all(),
+        db.session.execute(
+            select(
+                FunnelDayDuration.day, FunnelDayDuration.step, FunnelDayDuration.seconds, FunnelDayDuration.departures
+            ).order_by(FunnelDayDuration.day, FunnelDayDuration.step, FunnelDayDuration.seconds)
+        ).all(),
+    )
+
+
+@BOTH_DATABASES
+def test_the_daily_roll_up_gives_the_figures_of_the_events_for_any_period(app, db):
+    generate_activations(160, seed=20)
+    db.session.commit()
+    day = timedelta(days=1)
+    midnight = BEGIN.replace(hour=0)
+    periods = [
+        (midnight - day, midnight + 12 * day),  # everything, whole days: the roll-up alone
+        (midnight + 2 * day, midnight + 5 * day),  # three whole days
+        (
+            midnight + 2 * day + timedelta(hours=23, minutes=50),
+            midnight + 6 * day + timedelta(minutes=30),
+        ),  # ragged ends
+        (midnight + 3 * day + timedelta(hours=5), midnight + 3 * day + timedelta(hours=15)),  # within one day
+        (midnight + 20 * day, midnight + 30 * day),  # nobody
+    ]
+    for start, end in periods:
+        assert figures_of(funnel.report(start, end)) == reference(db, start, end), (start, end)
+    everything = funnel.report(*periods[0])
+    assert everything.entered == 160 and 0 < everything.activated < 160
+
+
+@BOTH_DATABASES
+def test_rebuilding_the_roll_up_from_the_events_gives_the_same_rows(app, db):
+    generate_activations(60, seed=7)
+    db.session.commit()
+    kept = roll_up_rows(db)
+    assert kept[0] and kept[1]
+    assert funnel.rebuild_roll_up() == db.session.scalar(select(func.count()).select_from(FunnelEvent))
+    db.session.commit()
+    assert roll_up_rows(db) == kept
+
+
+def test_a_median_from_a_histogram_is_the_median_of_its_values():
+    for values in ([7], [1, 2], [3, 1, 2], [5, 5, 5, 9], [1, 1, 2, 2, 2, 10], list(range(1, 101)) + [100] * 3):
+        assert funnel.median(Counter(values)) == statistics.median(values), values
+    assert funnel.median(Counter()) is None

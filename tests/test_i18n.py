@@ -282,6 +282,97 @@ def test_english_follows_the_glossary(catalog):
     assert not off, "English that leaves the README's glossary (message, English, term):\n" + "\n".join(map(str, off))
 
 
+# ---- Sentence case (README, "English terms"): capitals start a sentence or a label, or spell a name ----
+
+# Names keep their capitals anywhere: products, companies, places, languages, apps, the pronoun I.
+NAMES = frozenset({
+    "Guance", "Alibaba", "Cloud", "Marketplace", "Billing", "Center", "Commercial", "Edition", "DataKit", "Linux",
+    "Region", "China", "Overseas", "Europe", "Asia-Pacific", "Hangzhou", "Ningxia", "Guangzhou", "Hong", "Kong",
+    "Oregon", "Frankfurt", "Singapore", "Chinese", "English", "Google", "Microsoft", "Authenticator", "I",
+})  # fmt: skip
+PROPER_NAMES = ("Shanghai Guance Information Technology Co., Ltd.", "R&D")
+# What may stand right before a capital: the start, the end of a sentence, a colon (a label's value),
+# a separator (·, >, —), an opening quote or bracket (a quoted button: Click "Open Guance").
+_STARTS = re.compile(r"(^|[.!?:;·>—]\s*|[\"“‘(「]\s*)$")
+_NOT_WORDS = re.compile(r"%\(\w+\)[sd]|%[sd]|\{[^}]*\}|<[^>]+>|https?://\S+")
+
+
+def title_cased_words(english: str) -> list[str]:
+    """The words capitalised inside a sentence that are no name: "Sign Out" -> ["Out"]."""
+    text = _NOT_WORDS.sub(" ", english)
+    for name in PROPER_NAMES:
+        text = text.replace(name, " ")
+    found = []
+    for match in re.finditer(r"[A-Za-z][A-Za-z0-9'’-]*", text):
+        word = re.sub(r"['’]s$", "", match.group())
+        named = word in NAMES or any(c.isupper() or c.isdigit() for c in word[1:])  # SPI, DataKit, R1, B2a
+        if word[0].isupper() and not named and not _STARTS.search(text[: match.start()]):
+            found.append(word)
+    return found
+
+
+def test_the_sentence_case_check_sees_title_case():
+    assert title_cased_words("Sign Out") == ["Out"] and title_cased_words("SPI Audit Log") == ["Audit", "Log"]
+    assert title_cased_words("Register: Basic Information (R1)") == ["Information"]
+    assert title_cased_words('No deliveries yet. Click "Send Test Event" to try one.') == ["Test", "Event"]
+    sentence_cased = ('Click "Open Guance" in "Purchased services"', "Alibaba Cloud account ID: %(uid)s · Instance ID",
+            "Guance's Billing Center account", "Sign in to the operations console", "Bind workspace (B2a)")  # fmt: skip
+    for fine in sentence_cased:
+        assert title_cased_words(fine) == [], fine
+
+
+def test_english_is_in_sentence_case(catalog):
+    off = [
+        (form, words)
+        for message in entries(catalog).values()
+        for form in forms_of(message)
+        if (words := title_cased_words(form))
+    ]
+    assert not off, "Title Case in English (the README asks for sentence case):\n" + "\n".join(map(str, off))
+
+
+OPS_PAGES = ("/ops/", "/ops/instances/{instance}", "/ops/spi", "/ops/stuck", "/ops/funnel", "/ops/metering",
+             "/ops/tasks", "/ops/webhooks", "/ops/webhooks/{webhook}", "/ops/audit")  # fmt: skip
+LABELS = "title, h1, h2, h3, nav a, th, caption, legend, label, button, summary, .field-label"
+
+
+def test_the_operators_console_reads_in_sentence_case(app, client, db, smtp):
+    """Every page of /ops/ in English: its title, headings, navigation, column heads, labels and buttons
+    (whatever their text comes from: the catalog, the step names, the page map)."""
+    from bs4 import BeautifulSoup
+
+    from wizard.models import FailedTask
+    from wizard.services.ops import webhooks
+
+    from .activation import activate_by_binding
+    from .conftest import customer_of
+    from .ops_support import add_operator, enter_password, sign_in
+
+    add_billing_account()
+    instance = activate_by_binding(customer_of(app, smtp, client))
+    webhook = webhooks.create_endpoint("http://127.0.0.1:9/hook", ["instance.activated"], "", None).endpoint.id
+    db.session.add(FailedTask(task_id="t1", name="deliver_notice", args=[1], error="SMTPException", status="failed"))
+    db.session.commit()
+    add_operator(app)
+    add_operator(app, "bob", enrolled=False)
+    pages = [("/ops/login", app.test_client())]
+    enrolling = app.test_client()
+    enrolling.set_cookie("lang", "en")
+    pages.append((enter_password(enrolling, "bob").headers["Location"], enrolling))
+    operator = app.test_client()
+    sign_in(operator)
+    pages += [(path.format(instance=instance, webhook=webhook), operator) for path in OPS_PAGES]
+    off = []
+    for path, browser in pages:
+        browser.set_cookie("lang", "en")
+        response = browser.get(path)
+        assert response.status_code == 200, path
+        for element in BeautifulSoup(response.data, "html.parser").select(LABELS):
+            text = " ".join(element.get_text(" ").split())
+            off += [(path, text, words) for words in [title_cased_words(text)] if words]
+    assert not off, "Title Case on the operators' console:\n" + "\n".join(map(str, off))
+
+
 def test_the_compiled_catalog_is_the_one_in_git(application, catalog):
     """The application reads the .mo that `make translations` compiles from the .po in git."""
     compiled = application.catalog_path.with_suffix(".mo")

@@ -69,3 +69,18 @@ def test_the_simulators_own_migrations_match_its_models(market):
         with market_db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, market_db.metadata) == []
+
+
+@BOTH_DATABASES
+def test_the_funnel_roll_up_starts_with_the_events_recorded_before_it(app, db):
+    """0012 fills the funnel's daily roll-up from the existing events: the same rows as a rebuild."""
+    from .test_funnel import generate_activations, roll_up_rows
+
+    generate_activations(40, seed=12)
+    db.session.commit()
+    rebuilt = roll_up_rows(db)
+    db.session.remove()
+    downgrade(revision="0011")
+    upgrade()
+    assert rebuilt[0] and rebuilt[1]
+    assert roll_up_rows(db) == rebuilt

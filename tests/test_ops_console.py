@@ -315,7 +315,7 @@ def test_every_console_page_answers_in_both_languages_and_needs_an_operator(app,
         assert stranger.get(path).headers["Location"].startswith("/ops/login"), path
     operator = app.test_client()
     sign_in(operator)
-    for language, word in (("zh", "运维控制台"), ("en", "Operations Console")):
+    for language, word in (("zh", "运维控制台"), ("en", "Operations console")):
         operator.set_cookie("lang", language)
         for path in pages:
             response = operator.get(path)

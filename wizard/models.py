@@ -249,6 +249,8 @@ class SpiCall(Model):
     __table_args__ = (
         Index("ix_spi_call_action", "action", "created_at", "id"),
         Index("ix_spi_call_outcome", "outcome", "created_at", "id"),
+        # Both filters at once: a rare outcome of one action is read exactly, not by walking either index.
+        Index("ix_spi_call_action_outcome", "action", "outcome", "created_at", "id"),
         Index("ix_spi_call_instance", "instance_id", "created_at", "id"),
     )
 
@@ -341,14 +343,18 @@ class FailedTask(Model):
     """
 
     __tablename__ = "failed_task"
-    __table_args__ = (CheckConstraint(f"status IN {FAILED_TASK_STATES!r}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {FAILED_TASK_STATES!r}", name="status"),
+        # The operators' list of failed tasks, newest first, one page at a time (keyset on time, id).
+        Index("ix_failed_task_status", "status", "last_failed_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     args: Mapped[list] = mapped_column(JSON)
     error: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     first_failed_at: Mapped[datetime] = created_at_column()
     last_failed_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
@@ -437,7 +443,8 @@ class MeteringHour(Model):
             sqlite_where=text(_DUE),
             postgresql_where=text(_DUE),
         ),  # fmt: skip
-        Index("ix_metering_hour_status", "status", "hour_start"),  # 推送失败 for operators, newest first
+        # 推送失败 for operators, newest first: (time, id) is the keyset order, so a page reads only its rows.
+        Index("ix_metering_hour_status", "status", "hour_start", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

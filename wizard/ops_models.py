@@ -7,12 +7,13 @@ fast on large tables (keyset pagination walks an index in id order: see services
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -99,6 +100,32 @@ class FunnelEvent(Model):
     entered_at: Mapped[datetime] = mapped_column(Timestamp())
     previous_step: Mapped[str | None] = mapped_column(String(32))
     seconds_on_previous: Mapped[int | None] = mapped_column(Integer)
+
+
+class FunnelDay(Model):
+    """The funnel's daily roll-up: how many instances whose activation began on `day` (a date in the
+    console's time zone, BABEL_DEFAULT_TIMEZONE) reached `step`. Counted with each funnel_event row, in
+    its transaction (services/ops/funnel.py), so a period's funnel sums a row per day and step instead
+    of reading every event; `flask ops rebuild-funnel` recomputes it from funnel_event."""
+
+    __tablename__ = "funnel_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reached: Mapped[int] = mapped_column(Integer)
+
+
+class FunnelDayDuration(Model):
+    """The roll-up's time on each step, as a histogram exact to the second: of the instances whose
+    activation began on `day`, `departures` left `step` for another after `seconds` on it. A period's
+    median is read from the summed histogram, the same value as the median of the raw events."""
+
+    __tablename__ = "funnel_day_duration"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    departures: Mapped[int] = mapped_column(Integer)
 
 
 _WAITING = "activated_at IS NULL"

@@ -211,8 +211,9 @@ def any_answer(response, body, arranged, app):
 
 OPS_AUDIT = frozenset({"operator_audit"})
 WORKSPACE_WRITES = frozenset({"guance_account", "workspace", "workspace_member", "verification_code"})
-# 开通成功 is the activation funnel's last step (services/ops/funnel.py): its event and the instance's progress.
-ACTIVATED = frozenset({"funnel_event", "activation_progress"})
+# 开通成功 is the activation funnel's last step (services/ops/funnel.py): its event, the instance's progress
+# and the funnel's daily roll-up.
+ACTIVATED = frozenset({"funnel_event", "activation_progress", "funnel_day", "funnel_day_duration"})
 
 ROUTES = [
     Route(

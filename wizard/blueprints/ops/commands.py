@@ -51,3 +51,14 @@ def totp(username: str) -> None:
     if operator is None:
         raise click.ClickException("no demo operator yet: run `flask demo seed`")
     click.echo(operators.current_code(operator))
+
+
+@ops.command("rebuild-funnel")
+def rebuild_funnel() -> None:
+    """Recompute the funnel's daily roll-up from its events (after BABEL_DEFAULT_TIMEZONE changed)."""
+    from ...extensions import db
+    from ...services.ops import funnel
+
+    counted = funnel.rebuild_roll_up()
+    db.session.commit()
+    click.echo(f"Funnel roll-up rebuilt from {counted} events.")

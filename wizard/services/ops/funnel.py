@@ -12,24 +12,32 @@ and the seconds it spent there. activation_progress keeps each instance's latest
 activations page. A funnel for a period is the instances whose activation began in it: how many
 reached each step, how many went on from it and how many stopped there, and the median time spent
 on each step before the next.
+
+Reading every event of a period at each request grows with the period (90 days at 100,000 instances
+is 130,000 events), so each event is also counted, in its own transaction, in a daily roll-up keyed
+by the day its activation began in the console's time zone: funnel_day (instances that reached each
+step) and funnel_day_duration (a histogram of the seconds spent on each step, exact to the second,
+so the median read from it is the median of the events). A period sums the roll-up's whole days and
+counts a partial day at either end (a start or end at a time of day) from the events themselves.
 """
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
-from datetime import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo
 
-from flask import session
-from sqlalchemy import func, literal, select
+from flask import current_app, session
+from sqlalchemy import delete, func, insert, literal, select
 
 from ... import clock
 from ...db_types import Timestamp
 from ...extensions import db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...observability import logs, metrics
-from ...ops_models import ActivationProgress, FunnelEvent
+from ...ops_models import ActivationProgress, FunnelDay, FunnelDayDuration, FunnelEvent
 from ...upsert import INSERTS
 
 
@@ -81,6 +89,7 @@ def reach(instance_id: str, ali_uid: str, step: str, now: datetime | None = None
     ).rowcount
     if not inserted:
         return False
+    _roll_up(values)
     _advance(progress, values, now)
     metrics.funnel_step(step)
     log.info("funnel step", step=step, instance_id=instance_id, ali_uid=ali_uid)
@@ -162,39 +171,142 @@ class Funnel:
 
 
 def report(start: datetime, end: datetime) -> Funnel:
-    """The funnel of the instances whose activation began in [start, end)."""
+    """The funnel of the instances whose activation began in [start, end): the roll-up's whole days
+    (in the console's time zone) and, for a start or end within a day, that day's part from the events."""
+    first, last = _whole_days(start, end)
+    tally = Tally()
+    edges = [(start, end)]
+    if first < last:
+        tally.add(_rolled_up(first, last))
+        edges = [(start, _midnight(first)), (_midnight(last), end)]
+    for edge_start, edge_end in edges:
+        if edge_start < edge_end:
+            tally.add(_counted(edge_start, edge_end))
+    return Funnel(start, end, [tally.figures(step) for step in STEPS])
+
+
+@dataclass
+class Tally:
+    """Instances that reached each step, and for each step a histogram of the seconds spent on it by
+    those that went on (exact to the second: its median is the median of the events)."""
+
+    reached: Counter = field(default_factory=Counter)
+    durations: dict[str, Counter] = field(default_factory=dict)
+
+    def add(self, other: Tally) -> None:
+        self.reached.update(other.reached)
+        for step, histogram in other.durations.items():
+            self.durations.setdefault(step, Counter()).update(histogram)
+
+    def count(self, step: str, seconds: int, departures: int) -> None:
+        self.durations.setdefault(step, Counter())[seconds] += departures
+
+    def figures(self, step: Step) -> StepFigures:
+        histogram = self.durations.get(step.key, Counter())
+        return StepFigures(step, self.reached[step.key], histogram.total(), median(histogram))
+
+
+def median(histogram: Counter) -> float | None:
+    """The median of the values a histogram counts (value -> how many): the middle one, or the mean
+    of the two middle ones, as statistics.median and PostgreSQL's percentile_cont(0.5) give it."""
+    total = histogram.total()
+    if not total:
+        return None
+    ranks, middle, seen = ((total - 1) // 2, total // 2), [], 0  # the same rank twice when the total is odd
+    for value in sorted(histogram):
+        middle += [value for rank in ranks if seen <= rank < seen + histogram[value]]
+        seen += histogram[value]
+    return sum(middle) / len(middle)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _day(moment: datetime) -> date:
+    """The roll-up's day of a moment: its date in the console's time zone."""
+    return moment.astimezone(_zone()).date()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), _zone())
+
+
+def _whole_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """[first, last): the days lying wholly inside [start, end)."""
+    first = _day(start)
+    if _midnight(first) < start:
+        first += timedelta(days=1)
+    return first, _day(end)
+
+
+def _rolled_up(first: date, last: date) -> Tally:
+    tally = Tally()
+    days = (FunnelDay.day >= first, FunnelDay.day < last)
+    rows = db.session.execute(select(FunnelDay.step, func.sum(FunnelDay.reached)).where(*days).group_by(FunnelDay.step))
+    tally.reached.update({step: int(count) for step, count in rows})  # SUM: a Decimal on PostgreSQL
+    duration = FunnelDayDuration
+    for step, seconds, departures in db.session.execute(
+        select(duration.step, duration.seconds, func.sum(duration.departures))
+        .where(duration.day >= first, duration.day < last)
+        .group_by(duration.step, duration.seconds)
+    ):
+        tally.count(step, seconds, int(departures))
+    return tally
+
+
+def _counted(start: datetime, end: datetime) -> Tally:
+    """The same figures counted from the events themselves: the part of a day at either end of a period."""
+    tally = Tally()
     cohort = (
         FunnelEvent.entered_at >= literal(start, Timestamp()),
         FunnelEvent.entered_at < literal(end, Timestamp()),
     )
-    reached = dict(
-        db.session.execute(select(FunnelEvent.step, func.count()).where(*cohort).group_by(FunnelEvent.step)).all()
-    )
-    went_on, medians = _departures(cohort)
-    steps = [
-        StepFigures(step, reached.get(step.key, 0), went_on.get(step.key, 0), medians.get(step.key)) for step in STEPS
-    ]
-    return Funnel(start, end, steps)
-
-
-def _departures(cohort) -> tuple[dict[str, int], dict[str, float]]:
-    """How many left each step for another, and the median seconds they spent on it first."""
-    left = FunnelEvent.previous_step.is_not(None)
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.execute(
-            select(
-                FunnelEvent.previous_step,
-                func.count(),
-                func.percentile_cont(0.5).within_group(FunnelEvent.seconds_on_previous),
-            )
-            .where(*cohort, left)
-            .group_by(FunnelEvent.previous_step)
-        ).all()
-        return {row[0]: row[1] for row in rows}, {row[0]: float(row[2]) for row in rows if row[2] is not None}
-    durations: dict[str, list[int]] = {}
-    for previous, seconds in db.session.execute(
-        select(FunnelEvent.previous_step, FunnelEvent.seconds_on_previous).where(*cohort, left)
+    rows = db.session.execute(select(FunnelEvent.step, func.count()).where(*cohort).group_by(FunnelEvent.step))
+    tally.reached.update(dict(rows.all()))
+    for step, seconds, departures in db.session.execute(
+        select(FunnelEvent.previous_step, FunnelEvent.seconds_on_previous, func.count())
+        .where(*cohort, FunnelEvent.previous_step.is_not(None))
+        .group_by(FunnelEvent.previous_step, FunnelEvent.seconds_on_previous)
     ):
-        # `left` keeps only the rows with a previous step
-        durations.setdefault(cast(str, previous), []).append(seconds or 0)
-    return {k: len(v) for k, v in durations.items()}, {k: float(statistics.median(v)) for k, v in durations.items()}
+        tally.count(cast(str, step), seconds or 0, departures)  # `previous_step IS NOT NULL` above
+    return tally
+
+
+# ---- The roll-up ----
+
+
+def _roll_up(values: dict) -> None:
+    """Count a new funnel_event row (`values`) in the daily roll-up, in the caller's transaction."""
+    day = _day(values["entered_at"])
+    _increment(FunnelDay, {"day": day, "step": values["step"]}, "reached")
+    if values["previous_step"] is not None:
+        key = {"day": day, "step": values["previous_step"], "seconds": values["seconds_on_previous"] or 0}
+        _increment(FunnelDayDuration, key, "departures")
+
+
+def _increment(model, key: dict, counter: str, by: int = 1) -> None:
+    """An upsert adding `by` to a counter: concurrent steps of the same day each add theirs."""
+    statement = INSERTS[db.session.get_bind().dialect.name](model).values(**key, **{counter: by})
+    column = getattr(model, counter)
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(key), set_={counter: column + by}))
+
+
+def rebuild_roll_up() -> int:
+    """Recompute the roll-up from every funnel_event row (after BABEL_DEFAULT_TIMEZONE changed, or to
+    check it); the caller commits. Returns the number of events counted."""
+    execute_dml(delete(FunnelDayDuration))
+    execute_dml(delete(FunnelDay))
+    reached: Counter = Counter()
+    departures: Counter = Counter()
+    columns = (FunnelEvent.entered_at, FunnelEvent.step, FunnelEvent.previous_step, FunnelEvent.seconds_on_previous)
+    for entered_at, step, previous_step, seconds in db.session.execute(select(*columns)).yield_per(10_000):
+        reached[_day(entered_at), step] += 1
+        if previous_step is not None:
+            departures[_day(entered_at), previous_step, seconds or 0] += 1
+    if reached:
+        db.session.execute(insert(FunnelDay), [{"day": d, "step": s, "reached": n} for (d, s), n in reached.items()])
+    if departures:
+        rows = [{"day": d, "step": s, "seconds": t, "departures": n} for (d, s, t), n in departures.items()]
+        db.session.execute(insert(FunnelDayDuration), rows)
+    return reached.total()
