@@ -1,5 +1,8 @@
 """Demo data for every branch, created idempotently, credentials printed."""
 
+from datetime import UTC, datetime
+
+import pytest
 from sqlalchemy import func, select
 
 from wizard.models import (
@@ -35,9 +38,25 @@ def test_seed_covers_every_branch_and_is_idempotent(app, db):
         "51380000000000004000001",
         "计量演示",
     )
-    assert after_first["usage_record"] >= 2 * 72
     loners = [a for a in db.session.scalars(select(GuanceAccount)) if not a.memberships]
     assert loners
+
+
+@pytest.mark.parametrize(
+    "moment, hours",
+    [
+        (datetime(2026, 12, 1, 12, 30, tzinfo=UTC), 91),  # 20:30 in Shanghai: from Nov 27 16:00 UTC to 11:00
+        (datetime(2026, 12, 1, 16, 5, tzinfo=UTC), 71),  # 00:05 in Shanghai, a new day: from Nov 28 16:00 UTC
+    ],
+)
+def test_buyer_d_has_usage_from_three_days_before_midnight_to_the_hour_before_last(
+    app, db, frozen_clock, moment, hours
+):
+    """Both parties' seeds agree on the history (midnight in Shanghai, three days back); the last closed
+    hour is left for `flask usage simulate` to add."""
+    frozen_clock.moment = moment
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+    assert counts(db)["usage_record"] == 2 * hours  # data points and API calls, each hour
 
 
 def test_seed_prints_the_credentials(app):
