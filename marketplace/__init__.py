@@ -15,7 +15,7 @@ from flask import Flask, abort, request
 from sqlalchemy import event
 
 from . import config as settings
-from .extensions import babel, csrf, db, migrate, select_locale
+from .extensions import babel, csrf, db, migrate, select_locale, wrap_views
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_templates(app)
     register_commands(app)
+    wrap_views(app)  # each view is one unit of work: README, Architecture
     return app
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from flask import current_app, request
+from flask import Flask, current_app, request
+from flask.cli import AppGroup
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -54,3 +57,43 @@ def execute_dml(statement: Executable) -> CursorResult[Any]:
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+# The simulator's unit of work, on its own database: the same rule as the Guance side's (wizard/extensions.py,
+# README "Architecture"), written again because the two applications share nothing but protocol/.
+
+
+@contextmanager
+def one_transaction() -> Iterator[None]:
+    """The unit of work of an entry point (a view, the queue's job, a command): commit what the block did,
+    or roll all of it back. The simulator's own code never commits or rolls back otherwise, except through
+    `commit_now(reason)`; tests/test_transactions.py holds it to that."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def commit_now(reason: str) -> None:
+    """Commit the unit of work so far, before its entry point would, where part of the work must stay
+    even if a later step fails (an order kept 开通中 when the ISV's answer is lost); `reason` says why."""
+    if not reason.strip():
+        raise ValueError("commit_now needs the reason the work cannot wait for its entry point")
+    db.session.commit()
+
+
+def wrap_views(app: Flask) -> None:
+    """Every view function of `app` runs in one unit of work (call after the blueprints are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static":  # a file from disk: no database
+            app.view_functions[endpoint] = one_transaction()(view)
+
+
+class CommandGroup(AppGroup):
+    """A group of `flask ...` commands, each run in the application's context and in one unit of work."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        register = super().command(*args, **kwargs)
+        return lambda function: register(one_transaction()(function))

@@ -23,9 +23,10 @@ def build_queue(app: Flask) -> Huey:
     @huey.periodic_task(crontab(minute="*"), name="retry_pending_orders")
     def retry_pending_orders() -> int:
         """Orders 开通中 whose next createInstance attempt is due."""
+        from .extensions import one_transaction
         from .orders import retry_due
 
-        with app.app_context():
+        with app.app_context(), one_transaction():
             return retry_due()
 
     return huey

@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_templates(app)
     register_commands(app)
+    register_units_of_work(app)
     return app
 
 
@@ -141,6 +142,14 @@ def register_templates(app: Flask) -> None:
 
     register_template_helpers(app)
     html_attributes.install()
+
+
+def register_units_of_work(app: Flask) -> None:
+    """Each view is one unit of work: committed when it returns, rolled back when it raises (the rule:
+    README, Architecture; tasks and commands do the same in tasks.py and cli.py)."""
+    from .extensions import wrap_views
+
+    wrap_views(app)
 
 
 def register_commands(app: Flask) -> None:

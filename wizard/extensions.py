@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import flask_mail
 from babel import Locale
-from flask import current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
+from flask.cli import AppGroup
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -102,10 +103,44 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @contextmanager
 def one_transaction() -> Iterator[None]:
-    """A unit of work: commit what the block did, or roll all of it back, whatever went wrong."""
+    """The unit of work of an entry point: commit what the block did, or roll all of it back, whatever
+    went wrong (a Refused included). A context manager, or a decorator (`@one_transaction()`).
+
+    The rule (README, Architecture): services never commit or roll back; the entry point owns the unit
+    of work. Every view of both applications runs in one (`wrap_views`), so does every task and periodic
+    job (tasks.py) and every command (`CommandGroup`). A service that must keep part of its work even if
+    a later step fails says so with `commit_now(reason)`; tests/test_transactions.py holds the services
+    to it.
+    """
     try:
         yield
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def commit_now(reason: str) -> None:
+    """Commit the unit of work so far, before its entry point would. Only where part of the work must stay
+    even if a later step fails or the process dies (a wrong code's try counted before the refusal, a
+    metering push marked as attempted before the request, an audit row of a refused call), or where no
+    transaction may stay open (while an SMTP server talks, before a worker reads the row). `reason` says
+    which, at the call site, so `grep -rn commit_now` lists every exception to the rule."""
+    if not reason.strip():
+        raise ValueError("commit_now needs the reason the work cannot wait for its entry point")
+    db.session.commit()
+
+
+def wrap_views(app: Flask) -> None:
+    """Every view function of `app` runs in one unit of work (call after the blueprints are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static":  # a file from disk: no database
+            app.view_functions[endpoint] = one_transaction()(view)
+
+
+class CommandGroup(AppGroup):
+    """A group of `flask ...` commands, each run in the application's context and in one unit of work."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        register = super().command(*args, **kwargs)
+        return lambda function: register(one_transaction()(function))

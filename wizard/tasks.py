@@ -228,9 +228,12 @@ def build_queue(app: Flask, **settings) -> Queue:
 
 def _in_context(app: Flask, name: str, job: Job):
     def run(*args, task):
+        from .extensions import one_transaction
+
         with app.app_context():
             try:
-                result = job.function(*args)
+                with one_transaction():  # the job is the entry point: its unit of work (README, Architecture)
+                    result = job.function(*args)
             except Exception as error:
                 _record_failure(name, job, args, task, error)
                 raise
@@ -244,22 +247,26 @@ def _in_context(app: Flask, name: str, job: Job):
 
 def _record_failure(name: str, job: Job, args: tuple, task, error: Exception) -> None:
     """Record the failure (and give up, on the last attempt); a problem here must not hide the error."""
+    from .extensions import one_transaction
     from .services import failed_tasks
 
     final = not task.retries
     try:
-        failed_tasks.record(task.id, name, args, error, final)
-        if final and job.on_giving_up is not None:
-            job.on_giving_up(*args)
+        with one_transaction():  # the job's own work was rolled back; this is the record's
+            failed_tasks.record(task.id, name, args, error, final)
+            if final and job.on_giving_up is not None:
+                job.on_giving_up(*args)
     except Exception:
         logger.exception("could not record the failure of task %s (%s)", name, task.id)
 
 
 def _forget_failures(name: str, task_id: str, periodic_job: bool) -> None:
+    from .extensions import one_transaction
     from .services import failed_tasks
 
     try:
-        failed_tasks.forget_periodic(name) if periodic_job else failed_tasks.forget(task_id)
+        with one_transaction():
+            failed_tasks.forget_periodic(name) if periodic_job else failed_tasks.forget(task_id)
     except Exception:
         logger.exception("could not clear the failures of task %s (%s)", name, task_id)
 
@@ -327,9 +334,12 @@ def status() -> QueueStatus:
 
 
 def run_periodic(name: str) -> str:
-    """Run a periodic job now, in this process; returns its report."""
+    """Run a periodic job now, in this process, in one unit of work; returns its report."""
+    from .extensions import one_transaction
+
     job = PERIODIC_JOBS[name]
-    return job.report.format(job.function())
+    with one_transaction():
+        return job.report.format(job.function())
 
 
 def run_worker(app: Flask, workers: int, periodic_jobs: bool) -> None:

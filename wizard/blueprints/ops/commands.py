@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
-ops = AppGroup("ops", help="The operators' console: operator accounts and their TOTP.")
+from ...extensions import CommandGroup
+
+ops = CommandGroup("ops", help="The operators' console: operator accounts and their TOTP.")
 
 
 @ops.command("create-operator")
