@@ -123,7 +123,6 @@ def page_shown(instance_id: str, ali_uid: str, rule: str | None) -> None:
     if step in seen["steps"]:
         return
     reach(instance_id, ali_uid, step)
-    db.session.commit()
     session[SESSION_KEY] = {"instance": instance_id, "steps": [*seen["steps"], step]}
 
 

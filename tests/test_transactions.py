@@ -1,0 +1,126 @@
+"""One rule for transactions (README, Architecture): services never commit or roll back; the entry point
+owns the unit of work. A view, a task or periodic job, a command runs in one `one_transaction()`; a
+service that must keep part of its work says why with `commit_now(reason)`.
+
+Read from the source (AST), so a new `db.session.commit()` in a service fails here, not in production.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("wizard", "marketplace")
+
+# Where a unit of work may begin and end, and why there.
+UNIT_OWNERS = {
+    "wizard/extensions.py": "one_transaction() and commit_now(), the rule's two helpers",
+    "marketplace/extensions.py": "the simulator's one_transaction() and commit_now()",
+    "wizard/tasks.py": "the task queue's entry point: a job (and its failure record) is one unit",
+    "marketplace/tasks.py": "the simulator's periodic job is one unit",
+    "wizard/sessions.py": "the session store writes its own row after the view's unit has ended",
+    "wizard/errors.py": "the error page of a request whose unit failed: nothing of it may stay",
+    "marketplace/errors.py": "the same, on the simulator",
+    "wizard/observability/health.py": "the readiness probe's SELECT 1 leaves no transaction open",
+}
+
+ENDS_A_TRANSACTION = {"commit", "rollback"}
+BEGINS_A_UNIT = {"one_transaction"}
+
+
+def _sources():
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" not in relative:
+                yield relative, ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+
+
+def _called_name(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return None
+
+
+def _calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            yield node, _called_name(node)
+
+
+def test_only_entry_points_commit_or_roll_back():
+    offenders = [
+        f"{path}:{call.lineno} {name}()"
+        for path, tree in _sources()
+        if path not in UNIT_OWNERS
+        for call, name in _calls(tree)
+        if name in ENDS_A_TRANSACTION and isinstance(call.func, ast.Attribute) and not call.args
+    ]
+    assert offenders == [], "commit or roll back only at the entry point (or with commit_now(reason)): " + ", ".join(
+        offenders
+    )
+
+
+def test_services_join_the_callers_unit_instead_of_opening_one():
+    """one_transaction() belongs to entry points; views and services already run in one."""
+    offenders = [
+        f"{path}:{call.lineno}"
+        for path, tree in _sources()
+        if path not in UNIT_OWNERS and path not in ("wizard/__init__.py", "marketplace/__init__.py")
+        for call, name in _calls(tree)
+        if name in BEGINS_A_UNIT
+    ]
+    assert offenders == []
+
+
+def test_every_early_commit_says_why():
+    calls = [(path, call) for path, tree in _sources() for call, name in _calls(tree) if name == "commit_now"]
+    assert calls, "the rule's exceptions are found by this name"
+    vague = [
+        f"{path}:{call.lineno}"
+        for path, call in calls
+        if not (
+            len(call.args) == 1
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+            and len(call.args[0].value.split()) >= 4
+        )
+    ]
+    assert vague == [], "commit_now needs its reason as a literal sentence"
+
+
+@pytest.fixture
+def unit_app(app):
+    """The Guance application with two throwaway views, wrapped as create_app wraps every view."""
+    from wizard.extensions import db, wrap_views
+    from wizard.models import FailedTask
+
+    def write(then_fail: bool):
+        db.session.add(FailedTask(name="probe", args=[], error="x", status="failed", attempts=1))
+        db.session.flush()
+        if then_fail:
+            raise RuntimeError("after the write")
+        return "written"
+
+    app.add_url_rule("/_unit_ok", "unit_ok", lambda: write(False))
+    app.add_url_rule("/_unit_fails", "unit_fails", lambda: write(True))
+    wrap_views(app)
+    return app
+
+
+def test_a_view_is_one_unit_of_work(unit_app, db):
+    from sqlalchemy import func, select
+
+    from wizard.models import FailedTask
+
+    client = unit_app.test_client()
+    assert client.get("/_unit_ok").status_code == 200
+    with pytest.raises(RuntimeError):  # the testing profile lets a view's exception through
+        client.get("/_unit_fails")
+    names = db.session.scalar(select(func.count()).select_from(FailedTask).where(FailedTask.name == "probe"))
+    assert names == 1  # the view that returned kept its row, the one that raised left nothing
