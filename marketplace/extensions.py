@@ -84,11 +84,15 @@ def commit_now(reason: str) -> None:
     db.session.commit()
 
 
-def wrap_views(app: Flask) -> None:
-    """Every view function of `app` runs in one unit of work (call after the blueprints are registered)."""
-    for endpoint, view in list(app.view_functions.items()):
-        if endpoint != "static":  # a file from disk: no database
-            app.view_functions[endpoint] = one_transaction()(view)
+class UnitOfWorkFlask(Flask):
+    """A Flask application whose every view runs in one unit of work: committed when the view returns,
+    rolled back when it raises (a view added after create_app too; a static file needs none)."""
+
+    def dispatch_request(self) -> Any:
+        if request.url_rule is not None and request.url_rule.endpoint == "static":
+            return super().dispatch_request()
+        with one_transaction():
+            return super().dispatch_request()
 
 
 class CommandGroup(AppGroup):

@@ -11,13 +11,14 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
+from .extensions import UnitOfWorkFlask, babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
 from .i18n import lazy_gettext as _l
 from .pages import PAGES
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    # Each view is one unit of work (README, Architecture); tasks and commands: tasks.py, cli.py.
+    app = UnitOfWorkFlask(__name__, instance_path=str(settings.INSTANCE_DIR))
     app.config.from_mapping(settings.load(config))
     register_extensions(app)
     register_database(app)
@@ -30,7 +31,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_templates(app)
     register_commands(app)
-    register_units_of_work(app)
     return app
 
 
@@ -142,14 +142,6 @@ def register_templates(app: Flask) -> None:
 
     register_template_helpers(app)
     html_attributes.install()
-
-
-def register_units_of_work(app: Flask) -> None:
-    """Each view is one unit of work: committed when it returns, rolled back when it raises (the rule:
-    README, Architecture; tasks and commands do the same in tasks.py and cli.py)."""
-    from .extensions import wrap_views
-
-    wrap_views(app)
 
 
 def register_commands(app: Flask) -> None:

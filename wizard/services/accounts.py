@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount
 from .refusals import Refused
@@ -81,7 +81,7 @@ def add_guance_account(new: NewAccount, password_hash: str | None = None, **comp
         **company,
     )
     try:
-        with db.session.begin_nested():  # the unique constraints settle a race the check above missed
+        with savepoint():  # the unique constraints settle a race the check above missed
             db.session.add(account)
     except IntegrityError as error:
         raise AccountConflict("email" if "email" in str(error.orig) else "username") from None

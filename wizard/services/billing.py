@@ -7,7 +7,7 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import BillingAccount, CloudAccountBinding
 from .accounts import normalize_username
@@ -33,7 +33,7 @@ def bind_cloud_account(ali_uid: str, billing_account_id: int) -> None:
     existing = binding_of(ali_uid)
     if existing is None:
         try:
-            with db.session.begin_nested():  # a savepoint: the caller's unit survives a lost race
+            with savepoint():  # a savepoint: the caller's unit survives a lost race
                 add_cloud_binding(ali_uid, billing_account_id)
             return
         except IntegrityError:  # another request bound it a moment ago: see to which account

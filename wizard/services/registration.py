@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db, execute_dml
+from ..extensions import db, execute_dml, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from . import billing
@@ -128,7 +128,7 @@ def register_account(ali_uid: str, draft_id: str | None, company: CompanyInfo) -
     if draft is None:
         return _registered_already(ali_uid, Refused(DRAFT_EXPIRED))
     try:
-        with db.session.begin_nested():  # a savepoint: a lost race leaves nothing of this attempt
+        with savepoint():  # a savepoint: a lost race leaves nothing of this attempt
             return _register(draft, company)
     except (AccountConflict, IntegrityError):  # maybe a second tab of the same customer won
         return _registered_already(ali_uid, Refused(TAKEN_SINCE_R1))
@@ -182,7 +182,7 @@ def activate(
     """
     owner, ali_uid = registration.account, registration.ali_uid
     try:
-        with db.session.begin_nested():  # a savepoint: all of it, or nothing of it in the caller's unit
+        with savepoint():  # a savepoint: all of it, or nothing of it in the caller's unit
             _complete(registration)
             billing_account_id = _add_billing_account(ali_uid, owner) if with_billing_account else None
             workspace = add_workspace(details, owner, billing_account_id)

@@ -10,7 +10,7 @@ from flask import current_app, request
 from wtforms import PasswordField
 
 from ... import flow
-from ...extensions import db, limiter
+from ...extensions import limiter, savepoint
 from ...i18n import page_language
 from ...services import codes
 from ...services.refusals import Refused
@@ -98,7 +98,7 @@ def redeem_code(form, source: str, purpose: str, action: Callable[[], T]) -> T:
     """
     code_id = codes.check_code(purpose, form[source].data, form.code.data)
     try:
-        with db.session.begin_nested():  # a savepoint in the view's unit: the code and the action, or neither
+        with savepoint():  # a savepoint in the view's unit: the code and the action, or neither
             codes.use_up(code_id)
             return action()
     except codes.CodeRejected:
