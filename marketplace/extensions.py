@@ -13,7 +13,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import CursorResult, Executable, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, SessionTransaction
 
 
 class Base(DeclarativeBase):
@@ -84,9 +84,26 @@ def commit_now(reason: str) -> None:
     db.session.commit()
 
 
+def savepoint() -> SessionTransaction:
+    """A SAVEPOINT in the current unit of work (`with savepoint():`): what the block wrote is undone if it
+    raises, and the unit goes on. On SQLite the unit's transaction is opened first (BEGIN IMMEDIATE):
+    pysqlite opens none before a SAVEPOINT, whose RELEASE would then commit on the spot."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = cast(Any, connection.connection).dbapi_connection
+        if not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return db.session.begin_nested()
+
+
 class UnitOfWorkFlask(Flask):
     """A Flask application whose every view runs in one unit of work: committed when the view returns,
-    rolled back when it raises (a view added after create_app too; a static file needs none)."""
+    rolled back when it raises (a view added after create_app too; a static file needs none). The
+    before-request hooks run in one of their own, before the view's (the simulator signs a buyer in there)."""
+
+    def preprocess_request(self) -> Any:
+        with one_transaction():
+            return super().preprocess_request()
 
     def dispatch_request(self) -> Any:
         if request.url_rule is not None and request.url_rule.endpoint == "static":
