@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import BOTH_DATABASES
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("wizard", "marketplace")
 
@@ -123,3 +125,42 @@ def test_a_view_is_one_unit_of_work(unit_app, db):
         client.get("/_unit_fails")
     names = db.session.scalar(select(func.count()).select_from(FailedTask).where(FailedTask.name == "probe"))
     assert names == 1  # the view that returned kept its row, the one that raised left nothing
+
+
+@BOTH_DATABASES
+def test_a_savepoint_undoes_only_its_own_work_and_its_own_tasks(app, db, monkeypatch):
+    """Inside one unit: a refused block's rows and queued tasks go, the rest of the unit stays; a released
+    savepoint commits nothing by itself (pysqlite would, without savepoint()'s BEGIN IMMEDIATE)."""
+    from sqlalchemy import create_engine, func, select, text
+
+    from wizard import tasks
+    from wizard.extensions import one_transaction, savepoint
+    from wizard.models import FailedTask
+
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks, "enqueue", lambda name, *args: queued.append((name, *args)))
+
+    def row(name: str) -> FailedTask:
+        return FailedTask(name=name, args=[], error="x", status="failed", attempts=1)
+
+    def names_seen_from_outside() -> set[str]:
+        outside = create_engine(db.engine.url.render_as_string(hide_password=False))
+        with outside.connect() as connection:
+            found = set(connection.scalars(text("SELECT name FROM failed_task")))
+        outside.dispose()
+        return found
+
+    with one_transaction():
+        with savepoint():
+            db.session.add(row("kept"))
+            tasks.enqueue_on_commit("deliver_notice", 1)
+        assert names_seen_from_outside() == set()  # released, not committed
+        with pytest.raises(RuntimeError), savepoint():
+            db.session.add(row("undone"))
+            tasks.enqueue_on_commit("deliver_notice", 2)
+            db.session.flush()
+            raise RuntimeError("refused")
+        assert queued == []  # nothing is queued before the unit commits
+    assert names_seen_from_outside() == {"kept"}
+    assert queued == [("deliver_notice", 1)]
+    assert db.session.scalar(select(func.count()).select_from(FailedTask)) == 1

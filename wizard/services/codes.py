@@ -30,7 +30,7 @@ Rules (the numbers are settings, see wizard/config.py):
   answer says so (UNDELIVERED) before the usual message.
 
 A send is two halves. The request (`issue`) writes the code, queued, checks the key's limits
-against every other row and commits; then it queues the task. The worker (`deliver`, from the
+against every other row and commits (commit_now: the worker must see it); then it queues the task. The worker (`deliver`, from the
 task deliver_code) mails it with the queue's retries and backoff, then activates it (void the
 previous code, take over its wrong tries, mark it sent) or, when its retries ran out, marks it
 failed (`give_up`). Delivery is idempotent on the row: only a code not yet delivered, voided,

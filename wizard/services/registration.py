@@ -2,8 +2,9 @@
 
 R1 saves a draft (the email already proved by a code), R2 turns it into the Guance account and
 records the registration of the Aliyun account, R3 activates: the billing-center account with
-the same credentials, the Aliyun binding, the workspace and the instance binding. Each step is
-one transaction: an error anywhere leaves nothing of that step behind.
+the same credentials, the Aliyun binding, the workspace and the instance binding. Each step runs in
+its page's unit of work, the part a race can refuse in a savepoint: an error anywhere leaves nothing
+of that step behind.
 """
 
 from __future__ import annotations

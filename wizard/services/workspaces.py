@@ -144,7 +144,7 @@ def create_for_existing_account(
 def create_with_new_account(
     instance: MarketplaceInstance, billing_account_id: int, new_account: NewAccount, details: NewWorkspace
 ) -> Workspace:
-    """B2c: register the Guance account and create the bound workspace, all in one transaction."""
+    """B2c: register the Guance account and create the bound workspace, all or nothing (a savepoint)."""
     with savepoint():  # a refused workspace leaves no account behind either
         owner = add_guance_account(new_account)  # AccountConflict: a Refused for the username or email field
         return _create_and_bind(instance, details, owner, billing_account_id)

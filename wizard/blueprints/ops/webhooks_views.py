@@ -1,5 +1,5 @@
 """Webhooks: the endpoints, adding one (its secret shown once), its deliveries with their attempts,
-发送测试事件, 停用 / 启用. Every change is audited in its own transaction."""
+发送测试事件, 停用 / 启用. Every change is audited in the view's unit of work, with the change."""
 
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ def _advance(progress: ActivationProgress | None, values: dict, now: datetime) -
 
 
 def page_shown(instance_id: str, ali_uid: str, rule: str | None) -> None:
-    """A wizard page was shown: its step, recorded and committed the first time for this instance.
+    """A wizard page was shown: its step, recorded (with the page's unit of work) the first time for this instance.
 
     The steps already recorded are remembered in the (server-side) session, so a page shown again
     costs no query."""

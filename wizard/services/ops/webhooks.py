@@ -133,7 +133,7 @@ class NewEndpoint:
 
 
 def create_endpoint(url: str, events: list[str], description: str, operator_id: int | None) -> NewEndpoint:
-    """A new endpoint (not committed: the caller audits and commits); raises WebhookRefused."""
+    """A new endpoint (in the view's unit of work, with its audit row); raises WebhookRefused."""
     url = check_url(url)
     chosen = [event for event in EVENTS if event in set(events)]
     if not chosen:
