@@ -106,11 +106,12 @@ def one_transaction() -> Iterator[None]:
     """The unit of work of an entry point: commit what the block did, or roll all of it back, whatever
     went wrong (a Refused included). A context manager, or a decorator (`@one_transaction()`).
 
-    The rule (README, Architecture): services never commit or roll back; the entry point owns the unit
-    of work. Every view of both applications runs in one (`wrap_views`), so does every task and periodic
-    job (tasks.py) and every command (`CommandGroup`). A service that must keep part of its work even if
-    a later step fails says so with `commit_now(reason)`; tests/test_transactions.py holds the services
-    to it.
+    The rule (README, "Who commits"): services never commit or roll back; the entry point owns the unit
+    of work. Every view runs in one (`UnitOfWorkFlask`), so does every task and periodic job (tasks.py,
+    per item where a job keeps its progress: tasks.one_unit_per_item) and every command (`CommandGroup`).
+    What a refusal or a lost race must undo inside a unit sits in a `savepoint()`. A service that must
+    keep part of its work even if a later step fails says so with `commit_now(reason)`, the only other
+    way out; tests/test_transactions.py holds the code to it.
     """
     try:
         yield
@@ -122,10 +123,10 @@ def one_transaction() -> Iterator[None]:
 
 def commit_now(reason: str) -> None:
     """Commit the unit of work so far, before its entry point would. Only where part of the work must stay
-    even if a later step fails or the process dies (a wrong code's try counted before the refusal, a
-    metering push marked as attempted before the request, an audit row of a refused call), or where no
-    transaction may stay open (while an SMTP server talks, before a worker reads the row). `reason` says
-    which, at the call site, so `grep -rn commit_now` lists every exception to the rule."""
+    even if a later step fails or the process dies (a wrong code's try counted before the refusal, the
+    metering hours marked as sent before the request), or where no transaction may stay open (while an
+    SMTP server talks, before a worker reads the row, before a write on a connection of its own). `reason`
+    says which, at the call site, so `grep -rn commit_now` lists every exception to the rule."""
     if not reason.strip():
         raise ValueError("commit_now needs the reason the work cannot wait for its entry point")
     db.session.commit()

@@ -30,10 +30,10 @@ Rules (the numbers are settings, see wizard/config.py):
   answer says so (UNDELIVERED) before the usual message.
 
 A send is two halves. The request (`issue`) writes the code, queued, checks the key's limits
-against every other row and commits (commit_now: the worker must see it); then it queues the task. The worker (`deliver`, from the
-task deliver_code) mails it with the queue's retries and backoff, then activates it (void the
-previous code, take over its wrong tries, mark it sent) or, when its retries ran out, marks it
-failed (`give_up`). Delivery is idempotent on the row: only a code not yet delivered, voided,
+against every other row and commits (commit_now: the worker must see it); then it queues the task.
+The worker (`deliver`, from the task deliver_code) mails it with the queue's retries and backoff,
+then activates it (void the previous code, take over its wrong tries, mark it sent) or, when its
+retries ran out, marks it failed (`give_up`). Delivery is idempotent on the row: only a code not yet delivered, voided,
 used or expired is mailed. What remains is the usual at-least-once window: a worker that dies
 after the SMTP server took the mail and before it recorded that sends nothing again (the task is
 gone with it), but the code then never becomes usable; the customer asks again after the cooldown.

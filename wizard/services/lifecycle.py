@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import cast
 
 from flask import current_app
@@ -308,7 +309,7 @@ def send_reminders() -> int:
     """ "N days before the lock" emails, each once per countdown, for N in LOCK_REMINDER_DAYS; each in its own unit."""
     sent = 0
     for days in sorted(current_app.config["LOCK_REMINDER_DAYS"], reverse=True):
-        sent += tasks.one_unit_per_item(_due_reminders(days), lambda workspace, days=days: _remind(workspace, days))
+        sent += tasks.one_unit_per_item(_due_reminders(days), partial(_remind, days=days))
     return sent
 
 
