@@ -164,3 +164,24 @@ def test_a_savepoint_undoes_only_its_own_work_and_its_own_tasks(app, db, monkeyp
     assert names_seen_from_outside() == {"kept"}
     assert queued == [("deliver_notice", 1)]
     assert db.session.scalar(select(func.count()).select_from(FailedTask)) == 1
+
+
+def test_a_job_item_by_item_keeps_the_items_done_before_one_fails(app, db):
+    """tasks.one_unit_per_item (the lifecycle's locks, each instance's metering turn): an item that fails
+    takes back its own work, not the work of the items before it."""
+    from sqlalchemy import select
+
+    from wizard import tasks
+    from wizard.models import FailedTask
+
+    def work(name: str) -> int:
+        db.session.add(FailedTask(name=name, args=[], error="x", status="failed", attempts=1))
+        db.session.flush()
+        if name == "poison":
+            raise RuntimeError("this item fails")
+        return 1
+
+    with pytest.raises(RuntimeError):
+        tasks.one_unit_per_item(["first", "second", "poison", "never"], work)
+    db.session.expire_all()
+    assert set(db.session.scalars(select(FailedTask.name))) == {"first", "second"}

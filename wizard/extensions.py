@@ -151,11 +151,8 @@ def savepoint() -> SessionTransaction:
 class UnitOfWorkFlask(Flask):
     """A Flask application whose every view runs in one unit of work: committed when the view returns,
     rolled back when it raises (a view added after create_app too; a static file needs none). The
-    before-request hooks run in one of their own, before the view's (the simulator signs a buyer in there)."""
-
-    def preprocess_request(self) -> Any:
-        with one_transaction():
-            return super().preprocess_request()
+    before-request hooks write nothing through db.session (the rate limits and the session store use
+    connections of their own), so they need no unit: none is paid for on every request."""
 
     def dispatch_request(self) -> Any:
         if request.url_rule is not None and request.url_rule.endpoint == "static":
