@@ -202,13 +202,14 @@ def _migrate(url: str, keys: Secrets) -> str:
     from flask_migrate import upgrade
 
     from wizard import create_app
-    from wizard.extensions import db
+    from wizard.extensions import db, one_transaction
     from wizard.services.ops import operators
 
     app = create_app(_settings(url, keys))
     with app.app_context():
         upgrade()
-        operators.create(OPERATOR, PASSWORD, SECRET)
+        with one_transaction():  # as `flask ops create-operator` does it
+            operators.create(OPERATOR, PASSWORD, SECRET)
         db.engine.dispose()
         return app.config["BABEL_DEFAULT_TIMEZONE"]
 

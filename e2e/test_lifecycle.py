@@ -12,9 +12,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from devtools.factories import PASSWORD
+from tests.helpers import run_lifecycle
 from tests.marketplace import login_free_url
 from wizard import clock
-from wizard.services import lifecycle
 
 from . import steps
 from .test_bind import press, type_into
@@ -111,7 +111,7 @@ def test_the_countdown_ends_then_the_owner_dissolves_with_the_keyboard(
 
     later[0] = timedelta(days=14, minutes=1)
     with live_app.app_context():
-        assert lifecycle.run_periodic().locked == 1
+        assert run_lifecycle().locked == 1
     steps.log_in(page, "end_billing_owner", PASSWORD)  # 14 days on: the 8-hour session has ended
     page.goto("/console/")
     expect(page.locator(".lock-banner-locked")).to_contain_text("工作空间「到期空间」已锁定")

@@ -15,7 +15,7 @@ from flask import Flask, abort, request
 from sqlalchemy import event
 
 from . import config as settings
-from .extensions import babel, csrf, db, migrate, select_locale
+from .extensions import UnitOfWorkFlask, babel, csrf, db, migrate, select_locale
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,7 +39,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app = UnitOfWorkFlask(__name__, instance_path=str(settings.INSTANCE_DIR))  # each view: one unit of work
     app.config.from_mapping(settings.load(config))
     register_extensions(app)
     register_database(app)

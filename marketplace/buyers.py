@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response  # flask.Response's base, what redirect() returns
 
-from .extensions import db
+from .extensions import db, savepoint
 from .models import Buyer
 
 ALI_UID = re.compile(r"[1-9][0-9]{0,31}")
@@ -43,11 +43,11 @@ def buyer_for(ali_uid: str) -> Buyer:
     buyer = db.session.scalar(select(Buyer).filter_by(ali_uid=ali_uid))
     if buyer is not None:
         return buyer
-    db.session.add(Buyer(ali_uid=ali_uid, display_name=""))
     try:
-        db.session.commit()
+        with savepoint():
+            db.session.add(Buyer(ali_uid=ali_uid, display_name=""))
     except IntegrityError:  # the same new account signed in twice at once
-        db.session.rollback()
+        pass
     return db.session.scalars(select(Buyer).filter_by(ali_uid=ali_uid)).one()
 
 

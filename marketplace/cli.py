@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
-demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
-queue = AppGroup("queue", help="The simulator's queue: the periodic retry of orders 开通中.")
+from .extensions import CommandGroup
+
+demo = CommandGroup("demo", help="Demo data for manual walkthroughs.")
+queue = CommandGroup("queue", help="The simulator's queue: the periodic retry of orders 开通中.")
 
 
 @demo.command("seed")

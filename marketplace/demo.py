@@ -40,7 +40,6 @@ def seed_buyers() -> list[tuple[str, str]]:
             db.session.add(Buyer(ali_uid=ali_uid, display_name=name))
         elif not buyer.display_name:
             buyer.display_name = name
-    db.session.commit()
     return DEMO_BUYERS
 
 
@@ -69,7 +68,6 @@ def seed_metered_order() -> None:
     hours = history_hours(clock.now(), current_app.config["MARKET_TIMEZONE"])
     order = _opened_order(order_id, instance_id, datetime.fromtimestamp(hours[0], UTC) - timedelta(days=1))
     _bill_history(order, hours)
-    db.session.commit()
 
 
 def _opened_order(order_id: str, instance_id: str, opened_at: datetime) -> MarketOrder:

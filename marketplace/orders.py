@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from protocol import spi
 
-from . import clock
-from .extensions import db
+from . import clock, tasks
+from .extensions import commit_now, db, savepoint
 from .models import MarketOrder, OrderStatus
 from .spi_client import SpiCallFailed, SpiClient
 
@@ -94,14 +94,15 @@ def place_order(ali_uid: str) -> MarketOrder:
     placed = db.session.execute(select(func.count()).select_from(MarketOrder).filter_by(ali_uid=ali_uid)).scalar_one()
     for attempt in range(3):  # two purchases at the same moment pick the same number: take the next
         order = _new_order(ali_uid, placed + 1 + attempt)
-        db.session.add(order)
         try:
-            db.session.commit()
+            with savepoint():
+                db.session.add(order)
             break
         except IntegrityError:
-            db.session.rollback()
+            continue
     else:
         raise OrderLimitReached(ali_uid)
+    commit_now("the order is 开通中 before the ISV is asked: an answer lost on the way is retried, not lost")
     provision(order)
     return order
 
@@ -114,14 +115,27 @@ def provision(order: MarketOrder) -> bool:
     }  # fmt: skip
     if order.expires_at is not None:
         params["expiredOn"] = spi_time(order.expires_at)
-    order.provision_attempts += 1
     try:
-        _accept(order, _call("createInstance", **params))
-    except SpiCallFailed as failure:
+        answer, failure = _call("createInstance", **params), None
+    except SpiCallFailed as failed:
+        answer, failure = {}, failed
+    try:
+        with savepoint():  # the instanceId may be another order's: then this attempt's update is undone
+            _record_attempt(order, answer, failure)
+    except IntegrityError:
+        order.status, order.last_error = OrderStatus.FAILED, "createInstance answered another order's instanceId"
+    return order.status == OrderStatus.ACTIVE
+
+
+def _record_attempt(order: MarketOrder, answer: dict, failure: SpiCallFailed | None) -> None:
+    order.provision_attempts += 1
+    if failure is not None:
         _failed_attempt(order, failure.reason, failure.transient)
+        return
+    try:
+        _accept(order, answer)
     except AnswerRefused as refusal:
         _failed_attempt(order, str(refusal), transient=False)
-    return _commit_provisioning(order)
 
 
 def _failed_attempt(order: MarketOrder, reason: str, transient: bool) -> None:
@@ -132,17 +146,6 @@ def _failed_attempt(order: MarketOrder, reason: str, transient: bool) -> None:
             order.last_error = f"{reason} (no answer after {order.provision_attempts} attempts)"
     else:
         order.next_attempt_at = clock.now() + min(FIRST_RETRY * 2 ** (order.provision_attempts - 1), LONGEST_WAIT)
-
-
-def _commit_provisioning(order: MarketOrder) -> bool:
-    try:
-        db.session.commit()
-    except IntegrityError:  # the instanceId is another order's
-        db.session.rollback()
-        order = db.session.get_one(MarketOrder, order.id)  # only its update was rolled back
-        order.status, order.last_error = OrderStatus.FAILED, "createInstance answered another order's instanceId"
-        db.session.commit()
-    return order.status == OrderStatus.ACTIVE
 
 
 def _accept(order: MarketOrder, answer: dict) -> None:
@@ -190,10 +193,7 @@ def retry_due() -> int:
         .order_by(MarketOrder.next_attempt_at)
         .limit(RETRIES_PER_RUN)
     )
-    orders = list(due)
-    for order in orders:
-        provision(order)
-    return len(orders)
+    return tasks.one_unit_per_item(list(due), provision)  # each order's attempt is kept whatever the next does
 
 
 def orders_of(ali_uid: str) -> list[MarketOrder]:
@@ -231,14 +231,12 @@ def renew(order: MarketOrder) -> None:
     _call("renewInstance", instanceId=order.created_instance_id, orderId=_new_number(), expiredOn=spi_time(expires_at))
     order.expires_at, order.status = expires_at, OrderStatus.ACTIVE
     order.ended_at, order.renewed_at = None, clock.now()
-    db.session.commit()
 
 
 def upgrade(order: MarketOrder) -> None:
     sku = SKU_UPGRADED if order.sku_id == SKU_PAY_AS_YOU_GO else SKU_PAY_AS_YOU_GO
     _call("upgradeInstance", instanceId=order.created_instance_id, skuId=sku, orderId=_new_number())
     order.sku_id = sku
-    db.session.commit()
 
 
 class ExpiryNotSimulated(Exception):
@@ -250,13 +248,11 @@ def expire(order: MarketOrder) -> None:
         raise ExpiryNotSimulated(order.order_id)
     _call("expiredInstance", instanceId=order.created_instance_id)
     order.status, order.ended_at = OrderStatus.EXPIRED, clock.now()
-    db.session.commit()
 
 
 def release(order: MarketOrder) -> None:
     _call("releaseInstance", instanceId=order.created_instance_id, isRefund="false")
     order.status, order.ended_at = OrderStatus.RELEASED, order.ended_at or clock.now()
-    db.session.commit()
 
 
 LIFECYCLE = {"renew": renew, "upgrade": upgrade, "expire": expire, "release": release}

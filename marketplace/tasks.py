@@ -9,11 +9,28 @@ is due (orders.retry_due). `flask --app marketplace.wsgi queue worker` runs it (
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from flask import Flask
 from huey import SqliteHuey, crontab
 from huey.api import Huey
+
+T = TypeVar("T")
+
+
+def one_unit_per_item(items: Iterable[T], work: Callable[[T], object]) -> int:
+    """`work` on each item in a unit of work of its own, so the job keeps its progress when an item fails;
+    returns how many items there were."""
+    from .extensions import one_transaction
+
+    done = 0
+    for item in items:
+        with one_transaction():
+            work(item)
+        done += 1
+    return done
 
 
 def build_queue(app: Flask) -> Huey:
@@ -23,9 +40,10 @@ def build_queue(app: Flask) -> Huey:
     @huey.periodic_task(crontab(minute="*"), name="retry_pending_orders")
     def retry_pending_orders() -> int:
         """Orders 开通中 whose next createInstance attempt is due."""
+        from .extensions import one_transaction
         from .orders import retry_due
 
-        with app.app_context():
+        with app.app_context(), one_transaction():
             return retry_due()
 
     return huey

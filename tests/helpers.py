@@ -30,3 +30,12 @@ def shown_after(client: FlaskClient, response):
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)
+
+
+def run_lifecycle():
+    """The lifecycle's periodic job as the queue runs it: in a unit of work (each item in its own)."""
+    from wizard.extensions import one_transaction
+    from wizard.services import lifecycle
+
+    with one_transaction():
+        return lifecycle.run_periodic()

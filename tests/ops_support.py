@@ -6,6 +6,7 @@ import pyotp
 
 from wizard import clock
 from wizard.extensions import db as _db
+from wizard.extensions import one_transaction
 from wizard.services.ops import operators
 
 from .helpers import csrf_token, submit
@@ -17,10 +18,10 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 def add_operator(app, username: str = "alice", enrolled: bool = True, secret: str = SECRET) -> str:
     """An operator with a known TOTP secret; enrolled unless asked otherwise. Returns the secret."""
     with app.app_context():
-        new = operators.create(username, OPERATOR_PASSWORD, secret)
-        if enrolled:
-            new.operator.totp_confirmed_at = clock.now()
-            _db.session.commit()
+        with one_transaction():  # the command line's unit of work
+            new = operators.create(username, OPERATOR_PASSWORD, secret)
+            if enrolled:
+                new.operator.totp_confirmed_at = clock.now()
         _db.session.remove()
     return new.totp_secret
 

@@ -3,7 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from devtools.customer import Browser
 from devtools.factories import CloudAccountBindingFactory, GuanceAccountFactory
@@ -108,19 +108,19 @@ def test_bad_usernames_are_explained_next_to_the_field(browser, arrived, usernam
 def test_bound_to_another_billing_account_gets_a_message_and_nothing_changes(
     browser, customer, db, arrived, monkeypatch
 ):
-    from wizard.services import billing as billing_service
+    from wizard.services import codes as codes_service
 
     other = add_billing_account("other_billing", "other@acme.example", workspaces=())
-    original = billing_service.binding_of
+    original = codes_service.check_code
 
-    def second_tab_binds_first(ali_uid):
-        """Another tab binds the Aliyun account to another billing-center account just before this one."""
-        if original(ali_uid) is None:
-            db.session.add(CloudAccountBinding(ali_uid=ali_uid, billing_account_id=other.id))
-            db.session.commit()
-        return original(ali_uid)
+    def second_tab_binds_first(*args):
+        """Another tab binds the Aliyun account to another billing-center account (its own transaction,
+        committed) just as this one's code is checked."""
+        with db.engine.begin() as connection:
+            connection.execute(insert(CloudAccountBinding).values(ali_uid=UID, billing_account_id=other.id))
+        return original(*args)
 
-    monkeypatch.setattr(billing_service, "binding_of", second_tab_binds_first)
+    monkeypatch.setattr(codes_service, "check_code", second_tab_binds_first)
     customer.on("/bind/billing")
     code = customer.send_code(*ACME)
     page = browser.submit("/bind/billing", {"username": "acme_billing", "code": code}, follow=True)

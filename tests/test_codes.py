@@ -19,6 +19,7 @@ from devtools.ports import free_port
 from wizard import config
 from wizard.blueprints.devmail.mailbox import read_messages, start_sink
 from wizard.extensions import db as _db
+from wizard.extensions import one_transaction
 from wizard.models import BillingAccount, FailedTask, GuanceAccount, VerificationCode
 from wizard.services import codes, notices
 
@@ -36,11 +37,13 @@ def db(db, app):
 
 
 def send(identifier=EMAIL, purpose="register", language="zh") -> codes.CodeSent:
-    return codes.request_code(purpose, identifier, language)
+    with one_transaction():  # as the page's view runs it
+        return codes.request_code(purpose, identifier, language)
 
 
 def check(code, identifier=EMAIL, purpose="register") -> None:
-    codes.verify_code(purpose, identifier, code)
+    with one_transaction():  # as the page's view runs it: the code used up with the action, or not at all
+        codes.verify_code(purpose, identifier, code)
 
 
 def wrong(code: str) -> str:

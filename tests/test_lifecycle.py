@@ -22,6 +22,7 @@ from wizard.services import lifecycle
 
 from .activation import ACME, PASSWORD, activate_by_binding, add_billing_account, workspace_id
 from .conftest import customer_of
+from .helpers import run_lifecycle
 from .marketplace import call_spi, login_free_url, spi_time
 
 UID = "1380000000000001"
@@ -115,9 +116,9 @@ def test_an_instance_past_its_expiry_date_starts_the_countdown_without_expired_i
     client, app, db, smtp, bound, frozen_clock
 ):
     frozen_clock.advance(366 * DAY)
-    assert lifecycle.run_periodic().expired == 1
+    assert run_lifecycle().expired == 1
     assert (instance(db, bound).status, workspace(db).status) == ("expired", "locking")
-    assert lifecycle.run_periodic().expired == 0
+    assert run_lifecycle().expired == 0
     assert subjects(smtp, OWNER_EMAIL) == ["工作空间「生产环境」将于 14 天后锁定"]
 
 
@@ -179,7 +180,7 @@ def test_the_console_makes_a_frozen_or_locked_workspace_unmistakable(client, app
     assert "14 天后工作空间将被锁定" in frozen.text and "解锁后可用" in frozen.text
     assert datakit_button(frozen).has_attr("disabled")
     frozen_clock.advance(14 * DAY)
-    lifecycle.run_periodic()
+    run_lifecycle()
     log_in(browser)  # 14 days later: a new session
     locked = browser.get("/console/")
     assert locked.find("[data-state=locked]") and "工作空间已锁定：不能使用" in locked.text
@@ -193,10 +194,10 @@ def test_the_end_of_the_countdown_locks_and_wipes_once(client, app, browser, db,
     add_member(db)
     expire(client, app, bound)
     frozen_clock.advance(14 * DAY - 1)
-    assert lifecycle.run_periodic().locked == 0
+    assert run_lifecycle().locked == 0
     frozen_clock.advance(1)
-    assert lifecycle.run_periodic().locked == 1
-    assert lifecycle.run_periodic().locked == 0  # idempotent
+    assert run_lifecycle().locked == 1
+    assert run_lifecycle().locked == 0  # idempotent
     found = workspace(db)
     assert (found.status, found.locked_at) == ("locked", frozen_clock.now())
     assert members(db) == {OWNER}  # the owner keeps access, to unlock or 解散
@@ -208,12 +209,12 @@ def test_the_end_of_the_countdown_locks_and_wipes_once(client, app, browser, db,
 def test_reminders_go_out_seven_days_and_one_day_before_once_each(client, app, db, smtp, bound, frozen_clock):
     expire(client, app, bound)
     frozen_clock.advance(7 * DAY - 60)
-    assert lifecycle.run_periodic().reminded == 0
+    assert run_lifecycle().reminded == 0
     frozen_clock.advance(60)
-    assert lifecycle.run_periodic().reminded == 1
-    assert lifecycle.run_periodic().reminded == 0
+    assert run_lifecycle().reminded == 1
+    assert run_lifecycle().reminded == 0
     frozen_clock.advance(6 * DAY)
-    assert lifecycle.run_periodic().reminded == 1
+    assert run_lifecycle().reminded == 1
     assert subjects(smtp, OWNER_EMAIL) == [
         "工作空间「生产环境」将于 14 天后锁定",
         "提醒：工作空间「生产环境」将于 7 天后锁定",
@@ -227,7 +228,7 @@ def test_a_countdown_shorter_than_a_reminder_skips_it(client, app, db, smtp, bou
     app.config["LOCK_COUNTDOWN_DAYS"] = 3
     expire(client, app, bound)
     frozen_clock.advance(2 * DAY)
-    assert lifecycle.run_periodic().reminded == 1
+    assert run_lifecycle().reminded == 1
     assert "提醒：工作空间「生产环境」将于 1 天后锁定" in subjects(smtp, OWNER_EMAIL)
     assert not any("7 天" in subject for subject in subjects(smtp))
 
@@ -246,14 +247,14 @@ def test_a_renewal_during_the_countdown_unlocks_at_once(client, app, db, smtp, b
     assert (instance(db, bound).status, workspace(db).status) == ("active", "active")
     assert workspace(db).lock_due_at is None
     assert subjects(smtp, OWNER_EMAIL)[-1] == "工作空间「生产环境」已解锁"
-    assert lifecycle.run_periodic().locked == 0
+    assert run_lifecycle().locked == 0
 
 
 def test_a_renewal_after_the_lock_unlocks_but_the_data_stays_wiped(client, app, db, bound, frozen_clock):
     add_member(db)
     expire(client, app, bound)
     frozen_clock.advance(15 * DAY)
-    lifecycle.run_periodic()
+    run_lifecycle()
     renew(client, app, bound, "renew-1")
     assert workspace(db).status == "active" and members(db) == {OWNER}
 
@@ -327,7 +328,6 @@ def test_switching_to_billing_center_settlement_with_the_accounts_code_unlocks(
 
 def test_a_refused_switch_keeps_the_code(client, app, customer, db, smtp, bound, frozen_clock, monkeypatch):
     """A switch refused after the code was found right leaves the code valid for the next try."""
-    from wizard.services import lifecycle
 
     original = lifecycle.switch_to_billing_center
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from wizard import clock
 from wizard.models import MarketplaceInstance, SpiAppliedOrder, SpiCall, Workspace
-from wizard.services import lifecycle
 
 from .activation import activate_by_binding, add_billing_account
+from .helpers import run_lifecycle
 from .marketplace import call_spi, create_instance, signed_query, spi_time
 
 DAY = 24 * 3600
@@ -53,7 +53,7 @@ def test_an_old_renewal_replayed_cannot_undo_a_later_expiry(client, app, db, ins
     send(client, app, captured)
     assert state(db, instance_id)[0] == "active"
     frozen_clock.advance(401 * DAY)  # the renewed term ends; the job expires the instance by its date
-    assert lifecycle.run_periodic().expired == 1
+    assert run_lifecycle().expired == 1
     before = state(db, instance_id)
     assert send(client, app, captured) == {"success": True}
     assert state(db, instance_id) == before and before[0] == "expired"

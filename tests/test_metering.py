@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from marketplace.extensions import db as market_db
 from marketplace.models import MeteringRecord
 from wizard import clock, create_app
-from wizard.extensions import db
+from wizard.extensions import db, one_transaction
 from wizard.models import MeteringHour
 from wizard.services.market_api import MarketApi, MarketApiSettings
 from wizard.services.metering import DEADLINE_EXCEEDED, MeteringSettings, push_due, reconcile
@@ -30,7 +30,7 @@ TURN = timedelta(seconds=65)
 @pytest.fixture
 def metered(guance, simulator, metering_clock):
     """An Aliyun-settled workspace on the Guance side, its order on the marketplace, three hours of usage."""
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         workspace_id = add_metered_workspace(BUYER, INSTANCE, BOUND)
         simulate(3, seed=7, now=metering_clock.now(), workspace_ids=[workspace_id])
     add_market_order(simulator, BUYER, INSTANCE, BOUND)
@@ -48,19 +48,19 @@ def push_losing_the_answer(app, live_market):
 
 
 def push(app):
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         api = MarketApi(MarketApiSettings.from_config(app.config))
         return push_due(clock.now(), MeteringSettings.from_config(app.config), api)
 
 
 def differences(app) -> list:
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         api = MarketApi(MarketApiSettings.from_config(app.config))
         return reconcile(clock.now() - timedelta(days=35), clock.now() + timedelta(hours=1), api)
 
 
 def hours(app) -> dict[datetime, tuple[str, str | None]]:
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         return {h.hour_start: (h.status, h.last_error) for h in db.session.scalars(select(MeteringHour))}
 
 
@@ -108,7 +108,7 @@ def test_closed_hours_are_pushed_billed_once_and_reconciled(guance, simulator, l
 
     # The next hour: its usage arrives, the hour closes at 11:05, the pusher sends it.
     metering_clock.advance(hours=1)
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         simulate(1, seed=7, now=metering_clock.now(), workspace_ids=[metered])
     assert push(guance).pushed == 1 and hours(guance)[hour(0)] == ("pushed", None)
     assert len(billed(simulator)) == 4 and total_fen(simulator) > total and differences(guance) == []
@@ -125,7 +125,10 @@ def test_nothing_is_pushed_for_hours_after_the_instance_was_released(
 ):
     from wizard.models import MarketplaceInstance
 
-    with guance.app_context():  # released at 09:30 in Shanghai, in the middle of 09:00-10:00
+    with (
+        guance.app_context(),
+        one_transaction(),
+    ):  # as the periodic job or command runs it  # released at 09:30 in Shanghai, in the middle of 09:00-10:00
         instance = db.session.scalar(select(MarketplaceInstance))
         instance.status, instance.released_at = "released", START - timedelta(minutes=40)
         db.session.commit()
@@ -136,7 +139,7 @@ def test_nothing_is_pushed_for_hours_after_the_instance_was_released(
 
 def reset_to_pending(app) -> None:
     """As if the Guance database had lost track of the pushes (restored from a backup, say)."""
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         db.session.execute(
             db.update(MeteringHour).values(status="pending", sent_at=None, last_error=None, next_attempt_at=clock.now())
         )
@@ -166,7 +169,7 @@ def test_one_request_per_instance_per_interval_and_a_duplicated_push_bills_nothi
 def test_usage_is_written_once_and_simulated_deterministically(guance, metered, metering_clock):
     from wizard.models import UsageRecord
 
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         before = {(u.hour_start, u.entity): u.quantity for u in db.session.scalars(select(UsageRecord))}
         assert simulate(3, seed=7, now=metering_clock.now(), workspace_ids=[metered]).recorded == 0
         assert simulate(5, seed=7, now=metering_clock.now(), workspace_ids=[metered]).recorded == 4
@@ -218,7 +221,7 @@ def test_an_answer_lost_after_the_marketplace_billed(guance, simulator, live_mar
 @BOTH_DATABASES
 def test_two_pushers_at_once(guance, simulator, live_market, metering_clock):
     instances = [f"5138000000000004{n}000001" for n in range(4)]
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         for instance_id in instances:
             workspace_id = add_metered_workspace(BUYER, instance_id, BOUND, name=f"W{instance_id[-8:]}")
             simulate(1, seed=3, now=metering_clock.now(), workspace_ids=[workspace_id])
@@ -255,7 +258,7 @@ def test_the_clock_crossing_the_deadline(guance, simulator, live_market, metered
 
     # The next hour: down from 11:10 until past its deadline (12:00): 推送失败, listed, not billed.
     metering_clock.advance(minutes=20)
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         simulate(1, seed=7, now=metering_clock.now(), workspace_ids=[metered])
     live_market.down()
     assert push(guance).waiting == 1

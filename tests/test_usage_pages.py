@@ -11,7 +11,7 @@ from devtools.customer import Browser
 from marketplace.extensions import db as market_db
 from marketplace.models import MeteringRecord
 from wizard import clock
-from wizard.extensions import db
+from wizard.extensions import db, one_transaction
 from wizard.models import MeteringHour
 from wizard.services.market_api import MarketApi, MarketApiSettings
 from wizard.services.metering import MeteringSettings, push_due, reconcile
@@ -24,7 +24,7 @@ OWNER = "owner0055000001"
 
 
 def push(app):
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         api = MarketApi(MarketApiSettings.from_config(app.config))
         return push_due(clock.now(), MeteringSettings.from_config(app.config), api)
 
@@ -38,7 +38,7 @@ def log_in(client, username: str = OWNER, password: str = OWNER_PASSWORD) -> Bro
 
 def metered_console(guance, simulator, live_market, metering_clock):
     """09:00-10:00 pushed, 07:00 and 08:00 failed (past the deadline), 10:00-11:00 open: pending."""
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         workspace_id = add_metered_workspace(BUYER, INSTANCE, START - timedelta(days=1))
         simulate(3, seed=5, now=metering_clock.now(), workspace_ids=[workspace_id])
         simulate(1, seed=5, now=metering_clock.now() + timedelta(hours=1), workspace_ids=[workspace_id])
@@ -71,7 +71,7 @@ def test_the_console_shows_this_months_usage_and_each_hours_push_status(guance, 
 
 def test_only_members_see_a_workspaces_usage(guance, simulator, live_market, metering_clock):
     workspace_id = metered_console(guance, simulator, live_market, metering_clock)
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         other = add_metered_workspace("1380000000000056", "51380000000000056000001", START, name="Other")
     client = guance.test_client()
     log_in(client)
@@ -143,7 +143,7 @@ def test_the_demo_seeds_agree_and_bills_show_right_after_make_run(guance, simula
     assert guance.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
     metering_clock.advance(minutes=5)  # the first push round of `make run`, a little later
     report = push(guance)
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         statuses = {h.status for h in db.session.scalars(select(MeteringHour))}
         api = MarketApi(MarketApiSettings.from_config(guance.config))
         assert reconcile(clock.now() - timedelta(days=35), clock.now(), api) == []
@@ -160,5 +160,5 @@ def test_the_demo_seeds_agree_and_bills_show_right_after_make_run(guance, simula
     # Seeding again changes nothing on either side.
     assert simulator.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
     assert guance.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
-    with guance.app_context():
+    with guance.app_context(), one_transaction():  # as the periodic job or command runs it
         assert reconcile(clock.now() - timedelta(days=35), clock.now(), api) == []

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from wizard import clock
+from wizard.extensions import one_transaction
 from wizard.ops_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from wizard.services.ops import webhooks
 
@@ -104,7 +105,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(app, operator,
     delivery = db.session.scalar(select(WebhookDelivery))
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert delivery.next_attempt_at == clock.now() + timedelta(seconds=30)
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         assert webhooks.retry_due() == 0  # not due yet
         frozen_clock.advance(30)
         assert webhooks.retry_due() == 1
@@ -113,7 +114,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(app, operator,
     assert delivery.attempts == 2 and delivery.next_attempt_at == clock.now() + timedelta(seconds=60)  # doubled
     receiver.status = 302  # a redirect is not followed: still a failure
     frozen_clock.advance(60)
-    with app.app_context():
+    with app.app_context(), one_transaction():  # as the periodic job or command runs it
         webhooks.retry_due()
     db.session.expire_all()
     delivery = db.session.scalar(select(WebhookDelivery))

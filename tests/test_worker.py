@@ -18,6 +18,7 @@ from bench.mail import Inbox
 from bench.servers import Gunicorn, Secrets, ServerShape, prepare_database, product_env
 from wizard import create_app
 from wizard.extensions import db as _db
+from wizard.extensions import one_transaction
 from wizard.models import FailedTask, VerificationCode
 from wizard.services import codes
 
@@ -40,14 +41,14 @@ class Setup:
 
     def send(self, identifier: str, purpose: str = "register") -> str:
         """获取验证码: the answer's message, whether sent or refused."""
-        with self.app.test_request_context():
+        with self.app.test_request_context(), one_transaction():  # as the page's view runs it
             try:
                 return str(codes.request_code(purpose, identifier, "zh").message)
             except codes.SendRefused as refusal:
                 return str(refusal.message)
 
     def check(self, code: str, identifier: str, purpose: str = "register") -> None:
-        with self.app.test_request_context():
+        with self.app.test_request_context(), one_transaction():  # the code used up when the view's unit commits
             codes.verify_code(purpose, identifier, code)
 
     def rows(self, model=VerificationCode) -> list:

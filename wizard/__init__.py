@@ -11,13 +11,14 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
+from .extensions import UnitOfWorkFlask, babel, csrf, db, limiter, login_manager, mail, migrate, select_locale
 from .i18n import lazy_gettext as _l
 from .pages import PAGES
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    # Each view is one unit of work (README, Architecture); tasks and commands: tasks.py, cli.py.
+    app = UnitOfWorkFlask(__name__, instance_path=str(settings.INSTANCE_DIR))
     app.config.from_mapping(settings.load(config))
     register_extensions(app)
     register_database(app)

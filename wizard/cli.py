@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
-demo = AppGroup("demo", help="Demo data for manual walkthroughs.")
-spi = AppGroup("spi", help="Marketplace SPI tools for integrators.")
-codes = AppGroup("codes", help="Verification codes.")
-queue = AppGroup("queue", help="The task queue: the worker, its state, failed tasks, periodic jobs.")
-devmail = AppGroup("devmail", help="The development mailbox (development and testing only).")
-usage = AppGroup("usage", help="Usage per workspace and hour.")
-metering = AppGroup("metering", help="Usage pushed to the marketplace (PushMeteringData), billed once.")
-lifecycle = AppGroup("lifecycle", help="After activation: expiry, lock countdown, reminders.")
-limits = AppGroup("limits", help="Per-IP rate-limit counters and per-account login attempts.")
+from .extensions import CommandGroup
+
+demo = CommandGroup("demo", help="Demo data for manual walkthroughs.")
+spi = CommandGroup("spi", help="Marketplace SPI tools for integrators.")
+codes = CommandGroup("codes", help="Verification codes.")
+queue = CommandGroup("queue", help="The task queue: the worker, its state, failed tasks, periodic jobs.")
+devmail = CommandGroup("devmail", help="The development mailbox (development and testing only).")
+usage = CommandGroup("usage", help="Usage per workspace and hour.")
+metering = CommandGroup("metering", help="Usage pushed to the marketplace (PushMeteringData), billed once.")
+lifecycle = CommandGroup("lifecycle", help="After activation: expiry, lock countdown, reminders.")
+limits = CommandGroup("limits", help="Per-IP rate-limit counters and per-account login attempts.")
 
 
 @demo.command("seed")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import flask_mail
 from babel import Locale
-from flask import current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
+from flask.cli import AppGroup
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -19,7 +20,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import CursorResult, Executable, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, SessionTransaction
 
 
 class Base(DeclarativeBase):
@@ -102,10 +103,67 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @contextmanager
 def one_transaction() -> Iterator[None]:
-    """A unit of work: commit what the block did, or roll all of it back, whatever went wrong."""
+    """The unit of work of an entry point: commit what the block did, or roll all of it back, whatever
+    went wrong (a Refused included). A context manager, or a decorator (`@one_transaction()`).
+
+    The rule (README, "Who commits"): services never commit or roll back; the entry point owns the unit
+    of work. Every view runs in one (`UnitOfWorkFlask`), so does every task and periodic job (tasks.py,
+    per item where a job keeps its progress: tasks.one_unit_per_item) and every command (`CommandGroup`).
+    What a refusal or a lost race must undo inside a unit sits in a `savepoint()`. A service that must
+    keep part of its work even if a later step fails says so with `commit_now(reason)`, the only other
+    way out; tests/test_transactions.py holds the code to it.
+    """
     try:
         yield
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def commit_now(reason: str) -> None:
+    """Commit the unit of work so far, before its entry point would. Only where part of the work must stay
+    even if a later step fails or the process dies (a wrong code's try counted before the refusal, the
+    metering hours marked as sent before the request), or where no transaction may stay open (while an
+    SMTP server talks, before a worker reads the row, before a write on a connection of its own). `reason`
+    says which, at the call site, so `grep -rn commit_now` lists every exception to the rule."""
+    if not reason.strip():
+        raise ValueError("commit_now needs the reason the work cannot wait for its entry point")
+    db.session.commit()
+
+
+def savepoint() -> SessionTransaction:
+    """A SAVEPOINT in the current unit of work (`with savepoint():`): what the block wrote is undone if it
+    raises, and the unit goes on. For what a refusal or a lost race must leave behind: nothing.
+
+    Safe on SQLite too: pysqlite opens no transaction before a SAVEPOINT, whose RELEASE would then commit
+    on the spot (and a read before the block's first write could fail to upgrade its snapshot). So on
+    SQLite the unit's transaction is opened first, BEGIN IMMEDIATE: it takes the write lock, waiting its
+    turn, as the block's first write would."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = cast(Any, connection.connection).dbapi_connection
+        if not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return db.session.begin_nested()
+
+
+class UnitOfWorkFlask(Flask):
+    """A Flask application whose every view runs in one unit of work: committed when the view returns,
+    rolled back when it raises (a view added after create_app too; a static file needs none). The
+    before-request hooks write nothing through db.session (the rate limits and the session store use
+    connections of their own), so they need no unit: none is paid for on every request."""
+
+    def dispatch_request(self) -> Any:
+        if request.url_rule is not None and request.url_rule.endpoint == "static":
+            return super().dispatch_request()
+        with one_transaction():
+            return super().dispatch_request()
+
+
+class CommandGroup(AppGroup):
+    """A group of `flask ...` commands, each run in the application's context and in one unit of work."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        register = super().command(*args, **kwargs)
+        return lambda function: register(one_transaction()(function))

@@ -32,9 +32,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from flask import Flask, current_app
@@ -42,9 +43,10 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 from redis.exceptions import RedisError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class QueueUnavailable(Exception):
@@ -172,6 +174,19 @@ def push_metering() -> object:
     return metering.push_now()
 
 
+def one_unit_per_item(items: Iterable[T], work: Callable[[T], int]) -> int:
+    """`work` on each item in a unit of work of its own, for a periodic job that must keep its progress:
+    what was done for the items before stays when one fails (the job still fails, and is retried), and
+    one item that keeps failing holds back no other. Returns the sum of what `work` returned."""
+    from .extensions import one_transaction
+
+    done = 0
+    for item in items:
+        with one_transaction():
+            done += work(item)
+    return done
+
+
 # ---- One queue per application ----
 
 
@@ -228,9 +243,12 @@ def build_queue(app: Flask, **settings) -> Queue:
 
 def _in_context(app: Flask, name: str, job: Job):
     def run(*args, task):
+        from .extensions import one_transaction
+
         with app.app_context():
             try:
-                result = job.function(*args)
+                with one_transaction():  # the job is the entry point: its unit of work (README, Architecture)
+                    result = job.function(*args)
             except Exception as error:
                 _record_failure(name, job, args, task, error)
                 raise
@@ -244,22 +262,26 @@ def _in_context(app: Flask, name: str, job: Job):
 
 def _record_failure(name: str, job: Job, args: tuple, task, error: Exception) -> None:
     """Record the failure (and give up, on the last attempt); a problem here must not hide the error."""
+    from .extensions import one_transaction
     from .services import failed_tasks
 
     final = not task.retries
     try:
-        failed_tasks.record(task.id, name, args, error, final)
-        if final and job.on_giving_up is not None:
-            job.on_giving_up(*args)
+        with one_transaction():  # the job's own work was rolled back; this is the record's
+            failed_tasks.record(task.id, name, args, error, final)
+            if final and job.on_giving_up is not None:
+                job.on_giving_up(*args)
     except Exception:
         logger.exception("could not record the failure of task %s (%s)", name, task.id)
 
 
 def _forget_failures(name: str, task_id: str, periodic_job: bool) -> None:
+    from .extensions import one_transaction
     from .services import failed_tasks
 
     try:
-        failed_tasks.forget_periodic(name) if periodic_job else failed_tasks.forget(task_id)
+        with one_transaction():
+            failed_tasks.forget_periodic(name) if periodic_job else failed_tasks.forget(task_id)
     except Exception:
         logger.exception("could not clear the failures of task %s (%s)", name, task_id)
 
@@ -283,28 +305,51 @@ _ON_COMMIT = "wizard.tasks.on_commit"
 
 
 def enqueue_on_commit(name: str, *args) -> None:
-    """Queue the task when the current transaction of db.session commits; forget it on rollback."""
+    """Queue the task when the current transaction of db.session commits; forget it on rollback.
+
+    Inside a savepoint (extensions.savepoint) the task waits for the enclosing transaction: released,
+    the savepoint hands it on; rolled back, it forgets it (and only it)."""
     from .extensions import db
 
-    db.session.info.setdefault(_ON_COMMIT, []).append((name, args))
+    pending = db.session.info.setdefault(_ON_COMMIT, {})
+    pending.setdefault(_innermost(db.session()), []).append((name, args))
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
-    for name, args in session.info.pop(_ON_COMMIT, ()):
-        try:
-            enqueue(name, *args)
-        except QueueUnavailable as error:
-            # Committed, but not queued: recorded as a failed task, so an operator can retry it.
-            from .services import failed_tasks
+    released = session.get_nested_transaction()
+    if released is not None:  # a savepoint: its tasks now wait for the transaction around it
+        waiting = session.info.get(_ON_COMMIT, {}).pop(released, [])
+        if waiting:
+            session.info[_ON_COMMIT].setdefault(released.parent, []).extend(waiting)
+        return
+    for waiting in session.info.pop(_ON_COMMIT, {}).values():
+        for name, args in waiting:
+            _enqueue_committed_task(name, args)
 
-            logger.error("task %s%r committed but not queued: %s", name, args, error)
-            failed_tasks.record_not_queued(name, args, error)
+
+def _enqueue_committed_task(name: str, args: tuple) -> None:
+    try:
+        enqueue(name, *args)
+    except QueueUnavailable as error:
+        # Committed, but not queued: recorded as a failed task, so an operator can retry it.
+        from .services import failed_tasks
+
+        logger.error("task %s%r committed but not queued: %s", name, args, error)
+        failed_tasks.record_not_queued(name, args, error)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_ON_COMMIT, None)
+    undone = session.get_nested_transaction()
+    if undone is not None:  # back to a savepoint: only what was queued inside it is forgotten
+        session.info.get(_ON_COMMIT, {}).pop(undone, None)
+    else:
+        session.info.pop(_ON_COMMIT, None)
 
 
 # ---- What the commands show and do ----
@@ -327,9 +372,12 @@ def status() -> QueueStatus:
 
 
 def run_periodic(name: str) -> str:
-    """Run a periodic job now, in this process; returns its report."""
+    """Run a periodic job now, in this process, in one unit of work; returns its report."""
+    from .extensions import one_transaction
+
     job = PERIODIC_JOBS[name]
-    return job.report.format(job.function())
+    with one_transaction():
+        return job.report.format(job.function())
 
 
 def run_worker(app: Flask, workers: int, periodic_jobs: bool) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..billing import amount_in_fen
-from ..extensions import db, execute_dml
+from ..extensions import db, execute_dml, savepoint
 from ..models import MarketOrder, MeteringRecord, MeteringThrottle
 from .errors import ApiError, invalid, missing
 
@@ -226,7 +226,8 @@ def record(usage: Usage, order: MarketOrder, rules: MeteringRules, request_id: s
 
 
 def push_metering_data(params: Mapping[str, str], rules: MeteringRules, request_id: str, now: datetime) -> dict:
-    """Validate, then keep the new records and take the instances' turns in one transaction."""
+    """Validate, then keep the new records and take the instances' turns, all or nothing (the API's view
+    runs the action in a savepoint)."""
     usages = parse_metering(params.get("Metering"), rules.max_records)
     orders = orders_of(usages)
     check_ownership(orders, rules)
@@ -234,11 +235,10 @@ def push_metering_data(params: Mapping[str, str], rules: MeteringRules, request_
     check_billable(fresh, orders, rules, now)
     for instance_id in sorted(orders):
         take_turn(instance_id, now, rules.request_interval)
-    db.session.add_all(record(usage, orders[usage.instance_id], rules, request_id, now) for usage in fresh)
     try:
-        db.session.commit()
+        with savepoint():
+            db.session.add_all(record(usage, orders[usage.instance_id], rules, request_id, now) for usage in fresh)
     except IntegrityError:  # the same record, in a request that raced this one: nothing is billed twice
-        db.session.rollback()
         raise ApiError(
             "ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server."
         ) from None

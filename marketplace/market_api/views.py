@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..models import ApiNonce
 from . import bp
 from .errors import NONCE_USED, UNKNOWN_ACTION, UNSUPPORTED_VERSION, ApiError, new_request_id, refused
@@ -44,15 +44,14 @@ def signature_window() -> timedelta:
 
 
 def remember_nonce(caller: Caller, now: datetime) -> None:
-    """A nonce is good once while its timestamp could pass; kept in a transaction of its own, so a
+    """A nonce is good once while its timestamp could pass; kept outside the action's savepoint, so a
     refused request cannot be replayed either."""
     db.session.execute(delete(ApiNonce).where(ApiNonce.expires_at < now))
-    db.session.add(ApiNonce(access_key_id=caller.access_key_id, nonce=caller.nonce[:128],
-                            expires_at=now + 2 * signature_window()))  # fmt: skip
     try:
-        db.session.commit()
+        with savepoint():
+            db.session.add(ApiNonce(access_key_id=caller.access_key_id, nonce=caller.nonce[:128],
+                                    expires_at=now + 2 * signature_window()))  # fmt: skip
     except IntegrityError:
-        db.session.rollback()
         raise refused(NONCE_USED) from None
 
 
@@ -69,7 +68,8 @@ def answer(request_id: str) -> dict:
         raise refused(UNKNOWN_ACTION)
     if caller.version != VERSION:
         raise refused(UNSUPPORTED_VERSION)
-    return ACTIONS[caller.action](caller, request_id, now)
+    with savepoint():  # the action all or nothing; a refused one leaves only its nonce
+        return ACTIONS[caller.action](caller, request_id, now)
 
 
 @bp.post("/")
@@ -78,5 +78,4 @@ def market_api():
     try:
         return jsonify(answer(request_id))
     except ApiError as error:
-        db.session.rollback()
         return jsonify(error.body(request_id)), error.status

@@ -24,6 +24,7 @@ from marketplace import orders as market_orders
 from marketplace.buyers import buyer_for
 from marketplace.demo import seed_buyers
 from marketplace.extensions import db as market_db
+from marketplace.extensions import one_transaction as market_unit
 from marketplace.models import MarketOrder
 
 from ..conftest import marketplace_settings
@@ -92,7 +93,7 @@ def test_no_login_free_link_for_an_instance_the_buyer_does_not_own(pair):
 
 def test_a_visitor_without_the_simulators_cookie_is_nobody(pair):
     app, market = pair
-    with market.app_context():
+    with market.app_context(), market_unit():  # as `flask demo seed` runs it
         seed_buyers()
     stranger = market.test_client()
     with TALLY.case(CATEGORY):

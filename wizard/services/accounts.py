@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount
 from .refusals import Refused
@@ -80,11 +80,10 @@ def add_guance_account(new: NewAccount, password_hash: str | None = None, **comp
         phone=new.phone or None,
         **company,
     )
-    db.session.add(account)
     try:
-        db.session.flush()  # the unique constraints settle a race the check above missed
+        with savepoint():  # the unique constraints settle a race the check above missed
+            db.session.add(account)
     except IntegrityError as error:
-        db.session.rollback()
         raise AccountConflict("email" if "email" in str(error.orig) else "username") from None
     return account
 
@@ -110,7 +109,6 @@ def log_in(site: str, username: str, password: str, language: str) -> GuanceAcco
             notices.send_notice(
                 "login_locked", owner.email, language, username=owner.username, site=site, until=attempt.unlocked_at
             )
-            db.session.commit()  # the notice is queued when its row is committed
     return account
 
 

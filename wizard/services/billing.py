@@ -7,7 +7,7 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import BillingAccount, CloudAccountBinding
 from .accounts import normalize_username
@@ -33,11 +33,10 @@ def bind_cloud_account(ali_uid: str, billing_account_id: int) -> None:
     existing = binding_of(ali_uid)
     if existing is None:
         try:
-            add_cloud_binding(ali_uid, billing_account_id)
-            db.session.commit()
+            with savepoint():  # a savepoint: the caller's unit survives a lost race
+                add_cloud_binding(ali_uid, billing_account_id)
             return
         except IntegrityError:  # another request bound it a moment ago: see to which account
-            db.session.rollback()
             existing = cast(CloudAccountBinding, binding_of(ali_uid))  # the row the insert conflicted with
     if existing.billing_account_id != billing_account_id:
         raise Refused(BOUND_ELSEWHERE)
@@ -46,7 +45,7 @@ def bind_cloud_account(ali_uid: str, billing_account_id: int) -> None:
 def add_cloud_binding(ali_uid: str, billing_account_id: int) -> CloudAccountBinding:
     """Add (not commit) the binding inside the caller's transaction (R3 creates the account with it).
 
-    The flush lets the unique aliUid settle a race at once: IntegrityError, the caller rolls back.
+    The flush lets the unique aliUid settle a race at once: IntegrityError, the caller rolls back (to a savepoint).
     """
     binding = CloudAccountBinding(ali_uid=ali_uid, billing_account_id=billing_account_id)
     db.session.add(binding)

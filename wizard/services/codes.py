@@ -30,10 +30,10 @@ Rules (the numbers are settings, see wizard/config.py):
   answer says so (UNDELIVERED) before the usual message.
 
 A send is two halves. The request (`issue`) writes the code, queued, checks the key's limits
-against every other row and commits; then it queues the task. The worker (`deliver`, from the
-task deliver_code) mails it with the queue's retries and backoff, then activates it (void the
-previous code, take over its wrong tries, mark it sent) or, when its retries ran out, marks it
-failed (`give_up`). Delivery is idempotent on the row: only a code not yet delivered, voided,
+against every other row and commits (commit_now: the worker must see it); then it queues the task.
+The worker (`deliver`, from the task deliver_code) mails it with the queue's retries and backoff,
+then activates it (void the previous code, take over its wrong tries, mark it sent) or, when its
+retries ran out, marks it failed (`give_up`). Delivery is idempotent on the row: only a code not yet delivered, voided,
 used or expired is mailed. What remains is the usual at-least-once window: a worker that dies
 after the SMTP server took the mail and before it recorded that sends nothing again (the task is
 gone with it), but the code then never becomes usable; the customer asks again after the cooldown.
@@ -64,7 +64,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock, tasks
 from ..db_types import Timestamp
 from ..email import check_mail_server
-from ..extensions import db, execute_dml
+from ..extensions import commit_now, db, execute_dml, savepoint
 from ..i18n import lazy_gettext as _l
 from ..i18n import lazy_ngettext as _ln
 from ..models import BillingAccount, GuanceAccount
@@ -309,6 +309,7 @@ def issue(key: str, purpose: str, language: str, requester: Requester | None = N
     the mail of a code that binds something names the requester's Aliyun account and instance."""
     spec = purpose_of(purpose)
     reservation, undelivered = _reserve(key, purpose, language)
+    commit_now("the queue's worker reads the code's row, so it is committed before its task is queued")
     try:
         tasks.enqueue("deliver_code", reservation, *(astuple(requester) if requester else ()))
     except tasks.QueueUnavailable:
@@ -328,35 +329,39 @@ def _reserve(key: str, purpose: str, language: str) -> tuple[int, bool]:
     now, rules = clock.now(), limits()
     undelivered = _previous_undelivered(key, now)
     try:
-        _supersede_waiting(key, now, rules)
-        reservation = db.session.execute(
-            insert(Code)
-            .values(
-                recipient_key=key,
-                purpose=purpose,
-                seed=new_seed(),
-                language=language,
-                delivery="queued",
-                attempts=0,
-                sent_at=now,
-                expires_at=now + rules.ttl,
-            )
-            .returning(Code.id)
-        ).scalar_one()
-        _check_limits(key, reservation, now, rules)
+        with savepoint():  # a refused send leaves nothing behind
+            reservation = _insert_checked(key, purpose, language, now, rules)
     except IntegrityError:
         # Another send for this key is queued, asked for within the cooldown: it holds the cooldown.
-        db.session.rollback()
         refusal: CodeError = CooldownActive(_cooldown_left(key, now, rules))
     except CodeError as error:
-        db.session.rollback()
         refusal = error
     else:
-        db.session.commit()
         return reservation, undelivered
     if undelivered:
         refusal.message = noting_undelivered(refusal.message)
     raise refusal
+
+
+def _insert_checked(key: str, purpose: str, language: str, now: datetime, rules: Limits) -> int:
+    """Void a waiting code the new one replaces, write the new one, queued, and check the key's limits."""
+    _supersede_waiting(key, now, rules)
+    reservation = db.session.execute(
+        insert(Code)
+        .values(
+            recipient_key=key,
+            purpose=purpose,
+            seed=new_seed(),
+            language=language,
+            delivery="queued",
+            attempts=0,
+            sent_at=now,
+            expires_at=now + rules.ttl,
+        )
+        .returning(Code.id)
+    ).scalar_one()
+    _check_limits(key, reservation, now, rules)
+    return reservation
 
 
 def _previous_undelivered(key: str, now: datetime) -> bool:
@@ -402,7 +407,6 @@ def _check_limits(key: str, reservation: int, now: datetime, rules: Limits) -> N
 
 def _cooldown_left(key: str, now: datetime, rules: Limits) -> int:
     last = db.session.scalar(select(func.max(Code.sent_at)).where(Code.recipient_key == key))
-    db.session.rollback()
     if last is None or last + rules.resend <= now:  # the other send was not committed yet
         return _seconds_until(now + rules.resend, now)
     return _seconds_until(last + rules.resend, now)
@@ -417,7 +421,7 @@ def _binding_notice(purpose: str, requester: Requester | None):
 def _release(reservation: int) -> None:
     """Forget a send the queue did not take: it starts no cooldown and counts for no cap."""
     db.session.execute(delete(Code).where(Code.id == reservation).execution_options(synchronize_session=False))
-    db.session.commit()
+    commit_now("its reservation was committed for the worker; the refusal that follows must not bring it back")
 
 
 # ---- Delivering: the worker's half (task deliver_code) ----
@@ -436,10 +440,8 @@ def deliver(code_id: int, ali_uid: str = "", instance_id: str = "") -> None:
     now = clock.now()
     code = db.session.get(Code, code_id)
     if code is None or code.delivered_at or code.voided_at or code.consumed_at:
-        db.session.rollback()
         return
     if code.expires_at <= now:
-        db.session.rollback()
         give_up(code_id)
         return
     key, purpose, language = code.recipient_key, code.purpose, code.language
@@ -450,7 +452,7 @@ def deliver(code_id: int, ali_uid: str = "", instance_id: str = "") -> None:
         "code": code_for(key, purpose, code.seed), "purpose": spec.label, "minutes": limits().ttl_minutes,
         "binding": _binding_notice(purpose, requester),
     }  # fmt: skip
-    db.session.rollback()  # no transaction stays open while the SMTP server talks
+    commit_now("no transaction stays open while the SMTP server talks (nothing was written yet)")
     if recipient is None:
         check_mail_server()
     else:
@@ -466,7 +468,6 @@ def give_up(code_id: int) -> None:
         .values(delivery="failed")
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def _open():
@@ -476,27 +477,33 @@ def _open():
 def _activate(reservation: int, key: str, purpose: str) -> bool:
     """Make the delivered code the one that counts: void the previous one, take over its wrong tries."""
     now = clock.now()
-    replaced = db.session.execute(
-        update(Code)
-        .where(Code.recipient_key == key, Code.purpose == purpose, Code.id != reservation, _open())
-        .values(voided_at=now)
-        .returning(Code.attempts, Code.expires_at, Code.delivered_at)
-        .execution_options(synchronize_session=False)
-    ).all()
-    carried = max((row.attempts for row in replaced if row.delivered_at and row.expires_at > now), default=0)
-    activated = execute_dml(
-        update(Code)
-        .where(Code.id == reservation, Code.voided_at.is_(None), Code.delivered_at.is_(None))
-        .values(delivered_at=now, delivery="sent", attempts=carried)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if activated != 1:
+    try:
+        with savepoint():  # superseded: the codes it would have voided stay as they are
+            replaced = db.session.execute(
+                update(Code)
+                .where(Code.recipient_key == key, Code.purpose == purpose, Code.id != reservation, _open())
+                .values(voided_at=now)
+                .returning(Code.attempts, Code.expires_at, Code.delivered_at)
+                .execution_options(synchronize_session=False)
+            ).all()
+            carried = max((row.attempts for row in replaced if row.delivered_at and row.expires_at > now), default=0)
+            activated = execute_dml(
+                update(Code)
+                .where(Code.id == reservation, Code.voided_at.is_(None), Code.delivered_at.is_(None))
+                .values(delivered_at=now, delivery="sent", attempts=carried)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if activated != 1:
+                raise _Superseded()
+    except _Superseded:
         # A newer request superseded it while its mail was on the way: the newer one counts.
-        db.session.rollback()
         current_app.logger.warning("verification code (%s) delivered after it was superseded", purpose)
         return False
-    db.session.commit()
     return True
+
+
+class _Superseded(Exception):
+    """A delivered code lost to a newer one: what _activate did is undone."""
 
 
 # ---- Verifying ----
@@ -516,7 +523,6 @@ def verify(key: str, purpose: str, code: str) -> None:
     """Return when the code is right, and use it up; a wrong one costs a try. Raises CodeRejected."""
     code_id = check(key, purpose, code)
     use_up(code_id)
-    db.session.commit()
 
 
 def use_up(code_id: int) -> None:
@@ -546,7 +552,6 @@ def check(key: str, purpose: str, code: str) -> int:
         .limit(1)
     ).first()
     if live is None:
-        db.session.rollback()
         metrics.code_checked(purpose, "none")
         raise NoValidCode()
     right = _matches(code_for(key, purpose, live.seed), code or "")
@@ -584,7 +589,7 @@ def _count_wrong_try(code_id: int, now: datetime) -> None:
         .returning(Code.attempts)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
-    db.session.commit()
+    commit_now("a wrong code costs its try for good, though the request that typed it is refused")
     if attempts is None:
         raise NoValidCode()
     if attempts >= rules.max_attempts:
@@ -601,5 +606,4 @@ def prune() -> int:
     removed = execute_dml(
         delete(Code).where(Code.sent_at < cutoff).execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     return removed

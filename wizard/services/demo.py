@@ -141,7 +141,6 @@ def seed_guance() -> list[DemoLogin]:
         _cloud_binding(ali_uid, billing[billing_name])
     db.session.flush()
     _metered_instance(billing["demo_billing"])
-    db.session.commit()
     return DEMO_GUANCE_ACCOUNTS + DEMO_BILLING_ACCOUNTS
 
 

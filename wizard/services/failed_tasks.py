@@ -25,8 +25,8 @@ def describe(error: BaseException) -> str:
 
 
 def record(task_id: str, name: str, args: tuple, error: BaseException, final: bool) -> None:
-    """One more failed attempt of the task `task_id`; `final`: it has no retries left."""
-    db.session.rollback()  # whatever the task left half-done is not ours to commit
+    """One more failed attempt of the task `task_id`; `final`: it has no retries left. In a unit of work of
+    its own: the queue rolled back whatever the task left half-done (tasks.py)."""
     now, status = clock.now(), "failed" if final else "retrying"
     row = db.session.scalar(select(FailedTask).filter_by(task_id=task_id))
     if row is None:
@@ -34,7 +34,6 @@ def record(task_id: str, name: str, args: tuple, error: BaseException, final: bo
         db.session.add(row)
     row.attempts += 1
     row.error, row.status, row.last_failed_at = describe(error), status, now
-    db.session.commit()
 
 
 def record_not_queued(name: str, args: tuple, error: BaseException) -> None:
@@ -51,13 +50,11 @@ def record_not_queued(name: str, args: tuple, error: BaseException) -> None:
 def forget(task_id: str) -> None:
     """A retry of the task worked."""
     db.session.execute(delete(FailedTask).where(FailedTask.task_id == task_id))
-    db.session.commit()
 
 
 def forget_periodic(name: str) -> None:
     """A periodic job ran well: its earlier failures are over."""
     db.session.execute(delete(FailedTask).where(FailedTask.name == name))
-    db.session.commit()
 
 
 def counts() -> dict[str, int]:
@@ -91,8 +88,6 @@ def retry(failed_id: int) -> FailedTask:
     try:
         tasks.enqueue(row.name, *row.args)
     except tasks.QueueUnavailable:
-        db.session.rollback()
         raise Refused(_l("任务队列暂时不可用，请稍后重试。")) from None
     db.session.delete(row)
-    db.session.commit()
     return row

@@ -23,14 +23,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import cast
 
 from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
-from .. import clock
-from ..extensions import db, execute_dml
+from .. import clock, tasks
+from ..extensions import db, execute_dml, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, UsageRecord, UsedLink, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, SettlementCause, WorkspaceStatus
@@ -96,15 +97,14 @@ def notify(kind: str, workspace: Workspace, instance: MarketplaceInstance | None
 
 def remember_language(instance_id: str, language: str) -> None:
     """The customer acted on the instance's pages in `language`: its lifecycle emails follow."""
-    changed = execute_dml(
+    # In the view's unit, which ends before the server-side session is saved (on SQLite even an UPDATE
+    # that matched nothing holds the write lock until then).
+    execute_dml(
         update(MarketplaceInstance)
         .where(MarketplaceInstance.instance_id == instance_id, MarketplaceInstance.language.is_distinct_from(language))
         .values(language=language)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    # Either way the transaction ends here: on SQLite even an UPDATE that matched nothing holds the
-    # write lock, and the server-side session is saved on another connection after the view.
-    db.session.commit() if changed else db.session.rollback()
+    )
 
 
 # ---- Transitions, each applied once: a conditional UPDATE decides between racing requests ----
@@ -150,7 +150,6 @@ def expire_if_overdue(instance: MarketplaceInstance | None) -> None:
         and instance.expires_at <= clock.now()
     ):
         expire(instance)
-        db.session.commit()
 
 
 def renew(instance: MarketplaceInstance, expires_at: datetime) -> None:
@@ -207,13 +206,12 @@ def switch_to_billing_center(workspace: Workspace, language: str) -> None:
     if workspace.billing_account_id is None:
         raise Refused(NO_BILLING_ACCOUNT)
     now, instance = clock.now(), settling_instance(workspace)
-    if instance is not None:
-        _let_go(instance, workspace, now)
-    workspace.settlement_changed_at, workspace.settlement_cause = now, SettlementCause.SWITCHED
-    if not unlock(workspace, instance, language=language):
-        db.session.rollback()  # renewed or switched by another request meanwhile: already unlocked
-        raise Refused(NOT_LOCKED)
-    db.session.commit()
+    with savepoint():  # renewed or switched by another request meanwhile (already unlocked): nothing changes
+        if instance is not None:
+            _let_go(instance, workspace, now)
+        workspace.settlement_changed_at, workspace.settlement_cause = now, SettlementCause.SWITCHED
+        if not unlock(workspace, instance, language=language):
+            raise Refused(NOT_LOCKED)
 
 
 # ---- 解散 ----
@@ -231,14 +229,12 @@ def dissolve(workspace: Workspace, account_id: int, typed_name: str, language: s
         raise Refused(NAME_MISMATCH, "name")
     now, instance = clock.now(), settling_instance(workspace)
     everything = (WorkspaceStatus.ACTIVE, WorkspaceStatus.LOCKING, WorkspaceStatus.LOCKED)
-    if not _move(workspace, everything, WorkspaceStatus.DISSOLVED, dissolved_at=now):
-        db.session.rollback()
+    if not _move(workspace, everything, WorkspaceStatus.DISSOLVED, dissolved_at=now):  # its first write
         raise Refused(ALREADY_DISSOLVED)
     if instance is not None:
         _let_go(instance, workspace, now)
     wipe_data(workspace, keep_owner=False)
     notify("dissolved", workspace, instance, language=language, dissolved_at=now)
-    db.session.commit()
 
 
 def wipe_data(workspace: Workspace, keep_owner: bool) -> None:
@@ -300,25 +296,20 @@ class PeriodicRun:
 
 
 def expire_overdue() -> int:
-    """Active instances past their expiredOn (expiredInstance never came): expire them."""
+    """Active instances past their expiredOn (expiredInstance never came): expire them, each in its own unit."""
     overdue = db.session.scalars(
         select(MarketplaceInstance).where(
             MarketplaceInstance.status == InstanceStatus.ACTIVE, MarketplaceInstance.expires_at <= clock.now()
         )
     ).all()
-    count = 0
-    for instance in overdue:
-        count += expire(instance)
-        db.session.commit()
-    return count
+    return tasks.one_unit_per_item(overdue, expire)
 
 
 def send_reminders() -> int:
-    """ "N days before the lock" emails, each once per countdown, for N in LOCK_REMINDER_DAYS."""
+    """ "N days before the lock" emails, each once per countdown, for N in LOCK_REMINDER_DAYS; each in its own unit."""
     sent = 0
     for days in sorted(current_app.config["LOCK_REMINDER_DAYS"], reverse=True):
-        for workspace in _due_reminders(days):
-            sent += _remind(workspace, days)
+        sent += tasks.one_unit_per_item(_due_reminders(days), partial(_remind, days=days))
     return sent
 
 
@@ -354,32 +345,31 @@ def _remind(workspace: Workspace, days: int) -> int:
     if claimed:
         notify("lock_reminder", workspace, settling_instance(workspace),
                days=days_left(workspace), wipe_at=workspace.lock_due_at)  # fmt: skip
-    db.session.commit()
     return claimed
 
 
 def lock_due() -> int:
-    """Countdowns that ended: lock the workspace and wipe its data, once."""
+    """Countdowns that ended: lock the workspace and wipe its data, once; each in its own unit."""
     now = clock.now()
     due = db.session.scalars(
         select(Workspace).where(Workspace.status == WorkspaceStatus.LOCKING, Workspace.lock_due_at <= now)
     ).all()
-    count = 0
-    for workspace in due:
-        if _move(workspace, (WorkspaceStatus.LOCKING,), WorkspaceStatus.LOCKED, locked_at=now):
-            wipe_data(workspace, keep_owner=True)
-            notify("locked", workspace, settling_instance(workspace), locked_at=now)
-            events.workspace_locked(workspace, settling_instance(workspace))
-            count += 1
-        db.session.commit()
-    return count
+    return tasks.one_unit_per_item(due, lambda workspace: _lock(workspace, now))
+
+
+def _lock(workspace: Workspace, now: datetime) -> int:
+    if not _move(workspace, (WorkspaceStatus.LOCKING,), WorkspaceStatus.LOCKED, locked_at=now):
+        return 0
+    wipe_data(workspace, keep_owner=True)
+    notify("locked", workspace, settling_instance(workspace), locked_at=now)
+    events.workspace_locked(workspace, settling_instance(workspace))
+    return 1
 
 
 def prune_used_links() -> int:
     removed = execute_dml(
         delete(UsedLink).where(UsedLink.expires_at < clock.now()).execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     return removed
 
 

@@ -35,7 +35,8 @@ from typing import cast
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db, execute_dml
+from .. import tasks
+from ..extensions import commit_now, db, execute_dml, savepoint
 from ..models import MarketplaceInstance, MeteringHour, MeteringLease, UsageRecord
 from ..observability import metrics
 from ..statuses import InstanceStatus
@@ -151,7 +152,6 @@ def close_hours(now: datetime, settings: MeteringSettings) -> int:
     for instance in metered_instances(now, settings):
         rows = hours_to_close(instance, now, settings)
         created += insert_new(MeteringHour, rows) if rows else 0
-    db.session.commit()
     return created
 
 
@@ -169,14 +169,13 @@ def take_turn(instance_id: int, now: datetime, settings: MeteringSettings) -> da
     )
     if taken.rowcount != 1:
         if db.session.get(MeteringLease, instance_id) is not None:
-            db.session.rollback()
             return None
-        db.session.add(MeteringLease(instance_id=instance_id, next_request_at=until))
-    try:
-        db.session.commit()
-    except IntegrityError:  # another pusher took the first turn at the same moment
-        db.session.rollback()
-        return None
+        try:
+            with savepoint():
+                db.session.add(MeteringLease(instance_id=instance_id, next_request_at=until))
+        except IntegrityError:  # another pusher took the first turn at the same moment
+            return None
+    commit_now("the turn is this pusher's before the marketplace is asked: another pusher sees it taken")
     return until
 
 
@@ -187,7 +186,6 @@ def give_back_turn(instance_id: int, until: datetime, now: datetime) -> None:
         .where(MeteringLease.instance_id == instance_id, MeteringLease.next_request_at == until)
         .values(next_request_at=now)
     )
-    db.session.commit()
 
 
 # ---- 3. Sending ----
@@ -228,7 +226,7 @@ def send(instance: MarketplaceInstance, batch: list[MeteringHour], now: datetime
     records = [record_of(instance, hour) for hour in batch]
     for hour in batch:
         hour.sent_at, hour.attempts = now, hour.attempts + 1
-    db.session.commit()  # before the request: if we crash now, the hours are known to be maybe billed
+    commit_now("the hours are marked as sent before the request: after a crash they are known to be maybe billed")
     try:
         request_id = api.push_metering_data(records)
     except MarketApiError as error:
@@ -243,7 +241,6 @@ def send(instance: MarketplaceInstance, batch: list[MeteringHour], now: datetime
                 None,
             )
         outcome = "pushed"
-    db.session.commit()
     metrics.metering_push(outcome, len(batch))
     return outcome
 
@@ -292,7 +289,6 @@ def settle_overdue(instance: MarketplaceInstance, now: datetime, settings: Meter
     ]
     if unknown:
         confirm(instance, unknown, now, api)
-    db.session.commit()
     return Counter(hour.status for hour in overdue if hour.status != "pending")
 
 
@@ -368,10 +364,15 @@ def push_instance(instance: MarketplaceInstance, now: datetime, settings, api: M
 
 
 def push_due(now: datetime, settings: MeteringSettings, api: MarketApi) -> PushReport:
-    """One round: close the hours that ended, then give every instance with pending hours its turn."""
-    report = PushReport(closed=close_hours(now, settings))
-    for instance in instances_with_pending_hours():
+    """One round: close the hours that ended, then give every instance with pending hours its turn; the
+    closing and each instance's turn in a unit of work of its own (an instance that fails holds back no other)."""
+    report = PushReport(closed=tasks.one_unit_per_item([now], lambda moment: close_hours(moment, settings)))
+
+    def push(instance: MarketplaceInstance) -> int:
         push_instance(instance, now, settings, api, report)
+        return 1
+
+    tasks.one_unit_per_item(instances_with_pending_hours(), push)
     return report
 
 

@@ -1,7 +1,7 @@
 """Email notices: every email other than a verification code goes out through `send_notice`.
 
     send_notice("workspace_locked", owner.email, owner_language, workspace=workspace.name)
-    db.session.commit()  # the notice is queued when the transaction that decided it commits
+    # queued when the unit of work that decided it commits (the view, task or command: README, Architecture)
 
 A notice is a row of email_notice written in the caller's transaction (so a rollback sends
 nothing), queued for the worker when that transaction commits, and mailed by it with the queue's
@@ -28,7 +28,7 @@ from sqlalchemy import update
 
 from .. import clock, tasks
 from ..email import send_email
-from ..extensions import db
+from ..extensions import commit_now, db
 from ..i18n import gettext, ngettext
 from ..i18n import lazy_gettext as _l
 from ..models import EmailNotice
@@ -105,10 +105,9 @@ def deliver(notice_id: int) -> None:
     """
     notice = db.session.get(EmailNotice, notice_id)
     if notice is None or notice.delivery == "sent":
-        db.session.rollback()
         return
     kind, to, language, values = notice.kind, notice.recipient, notice.language, _restored(notice.template_values)
-    db.session.rollback()  # no transaction stays open while the SMTP server talks
+    commit_now("no transaction stays open while the SMTP server talks (nothing was written yet)")
     send_mail(kind, to, language, values)
     _set_delivery(notice_id, "sent", delivered_at=clock.now())
 
@@ -124,7 +123,6 @@ def _set_delivery(notice_id: int, delivery: str, **values) -> None:
         .where(EmailNotice.id == notice_id, EmailNotice.delivery != "sent")
         .values(delivery=delivery, **values)
     )
-    db.session.commit()
 
 
 def render(kind: str, language: str, values: Mapping[str, object]) -> tuple[str, str, str]:

@@ -2,8 +2,9 @@
 
 R1 saves a draft (the email already proved by a code), R2 turns it into the Guance account and
 records the registration of the Aliyun account, R3 activates: the billing-center account with
-the same credentials, the Aliyun binding, the workspace and the instance binding. Each step is
-one transaction: an error anywhere leaves nothing of that step behind.
+the same credentials, the Aliyun binding, the workspace and the instance binding. Each step runs in
+its page's unit of work, the part a race can refuse in a savepoint: an error anywhere leaves nothing
+of that step behind.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db, execute_dml, one_transaction
+from ..extensions import db, execute_dml, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, MarketplaceRegistration, RegistrationDraft, Workspace
 from . import billing
@@ -101,10 +102,9 @@ def save_draft(ali_uid: str, info: BasicInfo, replaces: str | None = None) -> st
         created_at=now,
         expires_at=now + ttl,
     )
-    with one_transaction():
-        # The draft it replaces (R1 sent again) and every expired one go: nothing lingers.
-        db.session.execute(delete(RegistrationDraft).where((RegistrationDraft.id == replaces) | _expired(now)))
-        db.session.add(draft)
+    # The draft it replaces (R1 sent again) and every expired one go: nothing lingers.
+    db.session.execute(delete(RegistrationDraft).where((RegistrationDraft.id == replaces) | _expired(now)))
+    db.session.add(draft)
     return draft.id
 
 
@@ -114,8 +114,7 @@ def _expired(now):
 
 def prune_drafts() -> int:
     """The periodic job (wizard/tasks.py): saving a draft prunes too, this covers the quiet hours."""
-    with one_transaction():
-        return execute_dml(delete(RegistrationDraft).where(_expired(clock.now()))).rowcount
+    return execute_dml(delete(RegistrationDraft).where(_expired(clock.now()))).rowcount
 
 
 def find_draft(draft_id: str | None, ali_uid: str) -> RegistrationDraft | None:
@@ -146,7 +145,7 @@ def register_account(ali_uid: str, draft_id: str | None, company: CompanyInfo) -
     if draft is None:
         return _registered_already(ali_uid, Refused(DRAFT_EXPIRED))
     try:
-        with one_transaction():
+        with savepoint():  # a savepoint: a lost race leaves nothing of this attempt
             return _register(draft, company)
     except (AccountConflict, IntegrityError):  # maybe a second tab of the same customer won
         return _registered_already(ali_uid, Refused(TAKEN_SINCE_R1))
@@ -179,8 +178,7 @@ def _registered_already(ali_uid: str, refusal: Exception) -> MarketplaceRegistra
     registration = registration_of(ali_uid)
     if registration is None:
         raise refusal
-    with one_transaction():  # this tab's draft lost the race: it is of no use any more
-        _delete_drafts(ali_uid)
+    _delete_drafts(ali_uid)  # this tab's draft lost the race: it is of no use any more
     return registration
 
 
@@ -201,7 +199,7 @@ def activate(
     """
     owner, ali_uid = registration.account, registration.ali_uid
     try:
-        with one_transaction():
+        with savepoint():  # a savepoint: all of it, or nothing of it in the caller's unit
             _complete(registration)
             billing_account_id = _add_billing_account(ali_uid, owner) if with_billing_account else None
             workspace = add_workspace(details, owner, billing_account_id)

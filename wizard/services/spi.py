@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from protocol import spi as spi_token
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..models import MarketplaceInstance, SpiAppliedOrder, SpiCall
 from ..statuses import InstanceStatus
 from . import lifecycle
@@ -155,15 +155,14 @@ def create_instance(call: SpiCallContext) -> dict:
 
 
 def _insert_or_existing(values: dict) -> MarketplaceInstance:
-    # Commit the insert on its own (no savepoint: pysqlite's SAVEPOINT handling is unreliable);
-    # the loser of a race gets the unique violation and reads the winner's row.
+    # In a savepoint (extensions.savepoint, safe on SQLite too): the loser of a race gets the unique
+    # violation and reads the winner's row.
     instance = MarketplaceInstance(**values)
-    db.session.add(instance)
     try:
-        db.session.commit()
+        with savepoint():
+            db.session.add(instance)
         return instance
     except IntegrityError:
-        db.session.rollback()
         return db.session.scalars(select(MarketplaceInstance).filter_by(instance_id=values["instance_id"])).one()
 
 
@@ -172,11 +171,10 @@ def first_use_of_order(call: SpiCallContext, action: str, instance: MarketplaceI
     order_id = required(call.params, "orderId")
     if db.session.get(SpiAppliedOrder, order_id) is not None:
         return False
-    db.session.add(SpiAppliedOrder(order_id=order_id, action=action, instance_id=instance.instance_id))
     try:
-        db.session.flush()
+        with savepoint():
+            db.session.add(SpiAppliedOrder(order_id=order_id, action=action, instance_id=instance.instance_id))
     except IntegrityError:  # the same order, at the same moment, in another request: that one applies it
-        db.session.rollback()
         return False
     return True
 
@@ -235,18 +233,18 @@ LIFECYCLE_ACTIONS: dict[str, Callable[[SpiCallContext], dict]] = {
 
 
 def answer(params: Mapping[str, str], settings: SpiSettings) -> tuple[dict, int]:
-    """Authenticate, run one lifecycle action in one transaction, record the call; never raises SpiError."""
+    """Authenticate, run one lifecycle action, record the call; never raises SpiError. In the endpoint's unit
+    of work: the action in a savepoint, all or nothing, and the call's record whatever became of it."""
     action = params.get("action", "")
     try:
         authenticate(params, settings.isv_key)
         if action not in LIFECYCLE_ACTIONS:
             raise SpiError("UnknownAction", 400, f"action {action[:64]!r} is not supported", "action")
         call = SpiCallContext(params, settings)
-        body = LIFECYCLE_ACTIONS[action](call)
-        db.session.commit()
+        with savepoint():
+            body = LIFECYCLE_ACTIONS[action](call)
         outcome, status = call.outcome, 200
     except SpiError as error:
-        db.session.rollback()
         body, outcome, status = error.body(), error.code, error.status
     record_call(action, params, outcome)
     return body, status
@@ -258,7 +256,8 @@ def _auditable(text: str, limit: int) -> str:
 
 
 def record_call(action: str, params: Mapping[str, str], outcome: str) -> None:
-    """Audit trail in its own transaction, so refused calls are recorded too; the token never is."""
+    """Audit trail, in the endpoint's unit of work after the action's savepoint, so refused calls are
+    recorded too; the token never is."""
     kept = {
         _auditable(name, 64): _auditable(value, _AUDIT_VALUE_LIMIT) for name, value in params.items() if name != "token"
     }
@@ -272,4 +271,3 @@ def record_call(action: str, params: Mapping[str, str], outcome: str) -> None:
         )
     )
     events.spi_call(action, params, outcome)  # metrics, the log, the funnel's first steps, webhooks
-    db.session.commit()

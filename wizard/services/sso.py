@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db, execute_dml
+from ..extensions import commit_now, db, execute_dml, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import MarketplaceInstance, SsoNonce
 from ..statuses import InstanceStatus
@@ -70,10 +70,10 @@ def verify_login_free(
             raise LoginFreeRefused("invalid_token")
         login = _verify(params, settings)
     except LoginFreeRefused as refusal:
-        db.session.rollback()
-        record_call("verify", params, refusal.reason)
+        record_call("verify", params, refusal.reason)  # the view shows the refusal; its unit keeps the record
         raise
     record_call("verify", params, "ok")
+    commit_now("the token is used up and the call recorded before the new session is written on its own connection")
     return login
 
 
@@ -105,19 +105,16 @@ def _forget_expired_tokens() -> int:
 
 def prune_tokens() -> int:
     """The periodic job (wizard/tasks.py): 免登 prunes as it goes, this covers the quiet hours."""
-    removed = _forget_expired_tokens()
-    db.session.commit()
-    return removed
+    return _forget_expired_tokens()
 
 
 def _use_once(token: str, keep_until) -> None:
     """Remember the token until it would fail the time window anyway; a second use is a replay."""
     _forget_expired_tokens()
-    db.session.add(SsoNonce(token=token, expires_at=keep_until))
     try:
-        db.session.commit()
+        with savepoint():  # the unique token decides between two uses at once
+            db.session.add(SsoNonce(token=token, expires_at=keep_until))
     except IntegrityError:
-        db.session.rollback()
         raise LoginFreeRefused("replayed") from None
 
 

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import UsedLink
 from .refusals import Refused
@@ -71,9 +71,8 @@ def redeem(token: str) -> int:
 
 
 def _use_once(link_id: str, keep_until) -> None:
-    db.session.add(UsedLink(token_id=link_id, purpose=PURPOSE, expires_at=keep_until))
     try:
-        db.session.commit()
+        with savepoint():  # a savepoint: the unique token id decides, the caller's unit goes on
+            db.session.add(UsedLink(token_id=link_id, purpose=PURPOSE, expires_at=keep_until))
     except IntegrityError:
-        db.session.rollback()
         raise LinkRefused("used") from None

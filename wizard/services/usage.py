@@ -50,14 +50,13 @@ class Usage:
 
 
 def record_usage(usages: Iterable[Usage]) -> int:
-    """Record usage not recorded yet (commits); returns how many rows were new."""
+    """Record usage not recorded yet (in the caller's unit of work); returns how many rows were new."""
     rows = [
         {"workspace_id": u.workspace_id, "hour_start": u.hour_start, "entity": u.entity, "quantity": u.quantity}
         for u in usages
         if u.entity in USAGE_ENTITIES and u.quantity >= 0
     ]
     inserted = insert_new(UsageRecord, rows) if rows else 0
-    db.session.commit()
     return inserted
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..choices import DATAWAY_URLS, DEFAULT_SITE
-from ..extensions import db, execute_dml
+from ..extensions import db, execute_dml, savepoint
 from ..i18n import lazy_gettext as _l
 from ..models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 from ..statuses import InstanceStatus, WorkspaceStatus
@@ -85,12 +85,8 @@ def bind_existing_workspace(instance: MarketplaceInstance, billing_account_id: i
     workspace = db.session.get(Workspace, workspace_id) if workspace_id <= LARGEST_ID else None
     if workspace is None or workspace.billing_account_id != billing_account_id or not workspace.state.exists:
         raise Refused(_l("找不到该工作空间"))
-    try:
+    with savepoint():  # a savepoint: a refusal leaves nothing behind in the caller's unit
         bind_instance(instance, workspace)
-    except Refused:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return workspace
 
 
@@ -167,17 +163,14 @@ def create_for_existing_account(
 def create_with_new_account(
     instance: MarketplaceInstance, billing_account_id: int, new_account: NewAccount, details: NewWorkspace
 ) -> Workspace:
-    """B2c: register the Guance account and create the bound workspace, all in one transaction."""
-    owner = add_guance_account(new_account)  # AccountConflict: a Refused for the username or email field
-    return _create_and_bind(instance, details, owner, billing_account_id)
+    """B2c: register the Guance account and create the bound workspace, all or nothing (a savepoint)."""
+    with savepoint():  # a refused workspace leaves no account behind either
+        owner = add_guance_account(new_account)  # AccountConflict: a Refused for the username or email field
+        return _create_and_bind(instance, details, owner, billing_account_id)
 
 
 def _create_and_bind(instance, details: NewWorkspace, owner: GuanceAccount, billing_account_id: int) -> Workspace:
-    try:
+    with savepoint():  # nothing half-made stays behind: no workspace, no binding
         workspace = add_workspace(details, owner, billing_account_id)
         bind_instance(instance, workspace)
-    except Refused:
-        db.session.rollback()  # nothing half-made stays behind: no account, no workspace
-        raise
-    db.session.commit()
     return workspace

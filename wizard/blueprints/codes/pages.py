@@ -10,7 +10,7 @@ from flask import current_app, request
 from wtforms import PasswordField
 
 from ... import flow
-from ...extensions import limiter, one_transaction
+from ...extensions import limiter, savepoint
 from ...i18n import page_language
 from ...services import codes
 from ...services.refusals import Refused
@@ -90,7 +90,7 @@ def handle_send_code(form, source: str, purpose: str) -> bool:
 def redeem_code(form, source: str, purpose: str, action: Callable[[], T]) -> T:
     """The one rule for every form that takes a code: check the code without using it up (a wrong one
     costs a try), then run `action`, which checks the rest and does the work, and use the code up in
-    the same transaction: committed together, or neither.
+    the same unit of work: committed together, or neither.
 
     Raises Refused: codes.CodeRejected (wrong, expired, or used by another tab meanwhile), or the
     action's own, the code then still valid. A refusal after a right code costs the code a try
@@ -98,7 +98,7 @@ def redeem_code(form, source: str, purpose: str, action: Callable[[], T]) -> T:
     """
     code_id = codes.check_code(purpose, form[source].data, form.code.data)
     try:
-        with one_transaction():
+        with savepoint():  # a savepoint in the view's unit: the code and the action, or neither
             codes.use_up(code_id)
             return action()
     except codes.CodeRejected:

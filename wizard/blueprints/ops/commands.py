@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
-ops = AppGroup("ops", help="The operators' console: operator accounts and their TOTP.")
+from ...extensions import CommandGroup
+
+ops = CommandGroup("ops", help="The operators' console: operator accounts and their TOTP.")
 
 
 @ops.command("create-operator")
@@ -55,10 +56,9 @@ def totp(username: str) -> None:
 
 @ops.command("rebuild-funnel")
 def rebuild_funnel() -> None:
-    """Recompute the funnel's daily roll-up from its events (after BABEL_DEFAULT_TIMEZONE changed)."""
-    from ...extensions import db
+    """Recompute the funnel's daily roll-up from its events (after BABEL_DEFAULT_TIMEZONE changed);
+    the command's unit of work (CommandGroup) commits it."""
     from ...services.ops import funnel
 
     counted = funnel.rebuild_roll_up()
-    db.session.commit()
     click.echo(f"Funnel roll-up rebuilt from {counted} events.")

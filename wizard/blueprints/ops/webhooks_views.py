@@ -1,5 +1,5 @@
 """Webhooks: the endpoints, adding one (its secret shown once), its deliveries with their attempts,
-发送测试事件, 停用 / 启用. Every change is audited in its own transaction."""
+发送测试事件, 停用 / 启用. Every change is audited in the view's unit of work, with the change."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ def webhook_list(operator):
         else:
             audit.record(access.actor(operator), "webhook_created", ("webhook", new.endpoint.id),
                          url=new.endpoint.url, events=new.endpoint.events)  # fmt: skip
-            db.session.commit()
             session[SECRET_ONCE] = {"id": new.endpoint.id, "secret": new.secret}
             return redirect(url_for("ops.webhook", endpoint_id=new.endpoint.id))
     return render_template(
@@ -62,7 +61,6 @@ def webhook_test(operator, endpoint_id: int):
     if ActionForm().validate_on_submit():
         delivery = webhooks.send_test(endpoint)
         audit.record(access.actor(operator), "webhook_test_sent", ("webhook", endpoint.id), event_id=delivery.event_id)
-        db.session.commit()  # the delivery is queued now
         flash(_("测试事件已发送，结果见下方的投递记录。"), "success")
     return redirect(url_for("ops.webhook", endpoint_id=endpoint.id))
 
@@ -75,6 +73,5 @@ def webhook_switch(operator, endpoint_id: int, change: str):
     if ActionForm().validate_on_submit():
         webhooks.set_enabled(endpoint, change == "enable")
         audit.record(access.actor(operator), f"webhook_{change}d", ("webhook", endpoint.id))
-        db.session.commit()
         flash(_("Webhook 已启用。") if change == "enable" else _("Webhook 已停用，不再发送事件。"), "success")
     return redirect(url_for("ops.webhook", endpoint_id=endpoint.id))

@@ -1,7 +1,7 @@
 from flask import redirect, url_for
 
 from ... import flow
-from ...extensions import one_transaction
+from ...extensions import savepoint
 from ...flow import Activation
 from ...forms import RegisterActivationForm, RegisterBasicForm, RegisterCompanyForm, show_refusal
 from ...pages import PAGES, render_page, route
@@ -56,7 +56,7 @@ def save_verified(form: RegisterBasicForm, activation: Activation, verified: boo
     this R1 proved already (back from R2), without a new code."""
     if not verified:
         return redeem_code(form, "email", "register", lambda: save(form, activation))
-    with one_transaction():
+    with savepoint():  # as redeem_code does: a refusal leaves nothing of the draft in the view's unit
         return save(form, activation)
 
 

@@ -19,7 +19,7 @@ def metering_retryable(hour: MeteringHour, now=None) -> bool:
 
 
 def retry_metering_hour(hour_id: int, actor: Actor) -> MeteringHour:
-    """The hour goes back to 待推送, alone, for the next push round (every minute). Commits."""
+    """The hour goes back to 待推送, alone, for the next push round (every minute)."""
     hour = db.session.get(MeteringHour, hour_id) if 0 < hour_id < 2**31 else None
     if hour is None or hour.status != "failed":
         raise Refused(_l("找不到该推送失败的小时（可能已重试）。"))
@@ -28,15 +28,13 @@ def retry_metering_hour(hour_id: int, actor: Actor) -> MeteringHour:
     hour.status, hour.solo, hour.sent_at, hour.next_attempt_at = "pending", True, None, clock.now()
     record(actor, "metering_hour_retried", ("metering_hour", hour.id), hour_start=hour.hour_start.isoformat(),
            error=hour.last_error)  # fmt: skip
-    db.session.commit()
     return hour
 
 
 def retry_task(failed_id: int, actor: Actor):
-    """Queue a failed task again (failed_tasks.retry, which commits); audited once the queue took it."""
+    """Queue a failed task again (failed_tasks.retry); audited once the queue took it."""
     if not 0 < failed_id < 2**31:
         raise Refused(_l("找不到该失败任务。"))
     row = failed_tasks.retry(failed_id)  # Refused: gone, still retrying, periodic, or the queue is down
     record(actor, "task_retried", ("failed_task", failed_id), task=row.name, args=list(row.args))
-    db.session.commit()
     return row

@@ -119,7 +119,7 @@ def _advance(progress: ActivationProgress | None, values: dict, now: datetime) -
 
 
 def page_shown(instance_id: str, ali_uid: str, rule: str | None) -> None:
-    """A wizard page was shown: its step, recorded and committed the first time for this instance.
+    """A wizard page was shown: its step, recorded (with the page's unit of work) the first time for this instance.
 
     The steps already recorded are remembered in the (server-side) session, so a page shown again
     costs no query."""
@@ -132,7 +132,6 @@ def page_shown(instance_id: str, ali_uid: str, rule: str | None) -> None:
     if step in seen["steps"]:
         return
     reach(instance_id, ali_uid, step)
-    db.session.commit()
     session[SESSION_KEY] = {"instance": instance_id, "steps": [*seen["steps"], step]}
 
 

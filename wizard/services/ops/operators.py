@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ... import clock
-from ...extensions import db, execute_dml
+from ...extensions import commit_now, db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...ops_models import Operator
 from .. import login_throttle, passwords
@@ -69,7 +69,7 @@ def find(username: str) -> Operator | None:
 
 
 def create(username: str, password: str, totp_secret: str | None = None) -> NewOperator:
-    """A new operator, not yet enrolled; raises OperatorRefused. Commits."""
+    """A new operator, not yet enrolled; raises OperatorRefused."""
     username = normalize(username)
     if not USERNAME.fullmatch(username):
         raise OperatorRefused(_l("用户名须为 3-64 位小写字母、数字或 _ . -，以字母或数字开头"))
@@ -83,15 +83,13 @@ def create(username: str, password: str, totp_secret: str | None = None) -> NewO
         username=username, password_hash=generate_password_hash(password), totp_secret=secrets.seal(secret)
     )
     db.session.add(operator)
-    db.session.commit()
     return NewOperator(operator, secret)
 
 
 def reset_totp(operator: Operator, totp_secret: str | None = None) -> str:
-    """A new secret, enrolment again (lost phone, changed key). Commits; returns the secret."""
+    """A new secret, enrolment again (lost phone, changed key); returns the secret."""
     secret = totp_secret or pyotp.random_base32()
     operator.totp_secret, operator.totp_confirmed_at, operator.totp_last_step = secrets.seal(secret), None, None
-    db.session.commit()
     return secret
 
 
@@ -120,7 +118,7 @@ def check_code(operator: Operator, code: str) -> bool:
     """The TOTP code is right for now (one step of drift either way) and newer than the last one used.
 
     Throttled per operator (raises LoginThrottled); the accepted step is recorded with a conditional
-    UPDATE, so the same code sent twice at once is accepted once. Commits on success."""
+    UPDATE, so the same code sent twice at once is accepted once."""
     code = re.sub(r"\s+", "", code or "")
     with login_throttle.attempt(TOTP_THROTTLE_SITE, operator.username) as attempt:
         step = _matching_step(operator, code)
@@ -152,7 +150,7 @@ def _use_step(operator: Operator, step: int) -> bool:
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
+    commit_now("a TOTP step is used up for good, and the sign-in's audit rows are written on their own connections")
     db.session.refresh(operator)
     return used == 1
 
@@ -185,5 +183,4 @@ def seed_demo() -> Operator:
             totp_confirmed_at=clock.now(),
         )
         db.session.add(operator)
-        db.session.commit()
     return operator

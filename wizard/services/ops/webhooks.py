@@ -42,7 +42,7 @@ from sqlalchemy import literal, select, update
 
 from ... import clock, tasks
 from ...db_types import Timestamp
-from ...extensions import db, execute_dml
+from ...extensions import commit_now, db, execute_dml
 from ...i18n import lazy_gettext as _l
 from ...models import MarketplaceInstance
 from ...observability import logs, metrics
@@ -133,7 +133,7 @@ class NewEndpoint:
 
 
 def create_endpoint(url: str, events: list[str], description: str, operator_id: int | None) -> NewEndpoint:
-    """A new endpoint (not committed: the caller audits and commits); raises WebhookRefused."""
+    """A new endpoint (in the view's unit of work, with its audit row); raises WebhookRefused."""
     url = check_url(url)
     chosen = [event for event in EVENTS if event in set(events)]
     if not chosen:
@@ -236,7 +236,7 @@ def _claim(delivery_id: int, now: datetime) -> bool:
         .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=lease)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
+    commit_now("the claim holds before the request: no transaction stays open while the endpoint answers")
     return claimed == 1
 
 
@@ -294,7 +294,6 @@ def deliver(delivery_id: int) -> str | None:
         duration_ms=answer.duration_ms,
     ))  # fmt: skip
     _settle(delivery, answer, clock.now())
-    db.session.commit()
     metrics.webhook_attempt(delivery.event, "delivered" if answer.delivered else "failed")
     log.info("webhook attempt", delivery=delivery.id, webhook_event=delivery.event, status=delivery.status,
              status_code=answer.status_code, error=answer.error)  # fmt: skip
@@ -321,7 +320,6 @@ def retry_due(limit: int = 100) -> int:
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
     ).all()
-    db.session.rollback()
     return sum(deliver(delivery_id) is not None for delivery_id in due)
 
 
