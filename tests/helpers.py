@@ -39,3 +39,15 @@ def run_lifecycle():
 
     with one_transaction():
         return lifecycle.run_periodic()
+
+
+def refuse_once(monkeypatch, module, name: str, refusal) -> None:
+    """`module.name` raises `refusal` on its next call, as if another tab had changed things a moment
+    before; from then on it is the real one again."""
+    original = getattr(module, name)
+
+    def refusing(*args, **kwargs):
+        monkeypatch.setattr(module, name, original)
+        raise refusal
+
+    monkeypatch.setattr(module, name, refusing)

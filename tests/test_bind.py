@@ -11,6 +11,7 @@ from wizard.models import CloudAccountBinding, MarketplaceInstance, Workspace, W
 
 from .activation import ACME, PASSWORD, add_billing_account, workspace_id
 from .conftest import BOTH_DATABASES, customer_of
+from .helpers import refuse_once
 from .marketplace import call_spi
 
 UID = "1380000000000001"
@@ -310,13 +311,8 @@ def test_a_refused_binding_keeps_the_code(client, db, smtp, arrived, billing, mo
     """A submission refused after the code was found right leaves the code valid for the next one."""
     from wizard.services import billing as billing_service
 
-    original = billing_service.bind_cloud_account
-
-    def refuse_once(ali_uid, billing_account_id):
-        monkeypatch.setattr(billing_service, "bind_cloud_account", original)
-        raise billing_service.Refused(billing_service.BOUND_ELSEWHERE)
-
-    monkeypatch.setattr(billing_service, "bind_cloud_account", refuse_once)
+    refused = billing_service.Refused(billing_service.BOUND_ELSEWHERE)
+    refuse_once(monkeypatch, billing_service, "bind_cloud_account", refused)
     Browser.of(client).submit("/bind/billing", {"username": "acme_billing", "send_code": "1"})
     code = smtp.last_code("billing@acme.example")
     page = Browser.of(client).submit("/bind/billing", {"username": "acme_billing", "code": code}).text

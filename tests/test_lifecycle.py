@@ -22,7 +22,7 @@ from wizard.services import lifecycle
 
 from .activation import ACME, PASSWORD, activate_by_binding, add_billing_account, workspace_id
 from .conftest import customer_of
-from .helpers import run_lifecycle
+from .helpers import refuse_once, run_lifecycle
 from .marketplace import call_spi, login_free_url, spi_time
 
 UID = "1380000000000001"
@@ -329,17 +329,11 @@ def test_switching_to_billing_center_settlement_with_the_accounts_code_unlocks(
 def test_a_refused_switch_keeps_the_code(client, app, customer, db, smtp, bound, frozen_clock, monkeypatch):
     """A switch refused after the code was found right leaves the code valid for the next try."""
 
-    original = lifecycle.switch_to_billing_center
-
-    def refuse_once(workspace, language):
-        monkeypatch.setattr(lifecycle, "switch_to_billing_center", original)
-        raise lifecycle.Refused(lifecycle.NOT_LOCKED)
-
     expire(client, app, bound)
     open_unlock_choices(customer)
     frozen_clock.advance(61)
     Browser.of(client).submit("/unlock/", {"username": "acme_billing", "send_code": "1"})
-    monkeypatch.setattr(lifecycle, "switch_to_billing_center", refuse_once)
+    refuse_once(monkeypatch, lifecycle, "switch_to_billing_center", lifecycle.Refused(lifecycle.NOT_LOCKED))
     code = smtp.last_code(BILLING_EMAIL)
     refused = Browser.of(client).submit("/unlock/", {"code": code}).text
     assert "无需解锁" in refused and workspace(db).status == "locking"

@@ -8,6 +8,7 @@ from devtools.factories import GuanceAccountFactory
 from wizard.models import GuanceAccount, MarketplaceInstance, Workspace, WorkspaceMember
 
 from .activation import ACME, add_billing_account
+from .helpers import refuse_once
 
 UID = "1380000000000001"
 EXISTING = "/workspace/new?tab=existing"
@@ -223,13 +224,7 @@ def test_b2c_refused_for_another_field_keeps_the_code(client, db, smtp, bound, c
 def test_b2b_refused_while_binding_keeps_the_code(client, db, smtp, bound, solo, monkeypatch):
     from wizard.services import workspaces
 
-    original = workspaces.bind_instance
-
-    def refuse_once(instance, workspace):
-        monkeypatch.setattr(workspaces, "bind_instance", original)
-        raise workspaces.Refused(workspaces.NOT_BINDABLE)
-
-    monkeypatch.setattr(workspaces, "bind_instance", refuse_once)
+    refuse_once(monkeypatch, workspaces, "bind_instance", workspaces.Refused(workspaces.NOT_BINDABLE))
     Browser.of(client).submit(EXISTING, {"email": EXISTING_FORM["email"], "send_code": "1"})
     code = smtp.last_code(EXISTING_FORM["email"])
     page = Browser.of(client).submit(EXISTING, {**EXISTING_FORM, "code": code}).text
