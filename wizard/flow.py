@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -186,30 +187,24 @@ def entry_url(login: MarketplaceLogin) -> str:
     return url_for(activation.entry_endpoint if activation else STAGE_ENTRY[Stage.UNBOUND])
 
 
-def activated_workspace(login: MarketplaceLogin):
-    """The workspace of an activated, usable instance (免登 then leads to it, not to the wizard); else None."""
+def login_free_landing(login: MarketplaceLogin) -> tuple[str, Workspace | None]:
+    """Where 免登 lands, from one read of the activation: the wizard's step while activating; once
+    activated (S1 was shown when the activation completed), the login page with the owner's username
+    and the site filled in, and the workspace, so that a member already signed in in this browser can
+    go straight to the console (spi.login_free)."""
     activation = load_activation(login)
     if activation is None or activation.stage is not Stage.ACTIVATED or not activation.instance.state.usable:
-        return None
-    return activation.instance.workspace
+        return url_for(activation.entry_endpoint if activation else STAGE_ENTRY[Stage.UNBOUND]), None
+    workspace = activation.bound_workspace
+    return url_for(PAGES["L1"].endpoint, site=workspace.site, username=workspace.owner.username), workspace
 
 
 def login_free_url(login: MarketplaceLogin) -> str:
-    """Where 免登 lands. The wizard's step while activating; once activated (S1 was shown when the
-    activation completed), the login page with the owner's username and the site filled in: the
-    console is where an activated customer works (a member already signed in goes straight there,
-    see spi.login_free)."""
-    workspace = activated_workspace(login)
-    if workspace is None:
-        return entry_url(login)
-    return url_for(PAGES["L1"].endpoint, site=workspace.site, username=workspace.owner.username)
+    return login_free_landing(login)[0]
 
 
-def signed_in_member(login: MarketplaceLogin) -> bool:
-    """Whether the Guance account signed in in this browser is a member of the instance's workspace."""
-    from flask_login import current_user
-
-    workspace = activated_workspace(login)
+def is_signed_in_member(workspace: Workspace | None) -> bool:
+    """Whether the Guance account signed in in this browser is a member of `workspace`."""
     if workspace is None or not current_user.is_authenticated:
         return False
     return any(member.account_id == current_user.id for member in workspace.members)

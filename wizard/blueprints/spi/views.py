@@ -69,7 +69,8 @@ def login_free(params: dict[str, str], repeated: bool = False):
             marketplace_url=current_app.config["MARKETPLACE_CONSOLE_URL"],
         )
         return page, refusal.status
-    if flow.signed_in_member(login):  # already signed in to this workspace: its console, session untouched
+    landing, workspace = flow.login_free_landing(login)
+    if flow.is_signed_in_member(workspace):  # already signed in to this workspace: its console, session untouched
         return redirect(url_for(PAGES["console"].endpoint))
     current = flow.replaces_another_account(login)
     if current is not None:  # maybe a forced 免登 (login CSRF): the customer decides
@@ -77,7 +78,7 @@ def login_free(params: dict[str, str], repeated: bool = False):
         return render_template("spi/switch_account.html", current=current, new=login, form=SwitchAccountForm())
     flow.start_marketplace_session(login)
     lifecycle.remember_language(login.instance_id, page_language())
-    return redirect(flow.login_free_url(login))
+    return redirect(landing)
 
 
 @bp.post("/login-free/switch")
