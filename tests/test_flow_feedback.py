@@ -69,7 +69,7 @@ def test_a_tab_whose_session_a_later_login_free_replaced_explains_it(browser, cu
     second = customer.alibaba.create_instance(UID)
     customer.login_free(second)  # 免登 for another instance in another tab
     answer = browser.submit(old_tab, {"path": "bind"})
-    assert answer.status == 400
+    assert answer.status == 400 and answer.text_of("h1#error-title") == "此页面已失效"  # what happened, first
     assert "此页面已在另一次免登后失效，请回到最新的页面或重新免登。" in answer.text
     assert answer.text_of("a[href='/activate/']") == "回到最新的页面"
 

@@ -23,6 +23,7 @@ ERROR_PAGES = {
 }
 CSRF_MESSAGE = _l("页面已过期或表单校验失败，请刷新页面后重新提交。")
 # The form was made for a session that a later 免登 (another instance, or the same one again) replaced.
+REPLACED_TITLE = _l("此页面已失效")
 REPLACED_MESSAGE = _l("此页面已在另一次免登后失效，请回到最新的页面或重新免登。")
 
 
@@ -53,7 +54,7 @@ def handle_csrf_error(_error: CSRFError):
     current = flow.current_login() if _made_before_login_free(flow.REPLACED_CSRF_KEY) else None
     if current is None:
         return render_error(400, CSRF_MESSAGE)
-    page = render_template("errors/error.html", code=400, title=ERROR_PAGES[400][0], message=REPLACED_MESSAGE,
+    page = render_template("errors/error.html", code=400, title=REPLACED_TITLE, message=REPLACED_MESSAGE,
                            latest_url=flow.login_free_url(current))  # fmt: skip
     return page, 400
 
